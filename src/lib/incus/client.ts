@@ -1,0 +1,208 @@
+/**
+ * The Incus client. It runs the `incus` CLI with the user's environment, so it talks to the
+ * same daemon `incus` would (INCUS_DIR, INCUS_SOCKET, INCUS_CONF and remotes all apply). Every
+ * call is an argument list (zx quotes each element; nothing is ever a shell string), stdin is
+ * closed unless YAML is fed (create/launch/edit wait on an open stdin), and JSON goes in and
+ * out through `incus query`.
+ */
+import {IncusNotFoundError} from '../errors.js'
+import {classifyIncusFailure} from './errors.js'
+import type {
+  IncusInstance,
+  IncusNetwork,
+  IncusProfile,
+  IncusProject,
+  IncusServer,
+  IncusStoragePool,
+  InstanceSpec,
+  ProfileSpec,
+} from './types.js'
+
+export interface IncusClientOptions {
+  /** The Incus project every instance and profile call is scoped to. */
+  project: string
+  env?: NodeJS.ProcessEnv
+  /** Time allowed for a plain API call before the daemon counts as unreachable. */
+  timeoutMs?: number
+  /** Receives each command run and what it printed, for the invocation log. */
+  onCommand?: (entry: {args: string[]; exitCode: number | null; stdout: string; stderr: string}) => void
+}
+
+interface RunOptions {
+  input?: string
+  timeoutMs?: number
+}
+
+const QUERY_TIMEOUT_MS = 15_000
+/** Launching may download an image from a remote first. */
+const LAUNCH_TIMEOUT_MS = 15 * 60_000
+
+export class IncusClient {
+  readonly project: string
+  private readonly env: NodeJS.ProcessEnv
+  private readonly timeoutMs: number
+  private readonly onCommand: IncusClientOptions['onCommand']
+
+  constructor(options: IncusClientOptions) {
+    this.project = options.project
+    this.env = options.env ?? process.env
+    this.timeoutMs = options.timeoutMs ?? QUERY_TIMEOUT_MS
+    this.onCommand = options.onCommand
+  }
+
+  /** Runs `incus ARGS...` and returns its stdout; a failure becomes a typed IncusError. */
+  async run(args: string[], options: RunOptions = {}): Promise<string> {
+    const {$} = await import('zx/core')
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    const shell = $({
+      env: this.env,
+      quiet: true,
+      nothrow: true,
+      timeout: timeoutMs,
+      ...(options.input === undefined ? {stdio: ['ignore', 'pipe', 'pipe']} : {input: options.input}),
+    })
+    const output = await shell`incus ${args}`
+    const result = {args, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
+    this.onCommand?.(result)
+    if (output.exitCode === 0) return output.stdout
+    throw classifyIncusFailure({...result, signal: output.signal, timeoutMs})
+  }
+
+  /** Runs `incus ARGS...` on the user's terminal (stdin, stdout, stderr passed through); returns the exit code. */
+  async runAttached(args: string[]): Promise<number> {
+    const {$} = await import('zx/core')
+    // The child owns the terminal: Ctrl-C is for it, and we exit with its status.
+    const ignore = () => {}
+    process.on('SIGINT', ignore)
+    try {
+      const output = await $({env: this.env, quiet: true, nothrow: true, stdio: 'inherit'})`incus ${args}`
+      return output.exitCode ?? 128 + 15
+    } finally {
+      process.off('SIGINT', ignore)
+    }
+  }
+
+  /** Raw REST through the CLI (`incus query`); returns the parsed JSON body, if any. */
+  async query<T>(
+    path: string,
+    options: {method?: string; body?: unknown; wait?: boolean; timeoutMs?: number} = {},
+  ): Promise<T> {
+    const args = ['query']
+    if (options.method) args.push('--request', options.method)
+    if (options.body !== undefined) args.push('--data', JSON.stringify(options.body))
+    if (options.wait) args.push('--wait')
+    args.push(path)
+    const stdout = await this.run(args, {timeoutMs: options.timeoutMs})
+    const text = stdout.trim()
+    return (text === '' ? undefined : JSON.parse(text)) as T
+  }
+
+  /** An API path with this client's project (or another one) as the `project` parameter. */
+  scoped(path: string, project = this.project): string {
+    return `${path}${path.includes('?') ? '&' : '?'}project=${encodeURIComponent(project)}`
+  }
+
+  server(): Promise<IncusServer> {
+    return this.query<IncusServer>('/1.0')
+  }
+
+  async getProject(name = this.project): Promise<IncusProject | undefined> {
+    return this.orUndefined(this.query<IncusProject>(`/1.0/projects/${encodeURIComponent(name)}`))
+  }
+
+  async createProject(name: string, config: Record<string, string>, description: string): Promise<void> {
+    await this.query('/1.0/projects', {method: 'POST', body: {name, config, description}})
+  }
+
+  async patchProject(name: string, config: Record<string, string>): Promise<void> {
+    await this.query(`/1.0/projects/${encodeURIComponent(name)}`, {method: 'PATCH', body: {config}})
+  }
+
+  storagePools(): Promise<IncusStoragePool[]> {
+    return this.query<IncusStoragePool[]>('/1.0/storage-pools?recursion=1')
+  }
+
+  networks(): Promise<IncusNetwork[]> {
+    return this.query<IncusNetwork[]>(this.scoped('/1.0/networks?recursion=1'))
+  }
+
+  /** Every instance in the project with status, config and devices: one cheap call (no live state). */
+  listInstances(): Promise<IncusInstance[]> {
+    return this.query<IncusInstance[]>(this.scoped('/1.0/instances?recursion=1'))
+  }
+
+  async getInstance(name: string): Promise<IncusInstance | undefined> {
+    return this.orUndefined(this.query<IncusInstance>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}`)))
+  }
+
+  /**
+   * Creates and starts an instance in one go, with its config, devices and profiles inline (fed
+   * as YAML on stdin, which is how the CLI takes devices no profile has).
+   */
+  async launch(spec: InstanceSpec): Promise<void> {
+    const {stringify} = await import('yaml')
+    const profileArgs = spec.profiles.length === 0 ? ['--no-profiles'] : spec.profiles.flatMap((p) => ['--profile', p])
+    await this.run(['launch', spec.image, spec.name, '--project', this.project, ...profileArgs], {
+      input: stringify({config: spec.config, devices: spec.devices}),
+      timeoutMs: LAUNCH_TIMEOUT_MS,
+    })
+  }
+
+  async startInstance(name: string): Promise<void> {
+    await this.run(['start', name, '--project', this.project], {timeoutMs: 5 * 60_000})
+  }
+
+  async deleteInstance(name: string): Promise<void> {
+    await this.run(['delete', name, '--project', this.project, '--force'], {timeoutMs: 5 * 60_000})
+  }
+
+  /** Whether `image` (an alias or fingerprint, optionally `remote:`) can be resolved for this project. */
+  async imageExists(image: string): Promise<boolean> {
+    return (await this.orUndefined(this.run(['image', 'info', image, '--project', this.project]))) !== undefined
+  }
+
+  /** Argument list for `incus exec` in this project (for runAttached or run). */
+  execArgs(
+    name: string,
+    command: string[],
+    options: {uid?: number; gid?: number; cwd?: string; env?: Record<string, string>; tty?: boolean} = {},
+  ): string[] {
+    const args = ['exec', name, '--project', this.project]
+    if (options.tty !== undefined) args.push(options.tty ? '--force-interactive' : '--force-noninteractive')
+    if (options.uid !== undefined) args.push('--user', String(options.uid))
+    if (options.gid !== undefined) args.push('--group', String(options.gid))
+    if (options.cwd) args.push('--cwd', options.cwd)
+    for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`)
+    return [...args, '--', ...command]
+  }
+
+  listProfiles(): Promise<IncusProfile[]> {
+    return this.query<IncusProfile[]>(this.scoped('/1.0/profiles?recursion=1'))
+  }
+
+  async getProfile(name: string): Promise<IncusProfile | undefined> {
+    return this.orUndefined(this.query<IncusProfile>(this.scoped(`/1.0/profiles/${encodeURIComponent(name)}`)))
+  }
+
+  async createProfile(spec: ProfileSpec): Promise<void> {
+    await this.query(this.scoped('/1.0/profiles'), {method: 'POST', body: spec})
+  }
+
+  async updateProfile(spec: ProfileSpec): Promise<void> {
+    const {name, ...body} = spec
+    await this.query(this.scoped(`/1.0/profiles/${encodeURIComponent(name)}`), {method: 'PUT', body})
+  }
+
+  async deleteProfile(name: string): Promise<void> {
+    await this.query(this.scoped(`/1.0/profiles/${encodeURIComponent(name)}`), {method: 'DELETE'})
+  }
+
+  private async orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call
+    } catch (error) {
+      if (error instanceof IncusNotFoundError) return undefined
+      throw error
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/** The parts of Incus API objects repoman reads or writes. */
+export type DeviceMap = Record<string, Record<string, string>>
+
+export interface IncusServer {
+  api_extensions: string[]
+  environment: {
+    server_version: string
+    kernel_features?: Record<string, string>
+  }
+}
+
+export interface IncusProject {
+  name: string
+  description: string
+  config: Record<string, string>
+}
+
+export interface IncusStoragePool {
+  name: string
+  driver: string
+  status: string
+}
+
+export interface IncusNetwork {
+  name: string
+  type: string
+  managed: boolean
+}
+
+export interface IncusInstance {
+  name: string
+  status: string
+  type: string
+  created_at: string
+  profiles: string[]
+  config: Record<string, string>
+  devices: DeviceMap
+  expanded_devices?: DeviceMap
+}
+
+export interface IncusProfile {
+  name: string
+  description: string
+  config: Record<string, string>
+  devices: DeviceMap
+  used_by?: string[]
+}
+
+export type ProfileSpec = Omit<IncusProfile, 'used_by'>
+
+export interface InstanceSpec {
+  name: string
+  image: string
+  profiles: string[]
+  config: Record<string, string>
+  devices: DeviceMap
+}

@@ -1,0 +1,48 @@
+import {homedir} from 'node:os'
+import {isAbsolute, join, resolve} from 'node:path'
+
+/** Where repoman keeps its files; everything follows XDG variables and HOME so tests and users can move it. */
+export interface RepomanPaths {
+  configDir: string
+  registryFile: string
+  /** Per-project overrides, `repos.d/<name>.toml`. */
+  overridesDir: string
+  /** User profiles that add to or shadow the vendor library. */
+  userProfilesDir: string
+  /** Default log dir when `[defaults].logdir` is not set. */
+  stateDir: string
+  /** Cached completion data (project and profile names). */
+  cacheDir: string
+}
+
+export function resolvePaths(env: NodeJS.ProcessEnv = process.env): RepomanPaths {
+  const home = env.HOME || homedir()
+  const xdg = (name: string, fallback: string): string => {
+    const value = env[name]
+    return value && isAbsolute(value) ? value : join(home, fallback)
+  }
+
+  const configDir = join(xdg('XDG_CONFIG_HOME', '.config'), 'repoman')
+  return {
+    configDir,
+    registryFile: join(configDir, 'repoman.toml'),
+    overridesDir: join(configDir, 'repos.d'),
+    userProfilesDir: join(configDir, 'profiles.d'),
+    stateDir: join(xdg('XDG_STATE_HOME', '.local/state'), 'repoman'),
+    cacheDir: join(xdg('XDG_CACHE_HOME', '.cache'), 'repoman'),
+  }
+}
+
+/** Expands a leading `~` to `home` and makes the path absolute. */
+export function expandHome(path: string, home: string): string {
+  if (path === '~') return home
+  if (path.startsWith('~/')) return join(home, path.slice(2))
+  return resolve(path)
+}
+
+/** True when `child` is `parent` or lies below it (both absolute, normalized). */
+export function isWithin(child: string, parent: string): boolean {
+  const c = resolve(child)
+  const p = resolve(parent)
+  return c === p || c.startsWith(p.endsWith('/') ? p : `${p}/`)
+}

@@ -1,0 +1,295 @@
+/**
+ * The registry file (`repoman.toml`), schema 3: its types, and pure functions that parse,
+ * migrate, validate and serialize it. No I/O here; see `store.ts` for that.
+ */
+import {ConfigError} from '../errors.js'
+import {isValidProjectName, NAME_RULE} from '../names.js'
+
+export const CURRENT_SCHEMA = 3
+
+/** The host user repoman acts for (with sudo: the invoking user, not root). */
+export interface HostUser {
+  user: string
+  uid: number
+  gid: number
+  home: string
+}
+
+export interface HostRecord extends HostUser {
+  /** The host's LAN address, substituted for `${HOST_LAN_IP}` in profiles. Empty when unknown. */
+  lan_ip: string
+}
+
+export type NetworkMode = 'open' | 'restricted' | 'allowlist'
+
+export interface Defaults {
+  repos_root: string
+  backup_root: string
+  /** Log directory; when unset, `$XDG_STATE_HOME/repoman`. */
+  logdir?: string
+  incus_project: string
+  default_image: string
+  profiles: string[]
+  /** Allow `sync` to a backup root that is not a separate mount. */
+  backup_allow_local?: boolean
+}
+
+export interface ProjectEntry {
+  name: string
+  /** Repo directory name under `repos_root`. */
+  repo: string
+  image: string
+  profiles: string[]
+  created: string
+  last_sync?: string
+  backup: boolean
+}
+
+export interface Registry {
+  schema: typeof CURRENT_SCHEMA
+  repoman: {output: 'quiet' | 'verbose'}
+  host: HostRecord
+  defaults: Defaults
+  project: ProjectEntry[]
+}
+
+export const DEFAULT_INCUS_PROJECT = 'repoman'
+export const DEFAULT_IMAGE = 'images:ubuntu/26.04/cloud'
+export const DEFAULT_PROFILES = ['default']
+
+type Table = Record<string, unknown>
+
+/**
+ * Locates `key = ...` inside `[section]` (or the `index`-th `[[project]]`) so errors can name a
+ * line; falls back to the table's header line when the key itself is missing.
+ */
+export function lineOf(text: string, section: string | undefined, key: string, index = 0): number | undefined {
+  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const keyPattern = new RegExp(`^\\s*["']?${escaped}["']?\\s*=`)
+  let current: string | undefined
+  let projectIndex = -1
+  let headerLine: number | undefined
+  for (const [i, raw] of text.split('\n').entries()) {
+    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]/.exec(raw)
+    if (header) {
+      current = header[1]
+      if (current === 'project') projectIndex++
+      if (current === section && (section !== 'project' || projectIndex === index)) headerLine ??= i + 1
+      continue
+    }
+    const inTable = current === section && (section !== 'project' || projectIndex === index)
+    if (inTable && keyPattern.test(raw)) return i + 1
+  }
+  return headerLine
+}
+
+class Validator {
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  fail(section: string | undefined, key: string, problem: string, index = 0): never {
+    const line = lineOf(this.text, section, key, index)
+    const where = line ? `${this.file}:${line}` : this.file
+    const name = section ? (section === 'project' ? `project[${index}].${key}` : `${section}.${key}`) : key
+    throw new ConfigError(`${where}: ${name} ${problem}; fix the file and run the command again`)
+  }
+
+  table(root: Table, name: string, required: boolean): Table {
+    const value = root[name]
+    if (value === undefined) {
+      if (required) this.fail(undefined, name, `is missing (the [${name}] table)`)
+      return {}
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date)
+      this.fail(undefined, name, 'must be a table')
+    return value as Table
+  }
+
+  noUnknownKeys(table: Table, section: string, known: readonly string[], index = 0): void {
+    for (const key of Object.keys(table))
+      if (!known.includes(key)) this.fail(section, key, `is not a known setting (known: ${known.join(', ')})`, index)
+  }
+
+  string(table: Table, section: string, key: string, fallback?: string, index = 0): string {
+    const value = table[key]
+    if (value === undefined) {
+      if (fallback !== undefined) return fallback
+      this.fail(section, key, 'is missing', index)
+    }
+    if (value instanceof Date) return value.toISOString().replace('.000Z', 'Z')
+    if (typeof value !== 'string' || value === '') this.fail(section, key, 'must be a non-empty string', index)
+    return value
+  }
+
+  optionalString(table: Table, section: string, key: string, index = 0): string | undefined {
+    return table[key] === undefined ? undefined : this.string(table, section, key, undefined, index)
+  }
+
+  boolean(table: Table, section: string, key: string, fallback?: boolean, index = 0): boolean {
+    const value = table[key]
+    if (value === undefined && fallback !== undefined) return fallback
+    if (typeof value !== 'boolean')
+      this.fail(section, key, `must be true or false (got ${JSON.stringify(value)})`, index)
+    return value
+  }
+
+  integer(table: Table, section: string, key: string, fallback: number): number {
+    const value = table[key]
+    if (value === undefined) return fallback
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+      this.fail(section, key, 'must be a non-negative integer')
+    return value
+  }
+
+  strings(table: Table, section: string, key: string, fallback: string[], index = 0): string[] {
+    const value = table[key]
+    if (value === undefined) return [...fallback]
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))
+      this.fail(section, key, 'must be a list of non-empty strings', index)
+    return value as string[]
+  }
+
+  dateTime(table: Table, key: string, index: number, required: boolean): string | undefined {
+    const value = required
+      ? this.string(table, 'project', key, undefined, index)
+      : this.optionalString(table, 'project', key, index)
+    if (value !== undefined && Number.isNaN(Date.parse(value)))
+      this.fail('project', key, `must be an RFC 3339 date-time (got "${value}")`, index)
+    return value
+  }
+}
+
+const KNOWN = {
+  root: ['schema', 'repoman', 'host', 'defaults', 'project'],
+  repoman: ['output'],
+  host: ['lan_ip', 'user', 'uid', 'gid', 'home'],
+  defaults: ['repos_root', 'backup_root', 'logdir', 'incus_project', 'default_image', 'profiles', 'backup_allow_local'],
+  project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
+} as const
+
+/** A repo dirname is one path segment: it must not climb out of repos_root or backup_root. */
+export function isSafeDirname(dirname: string): boolean {
+  return dirname !== '' && dirname !== '.' && dirname !== '..' && !dirname.includes('/') && !dirname.includes('\0')
+}
+
+/**
+ * Validates a schema-3 document and fills in defaults. `hostUser` supplies the user fields of
+ * `[host]` that a hand-written file may leave out.
+ */
+export function validateRegistry(doc: Table, text: string, file: string, hostUser: HostUser): Registry {
+  const v = new Validator(text, file)
+  v.noUnknownKeys(doc, '', KNOWN.root)
+
+  const repoman = v.table(doc, 'repoman', false)
+  v.noUnknownKeys(repoman, 'repoman', KNOWN.repoman)
+  const output = v.string(repoman, 'repoman', 'output', 'quiet')
+  if (output !== 'quiet' && output !== 'verbose') v.fail('repoman', 'output', 'must be "quiet" or "verbose"')
+
+  const host = v.table(doc, 'host', false)
+  v.noUnknownKeys(host, 'host', KNOWN.host)
+  const hostRecord: HostRecord = {
+    lan_ip: host.lan_ip === '' ? '' : v.string(host, 'host', 'lan_ip', ''),
+    user: v.string(host, 'host', 'user', hostUser.user),
+    uid: v.integer(host, 'host', 'uid', hostUser.uid),
+    gid: v.integer(host, 'host', 'gid', hostUser.gid),
+    home: v.string(host, 'host', 'home', hostUser.home),
+  }
+
+  const defaults = v.table(doc, 'defaults', true)
+  v.noUnknownKeys(defaults, 'defaults', KNOWN.defaults)
+  const defaultsRecord: Defaults = {
+    repos_root: v.string(defaults, 'defaults', 'repos_root'),
+    backup_root: v.string(defaults, 'defaults', 'backup_root'),
+    logdir: v.optionalString(defaults, 'defaults', 'logdir'),
+    incus_project: v.string(defaults, 'defaults', 'incus_project', DEFAULT_INCUS_PROJECT),
+    default_image: v.string(defaults, 'defaults', 'default_image', DEFAULT_IMAGE),
+    profiles: v.strings(defaults, 'defaults', 'profiles', DEFAULT_PROFILES),
+    backup_allow_local:
+      defaults.backup_allow_local === undefined ? undefined : v.boolean(defaults, 'defaults', 'backup_allow_local'),
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(defaultsRecord.incus_project))
+    v.fail('defaults', 'incus_project', 'must be a valid Incus project name')
+
+  const rawProjects = doc.project ?? []
+  if (!Array.isArray(rawProjects)) v.fail(undefined, 'project', 'must be an array of tables ([[project]])')
+  const seen = new Set<string>()
+  const projects = (rawProjects as unknown[]).map((raw, i): ProjectEntry => {
+    if (typeof raw !== 'object' || raw === null) v.fail('project', 'name', 'must be a table', i)
+    const p = raw as Table
+    v.noUnknownKeys(p, 'project', KNOWN.project, i)
+    const name = v.string(p, 'project', 'name', undefined, i)
+    if (!isValidProjectName(name)) v.fail('project', 'name', `"${name}" is not a valid name (${NAME_RULE})`, i)
+    if (seen.has(name)) v.fail('project', 'name', `"${name}" appears twice`, i)
+    seen.add(name)
+    const repo = v.string(p, 'project', 'repo', name, i)
+    if (!isSafeDirname(repo)) v.fail('project', 'repo', `"${repo}" must be a single directory name under repos_root`, i)
+    return {
+      name,
+      repo,
+      image: v.string(p, 'project', 'image', defaultsRecord.default_image, i),
+      profiles: v.strings(p, 'project', 'profiles', defaultsRecord.profiles, i),
+      created: v.dateTime(p, 'created', i, true) as string,
+      last_sync: v.dateTime(p, 'last_sync', i, false),
+      backup: v.boolean(p, 'project', 'backup', true, i),
+    }
+  })
+
+  return {
+    schema: CURRENT_SCHEMA,
+    repoman: {output: output as Registry['repoman']['output']},
+    host: hostRecord,
+    defaults: defaultsRecord,
+    project: projects,
+  }
+}
+
+/** Which schema a parsed document declares; a file without `schema` is schema 1. */
+export function schemaOf(doc: Table, text: string, file: string): number {
+  const schema = doc.schema ?? 1
+  if (typeof schema !== 'number' || !Number.isInteger(schema) || schema < 1) {
+    const line = lineOf(text, undefined, 'schema')
+    throw new ConfigError(`${file}${line ? `:${line}` : ''}: schema must be a positive integer; fix the file`)
+  }
+  if (schema > CURRENT_SCHEMA)
+    throw new ConfigError(
+      `${file}: schema ${schema} is newer than this repoman understands (${CURRENT_SCHEMA}); upgrade repoman`,
+    )
+  return schema
+}
+
+const IPV4 = /\b((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})\b/
+
+/**
+ * Brings an older document up to schema 3 without losing anything it meant:
+ * 1 → 2 adds the `[repoman]` table; 2 → 3 drops `[defaults].llm` (the `llm-share` profile
+ * replaced it) and keeps the LAN host it named as `[host].lan_ip`.
+ */
+export function migrate(doc: Table, from: number, detectedLanIp: string): Table {
+  const next: Table = structuredClone(doc)
+  if (from < 2) {
+    next.repoman ??= {output: 'quiet'}
+  }
+  if (from < 3) {
+    const defaults = (next.defaults ?? {}) as Table
+    const llm = defaults.llm
+    delete defaults.llm
+    const host = (next.host ?? {}) as Table
+    if (host.lan_ip === undefined) {
+      const fromLlm = IPV4.exec(typeof llm === 'string' ? llm : JSON.stringify(llm ?? ''))?.[1]
+      host.lan_ip = fromLlm ?? detectedLanIp
+    }
+    next.host = host
+    next.defaults = defaults
+  }
+  next.schema = CURRENT_SCHEMA
+  return next
+}
+
+/** The document to write: fixed table order, no undefined values. */
+export function toDocument(registry: Registry): Table {
+  const {schema, repoman, host, defaults, project} = registry
+  // An empty `project = []` would sit above the tables; leave it out instead.
+  return project.length > 0 ? {schema, repoman, host, defaults, project} : {schema, repoman, host, defaults}
+}

@@ -1,0 +1,85 @@
+/**
+ * A private Incus daemon for the integration tests: its own INCUS_DIR under /tmp, a `dir`
+ * storage pool and a busybox image built from busybox-static (no image server is needed).
+ * It never touches the user's own Incus.
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+export const TEST_IMAGE = 'busybox'
+const INCUSD = '/usr/libexec/incus/incusd'
+const BUSYBOX = '/bin/busybox'
+
+export interface TestDaemon {
+  dir: string
+  env: NodeJS.ProcessEnv
+  incus(args: string[], input?: string): string
+  stop(): void
+}
+
+/** Why there is no daemon to test against, or undefined when one can be started. */
+export function missingIncus(): string | undefined {
+  if (!existsSync(INCUSD)) return `${INCUSD} is not installed (run .ci/install-system)`
+  if (!existsSync(BUSYBOX)) return `${BUSYBOX} is not installed (busybox-static)`
+  if (process.getuid?.() !== 0) return 'the private Incus daemon needs root'
+  return undefined
+}
+
+function buildBusyboxImage(daemon: TestDaemon): void {
+  const work = mkdtempSync('/tmp/rm-img-')
+  const rootfs = join(work, 'rootfs')
+  for (const d of ['bin', 'sbin', 'etc', 'dev', 'proc', 'sys', 'tmp', 'root', 'run', 'var', 'home'])
+    mkdirSync(join(rootfs, d), {recursive: true})
+  copyFileSync(BUSYBOX, join(rootfs, 'bin/busybox'))
+  const applets = execFileSync(BUSYBOX, ['--list'], {encoding: 'utf8'}).split('\n').filter(Boolean)
+  for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', applet))
+  symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'))
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n')
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n')
+  writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n::respawn:/bin/sleep 1000000\n')
+  writeFileSync(
+    join(work, 'metadata.yaml'),
+    `architecture: x86_64\ncreation_date: ${Math.floor(Date.now() / 1000)}\nproperties:\n  description: busybox test image\n  os: busybox\n  release: "1"\n`,
+  )
+  execFileSync('tar', ['-C', work, '-czf', join(work, 'meta.tar.gz'), 'metadata.yaml'])
+  execFileSync('tar', ['-C', rootfs, '-czf', join(work, 'rootfs.tar.gz'), '.'])
+  daemon.incus(['image', 'import', join(work, 'meta.tar.gz'), join(work, 'rootfs.tar.gz'), '--alias', TEST_IMAGE])
+  rmSync(work, {recursive: true, force: true})
+}
+
+export async function startTestDaemon(): Promise<TestDaemon> {
+  // Short path: the daemon's unix socket path must stay under 108 bytes.
+  const dir = mkdtempSync('/tmp/rm-incus-')
+  const env = {...process.env, INCUS_DIR: dir}
+  const child = spawn(INCUSD, ['--group', 'root'], {env, stdio: ['ignore', 'ignore', 'ignore'], detached: true})
+  child.unref()
+  const daemon: TestDaemon = {
+    dir,
+    env,
+    incus(args, input) {
+      return execFileSync('incus', args, {env, encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe']})
+    },
+    stop() {
+      try {
+        execFileSync('incus', ['admin', 'shutdown', '--timeout', '30'], {env, stdio: 'ignore', timeout: 60_000})
+      } catch {
+        child.kill('SIGKILL')
+      }
+      // Containers' mounts must be gone before the directory can go.
+      try {
+        execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l`], {
+          stdio: 'ignore',
+        })
+      } catch {
+        // nothing mounted
+      }
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+  execFileSync('incus', ['admin', 'waitready', '--timeout', '60'], {env, stdio: 'ignore'})
+  daemon.incus(['storage', 'create', 'default', 'dir'])
+  daemon.incus(['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default'])
+  buildBusyboxImage(daemon)
+  return daemon
+}

@@ -1,0 +1,150 @@
+/**
+ * A fresh user world for an integration test: its own HOME (so its own registry), repos root,
+ * backup root, and Incus project on the shared private daemon. Commands run as a user would
+ * run them: the built CLI in a child process.
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import type {Context} from 'mocha'
+import {TEST_IMAGE} from './incus-daemon.js'
+
+export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
+
+export interface CliResult {
+  exitCode: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface World {
+  home: string
+  reposRoot: string
+  backupRoot: string
+  incusProject: string
+  env: NodeJS.ProcessEnv
+  registryFile: string
+  /** Runs `repoman ARGS` with this world's environment; stdin is closed unless `input` is given. */
+  cli(args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv; cwd?: string}): Promise<CliResult>
+  /** Runs the `incus` CLI against the test daemon, scoped to this world's project. */
+  incus(args: string[]): string
+  /** GET an Incus API path (with this world's project) and parse the JSON. */
+  query<T = Record<string, unknown>>(path: string): T
+  /** `setup --non-interactive` for this world; throws when it fails. */
+  setup(extra?: string[]): Promise<CliResult>
+  /** Makes `<reposRoot>/<name>` with a file in it (and `git init` when asked). */
+  makeRepo(name: string, options?: {git?: boolean}): string
+  registryText(): string
+  dispose(): void
+}
+
+/** Skips the suite (outside CI only; under CI=true setup already failed) when there is no daemon. */
+export function requireIncus(context: Context): string {
+  const dir = process.env.REPOMAN_TEST_INCUS_DIR
+  if (!dir) {
+    console.warn(`      skipped: ${process.env.REPOMAN_TEST_NO_INCUS ?? 'no test daemon'}`)
+    context.skip()
+  }
+  return dir as string
+}
+
+let worlds = 0
+
+export function makeWorld(incusDir: string): World {
+  const home = mkdtempSync('/tmp/rm-home-')
+  const reposRoot = join(home, 'repos')
+  const backupRoot = join(home, 'backup')
+  mkdirSync(reposRoot, {recursive: true})
+  const incusProject = `t${process.pid}-${++worlds}`
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    USER: 'root',
+    LANG: 'C.UTF-8',
+    INCUS_DIR: incusDir,
+    NO_COLOR: '1',
+  }
+  const world: World = {
+    home,
+    reposRoot,
+    backupRoot,
+    incusProject,
+    env,
+    registryFile: join(home, '.config/repoman/repoman.toml'),
+    cli(args, options = {}) {
+      return new Promise((resolvePromise, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], {
+          env: {...env, ...options.env},
+          cwd: options.cwd ?? home,
+          stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        })
+        let stdout = ''
+        let stderr = ''
+        child.stdout?.on('data', (d) => (stdout += d))
+        child.stderr?.on('data', (d) => (stderr += d))
+        child.on('error', reject)
+        child.on('close', (exitCode) => resolvePromise({exitCode, stdout, stderr}))
+        if (options.input !== undefined) child.stdin?.end(options.input)
+      })
+    },
+    incus(args) {
+      return execFileSync('incus', [...args, '--project', incusProject], {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    },
+    query(path) {
+      const scoped = `${path}${path.includes('?') ? '&' : '?'}project=${incusProject}`
+      return JSON.parse(execFileSync('incus', ['query', scoped], {env, encoding: 'utf8'}))
+    },
+    async setup(extra = []) {
+      const args = ['setup', '--non-interactive', '--repos-root', reposRoot, '--backup-root', backupRoot]
+      const result = await world.cli([
+        ...args,
+        '--image',
+        TEST_IMAGE,
+        '--incus-project',
+        incusProject,
+        '--lan-ip',
+        '192.0.2.10',
+        ...extra,
+      ])
+      if (result.exitCode !== 0) throw new Error(`setup failed: ${result.stderr}`)
+      return result
+    },
+    makeRepo(name, options = {}) {
+      const dir = join(reposRoot, name)
+      mkdirSync(dir, {recursive: true})
+      execFileSync('sh', ['-c', 'echo "hello" > README.md && mkdir -p src && echo "x=1" > src/main.txt'], {cwd: dir})
+      if (options.git) execFileSync('git', ['init', '-q'], {cwd: dir})
+      return dir
+    },
+    registryText() {
+      return readFileSync(world.registryFile, 'utf8')
+    },
+    dispose() {
+      try {
+        const names = execFileSync('incus', ['list', '--project', incusProject, '-c', 'n', '-f', 'csv'], {
+          env,
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        })
+        for (const name of names.split('\n').filter(Boolean))
+          execFileSync('incus', ['delete', '--force', name, '--project', incusProject], {env, stdio: 'ignore'})
+        for (const profile of JSON.parse(
+          execFileSync('incus', ['query', `/1.0/profiles?project=${incusProject}`], {env, encoding: 'utf8'}),
+        ) as string[]) {
+          const name = profile.split('/').pop() as string
+          if (name !== 'default')
+            execFileSync('incus', ['profile', 'delete', name, '--project', incusProject], {env, stdio: 'ignore'})
+        }
+        execFileSync('incus', ['project', 'delete', incusProject], {env, stdio: 'ignore'})
+      } catch {
+        // The project was never created.
+      }
+      rmSync(home, {recursive: true, force: true})
+    },
+  }
+  return world
+}
