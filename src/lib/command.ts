@@ -61,7 +61,9 @@ export abstract class RepomanCommand<T> extends Command {
     return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exitCode: e?.exitCode ?? 1}}
   }
 
-  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+  protected override async catch(error: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
+    // this.exit(n) throws to unwind; it is not a failure to report.
+    if (error.code === 'EEXIT') throw error
     const exit = error instanceof RepomanError ? error.exitCode : (error.oclif?.exit ?? 1)
     if (this.jsonEnabled()) this.logJson(this.toErrorJson(error))
     else process.stderr.write(`Error: ${oneLine(error)}\n`)

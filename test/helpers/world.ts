@@ -124,22 +124,17 @@ export function makeWorld(incusDir: string): World {
       return readFileSync(world.registryFile, 'utf8')
     },
     dispose() {
+      const quiet = {env, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[]}
       try {
-        const names = execFileSync('incus', ['list', '--project', incusProject, '-c', 'n', '-f', 'csv'], {
-          env,
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'ignore'],
-        })
+        const names = execFileSync('incus', ['list', '--project', incusProject, '-c', 'n', '-f', 'csv'], quiet)
         for (const name of names.split('\n').filter(Boolean))
-          execFileSync('incus', ['delete', '--force', name, '--project', incusProject], {env, stdio: 'ignore'})
-        for (const profile of JSON.parse(
-          execFileSync('incus', ['query', `/1.0/profiles?project=${incusProject}`], {env, encoding: 'utf8'}),
-        ) as string[]) {
-          const name = profile.split('/').pop() as string
-          if (name !== 'default')
-            execFileSync('incus', ['profile', 'delete', name, '--project', incusProject], {env, stdio: 'ignore'})
-        }
-        execFileSync('incus', ['project', 'delete', incusProject], {env, stdio: 'ignore'})
+          execFileSync('incus', ['delete', '--force', name, '--project', incusProject], quiet)
+        const profiles = JSON.parse(
+          execFileSync('incus', ['query', `/1.0/profiles?project=${incusProject}`], quiet),
+        ) as string[]
+        for (const name of profiles.map((url) => url.split('/').pop() as string).filter((n) => n !== 'default'))
+          execFileSync('incus', ['profile', 'delete', name, '--project', incusProject], quiet)
+        execFileSync('incus', ['project', 'delete', incusProject], quiet)
       } catch {
         // The project was never created.
       }

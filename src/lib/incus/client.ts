@@ -156,9 +156,15 @@ export class IncusClient {
     await this.run(['delete', name, '--project', this.project, '--force'], {timeoutMs: 5 * 60_000})
   }
 
-  /** Whether `image` (an alias or fingerprint, optionally `remote:`) can be resolved for this project. */
-  async imageExists(image: string): Promise<boolean> {
-    return (await this.orUndefined(this.run(['image', 'info', image, '--project', this.project]))) !== undefined
+  /**
+   * The properties of `image` (an alias or fingerprint, optionally `remote:`) as this project
+   * resolves it, or undefined when there is no such image.
+   */
+  async imageProperties(image: string): Promise<Record<string, string> | undefined> {
+    const yaml = await this.orUndefined(this.run(['image', 'show', image, '--project', this.project]))
+    if (yaml === undefined) return undefined
+    const {parse} = await import('yaml')
+    return (parse(yaml) as {properties?: Record<string, string>}).properties ?? {}
   }
 
   /** Argument list for `incus exec` in this project (for runAttached or run). */
@@ -174,6 +180,12 @@ export class IncusClient {
     if (options.cwd) args.push('--cwd', options.cwd)
     for (const [key, value] of Object.entries(options.env ?? {})) args.push('--env', `${key}=${value}`)
     return [...args, '--', ...command]
+  }
+
+  /** Names of an instance's snapshots. */
+  async snapshotNames(name: string): Promise<string[]> {
+    const urls = await this.query<string[]>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
+    return urls.map((url) => decodeURIComponent(url.split('?')[0]?.split('/').pop() ?? ''))
   }
 
   listProfiles(): Promise<IncusProfile[]> {

@@ -4,6 +4,7 @@
  */
 import {ConfigError} from '../errors.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
+import {lineOf, type Table, TomlValidator} from '../toml-check.js'
 
 export const CURRENT_SCHEMA = 3
 
@@ -57,110 +58,6 @@ export const DEFAULT_INCUS_PROJECT = 'repoman'
 export const DEFAULT_IMAGE = 'images:ubuntu/26.04/cloud'
 export const DEFAULT_PROFILES = ['default']
 
-type Table = Record<string, unknown>
-
-/**
- * Locates `key = ...` inside `[section]` (or the `index`-th `[[project]]`) so errors can name a
- * line; falls back to the table's header line when the key itself is missing.
- */
-export function lineOf(text: string, section: string | undefined, key: string, index = 0): number | undefined {
-  const escaped = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  const keyPattern = new RegExp(`^\\s*["']?${escaped}["']?\\s*=`)
-  let current: string | undefined
-  let projectIndex = -1
-  let headerLine: number | undefined
-  for (const [i, raw] of text.split('\n').entries()) {
-    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]/.exec(raw)
-    if (header) {
-      current = header[1]
-      if (current === 'project') projectIndex++
-      if (current === section && (section !== 'project' || projectIndex === index)) headerLine ??= i + 1
-      continue
-    }
-    const inTable = current === section && (section !== 'project' || projectIndex === index)
-    if (inTable && keyPattern.test(raw)) return i + 1
-  }
-  return headerLine
-}
-
-class Validator {
-  constructor(
-    private readonly text: string,
-    private readonly file: string,
-  ) {}
-
-  fail(section: string | undefined, key: string, problem: string, index = 0): never {
-    const line = lineOf(this.text, section, key, index)
-    const where = line ? `${this.file}:${line}` : this.file
-    const name = section ? (section === 'project' ? `project[${index}].${key}` : `${section}.${key}`) : key
-    throw new ConfigError(`${where}: ${name} ${problem}; fix the file and run the command again`)
-  }
-
-  table(root: Table, name: string, required: boolean): Table {
-    const value = root[name]
-    if (value === undefined) {
-      if (required) this.fail(undefined, name, `is missing (the [${name}] table)`)
-      return {}
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date)
-      this.fail(undefined, name, 'must be a table')
-    return value as Table
-  }
-
-  noUnknownKeys(table: Table, section: string, known: readonly string[], index = 0): void {
-    for (const key of Object.keys(table))
-      if (!known.includes(key)) this.fail(section, key, `is not a known setting (known: ${known.join(', ')})`, index)
-  }
-
-  string(table: Table, section: string, key: string, fallback?: string, index = 0): string {
-    const value = table[key]
-    if (value === undefined) {
-      if (fallback !== undefined) return fallback
-      this.fail(section, key, 'is missing', index)
-    }
-    if (value instanceof Date) return value.toISOString().replace('.000Z', 'Z')
-    if (typeof value !== 'string' || value === '') this.fail(section, key, 'must be a non-empty string', index)
-    return value
-  }
-
-  optionalString(table: Table, section: string, key: string, index = 0): string | undefined {
-    return table[key] === undefined ? undefined : this.string(table, section, key, undefined, index)
-  }
-
-  boolean(table: Table, section: string, key: string, fallback?: boolean, index = 0): boolean {
-    const value = table[key]
-    if (value === undefined && fallback !== undefined) return fallback
-    if (typeof value !== 'boolean')
-      this.fail(section, key, `must be true or false (got ${JSON.stringify(value)})`, index)
-    return value
-  }
-
-  integer(table: Table, section: string, key: string, fallback: number): number {
-    const value = table[key]
-    if (value === undefined) return fallback
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-      this.fail(section, key, 'must be a non-negative integer')
-    return value
-  }
-
-  strings(table: Table, section: string, key: string, fallback: string[], index = 0): string[] {
-    const value = table[key]
-    if (value === undefined) return [...fallback]
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))
-      this.fail(section, key, 'must be a list of non-empty strings', index)
-    return value as string[]
-  }
-
-  dateTime(table: Table, key: string, index: number, required: boolean): string | undefined {
-    const value = required
-      ? this.string(table, 'project', key, undefined, index)
-      : this.optionalString(table, 'project', key, index)
-    if (value !== undefined && Number.isNaN(Date.parse(value)))
-      this.fail('project', key, `must be an RFC 3339 date-time (got "${value}")`, index)
-    return value
-  }
-}
-
 const KNOWN = {
   root: ['schema', 'repoman', 'host', 'defaults', 'project'],
   repoman: ['output'],
@@ -179,7 +76,7 @@ export function isSafeDirname(dirname: string): boolean {
  * `[host]` that a hand-written file may leave out.
  */
 export function validateRegistry(doc: Table, text: string, file: string, hostUser: HostUser): Registry {
-  const v = new Validator(text, file)
+  const v = new TomlValidator(text, file)
   v.noUnknownKeys(doc, '', KNOWN.root)
 
   const repoman = v.table(doc, 'repoman', false)
@@ -230,8 +127,8 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
       repo,
       image: v.string(p, 'project', 'image', defaultsRecord.default_image, i),
       profiles: v.strings(p, 'project', 'profiles', defaultsRecord.profiles, i),
-      created: v.dateTime(p, 'created', i, true) as string,
-      last_sync: v.dateTime(p, 'last_sync', i, false),
+      created: v.dateTime(p, 'project', 'created', i, true) as string,
+      last_sync: v.dateTime(p, 'project', 'last_sync', i, false),
       backup: v.boolean(p, 'project', 'backup', true, i),
     }
   })

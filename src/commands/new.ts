@@ -1,0 +1,40 @@
+import {Args, Flags} from '@oclif/core'
+import {RepomanCommand} from '../lib/command.js'
+import {yesFlag} from '../lib/flags.js'
+import type {NewResult} from '../lib/lifecycle/create.js'
+
+export default class New extends RepomanCommand<NewResult> {
+  static override summary = "Create a project's container, with its repo mounted at the same path inside."
+  static override description =
+    `The repo is <repos_root>/<name> (or --repo DIR) and must exist. Image and profiles come from the flags, then repos.d/<name>.toml, then the registry defaults.
+The container is created and started in one step; if anything fails, it is deleted again and the registry is left as it was.`
+  static override examples = [
+    '<%= config.bin %> new isurus',
+    '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile default --profile claude-share',
+  ]
+
+  static override args = {name: Args.string({description: 'Project (and container) name.', required: true})}
+  static override flags = {
+    repo: Flags.string({description: 'Repo directory name under repos_root (default: the project name).'}),
+    image: Flags.string({description: 'Image to create the container from (default: [defaults].default_image).'}),
+    profile: Flags.string({
+      description: 'Incus profile to apply (repeatable; default: [defaults].profiles).',
+      multiple: true,
+    }),
+    yes: yesFlag,
+  }
+
+  async run(): Promise<NewResult> {
+    const {args, flags} = await this.parse(New)
+    const {createProject} = await import('../lib/lifecycle/create.js')
+    const context = await this.repoman()
+    const result = await createProject(
+      {name: args.name, repo: flags.repo, image: flags.image, profiles: flags.profile},
+      context,
+      {json: this.jsonEnabled(), interactive: this.interactive && !flags.yes},
+    )
+    for (const warning of result.warnings) this.warn(warning)
+    this.log(`Created "${result.name}": ${result.path} is mounted at the same path. Next: repoman shell ${result.name}`)
+    return result
+  }
+}

@@ -1,0 +1,35 @@
+import {Args, Flags} from '@oclif/core'
+import {RepomanCommand} from '../lib/command.js'
+import {NeedsTtyError} from '../lib/errors.js'
+import {yesFlag} from '../lib/flags.js'
+import type {RemoveResult} from '../lib/lifecycle/remove.js'
+
+export default class Remove extends RepomanCommand<RemoveResult | {cancelled: true}> {
+  static override summary = "Delete a project's container and forget it; the repo and its backup are never touched."
+  static override examples = ['<%= config.bin %> remove isurus', '<%= config.bin %> remove isurus --yes --keep-incus']
+  static override args = {name: Args.string({description: 'Project name.', required: true})}
+  static override flags = {
+    yes: yesFlag,
+    'keep-incus': Flags.boolean({description: 'Only forget the registry entry; keep the container.'}),
+  }
+
+  async run(): Promise<RemoveResult | {cancelled: true}> {
+    const {args, flags} = await this.parse(Remove)
+    const {registry, incus, store} = await this.repoman()
+    const {describeRemoval, executeRemoval, planRemoval} = await import('../lib/lifecycle/remove.js')
+    const plan = await planRemoval(args.name, flags['keep-incus'], registry, incus)
+    if (!flags.yes) {
+      if (!this.interactive)
+        throw new NeedsTtyError(`remove asks for confirmation; pass --yes to remove "${args.name}" without a terminal`)
+      this.log(describeRemoval(plan).join('\n'))
+      const {askConfirm} = await import('../lib/ui.js')
+      if (!(await askConfirm(`Remove "${args.name}"?`))) {
+        this.log('Nothing removed.')
+        return {cancelled: true}
+      }
+    }
+    const result = await executeRemoval(plan, incus, store)
+    this.log(`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`)
+    return result
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Pure decisions about project containers: how ids are mapped, what the instance looks like,
+ * how registry and Incus line up, and which project a directory belongs to. No I/O.
+ */
+import {isAbsolute, join, normalize, relative} from 'node:path'
+import {UsageError} from './errors.js'
+import type {IncusInstance, InstanceSpec} from './incus/types.js'
+import type {ProjectOverride} from './overrides.js'
+import {expandHome, isWithin} from './paths.js'
+import type {HostRecord, ProjectEntry, Registry} from './registry/schema.js'
+
+/** Keys repoman records on each container it makes. */
+export const CONFIG_KEYS = {
+  managed: 'user.repoman.managed',
+  repo: 'user.repoman.repo',
+  uid: 'user.repoman.uid',
+  gid: 'user.repoman.gid',
+  /** Random per `new`: rollback deletes a container only if it carries this run's token. */
+  token: 'user.repoman.token',
+} as const
+
+/** Ids an unprivileged Incus container maps by default (0 to 65535). */
+export const CONTAINER_ID_RANGE = 65_536
+/** The uid cloud images give their first user; used inside when the host uid cannot be. */
+export const DEFAULT_CONTAINER_ID = 1000
+
+export interface IdmapPlan {
+  /** `shift`: idmapped mount, same ids inside and out. `raw.idmap`: host ids mapped onto `uid`/`gid` inside. */
+  mode: 'shift' | 'raw.idmap'
+  uid: number
+  gid: number
+  rawIdmap?: string
+}
+
+/**
+ * How the host user's files appear inside. With `shift=true` a file written by container uid N
+ * is owned by host uid N, which is right when the user runs as their own uid inside; that uid
+ * must exist in the container's id range. Otherwise (e.g. a directory-service uid of 1234567)
+ * the host ids are mapped onto the container's first user with raw.idmap.
+ */
+export function planIdmap(host: Pick<HostRecord, 'uid' | 'gid'>): IdmapPlan {
+  if (host.uid < CONTAINER_ID_RANGE && host.gid < CONTAINER_ID_RANGE)
+    return {mode: 'shift', uid: host.uid, gid: host.gid}
+  return {
+    mode: 'raw.idmap',
+    uid: DEFAULT_CONTAINER_ID,
+    gid: DEFAULT_CONTAINER_ID,
+    rawIdmap: `uid ${host.uid} ${DEFAULT_CONTAINER_ID}\ngid ${host.gid} ${DEFAULT_CONTAINER_ID}`,
+  }
+}
+
+export interface InstancePlan {
+  name: string
+  image: string
+  profiles: string[]
+  repoPath: string
+  host: HostRecord
+  idmap: IdmapPlan
+  override: ProjectOverride
+  token: string
+}
+
+/** Everything the container needs, for one create-and-start request. */
+export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
+  const shift: Record<string, string> = plan.idmap.mode === 'shift' ? {shift: 'true'} : {}
+  const config: Record<string, string> = {
+    [CONFIG_KEYS.managed]: 'true',
+    [CONFIG_KEYS.repo]: plan.repoPath,
+    [CONFIG_KEYS.uid]: String(plan.idmap.uid),
+    [CONFIG_KEYS.gid]: String(plan.idmap.gid),
+    [CONFIG_KEYS.token]: plan.token,
+  }
+  if (plan.idmap.rawIdmap) config['raw.idmap'] = plan.idmap.rawIdmap
+  for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
+
+  // The repo sits at the same absolute path inside as on the host: agents key state on it.
+  const devices: InstanceSpec['devices'] = {repo: {type: 'disk', source: plan.repoPath, path: plan.repoPath, ...shift}}
+  plan.override.mounts.forEach((mount, i) => {
+    devices[`mount${i}`] = {
+      type: 'disk',
+      source: expandHome(mount.source, plan.host.home),
+      path: mount.path,
+      ...shift,
+      ...(mount.readonly ? {readonly: 'true'} : {}),
+    }
+  })
+  return {name: plan.name, image: plan.image, profiles: plan.profiles, config, devices}
+}
+
+export function repoPathOf(registry: Registry, dirname: string): string {
+  return join(expandHome(registry.defaults.repos_root, registry.host.home), dirname)
+}
+
+/** One line of `repoman list`, and its `--json` shape. */
+export interface ProjectRow {
+  name: string
+  /** Repo directory name under repos_root. */
+  repo: string
+  path: string
+  image: string
+  /** Live state: running, stopped, frozen, error; `missing` when the container is gone. */
+  state: string
+  created: string | null
+  last_sync: string | null
+  backup: boolean | null
+  /** False for a container in the Incus project that the registry does not know. */
+  registered: boolean
+  /** What is out of step between registry and Incus, if anything. */
+  drift: string | null
+}
+
+/** Registry entries joined with the project's containers, drift both ways. */
+export function projectRows(registry: Registry, instances: IncusInstance[]): ProjectRow[] {
+  const byName = new Map(instances.map((i) => [i.name, i]))
+  const rows: ProjectRow[] = registry.project.map((p) => {
+    const instance = byName.get(p.name)
+    return {
+      name: p.name,
+      repo: p.repo,
+      path: repoPathOf(registry, p.repo),
+      image: p.image,
+      state: instance ? instance.status.toLowerCase() : 'missing',
+      created: p.created,
+      last_sync: p.last_sync ?? null,
+      backup: p.backup,
+      registered: true,
+      drift: instance ? null : 'container is gone (`repoman remove` forgets the entry)',
+    }
+  })
+  const known = new Set(registry.project.map((p) => p.name))
+  for (const instance of instances) {
+    if (known.has(instance.name)) continue
+    const path = instance.config[CONFIG_KEYS.repo] ?? ''
+    rows.push({
+      name: instance.name,
+      repo: path.split('/').pop() ?? '',
+      path,
+      image: instance.config['image.description'] ?? instance.config['volatile.base_image']?.slice(0, 12) ?? '',
+      state: instance.status.toLowerCase(),
+      created: instance.created_at,
+      last_sync: null,
+      backup: null,
+      registered: false,
+      drift: 'not in the registry (an interrupted `repoman new`? `repoman remove` deletes it)',
+    })
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** The project whose repo holds `dir` (the same path exists inside the container). */
+export function projectForDirectory(registry: Registry, dir: string): ProjectEntry | undefined {
+  return registry.project
+    .filter((p) => isWithin(dir, repoPathOf(registry, p.repo)))
+    .sort((a, b) => b.repo.length - a.repo.length)[0]
+}
+
+/** The working directory inside: `--cwd` relative to the repo or absolute, else `fallback`. */
+export function resolveInsideCwd(repoPath: string, cwdFlag: string | undefined, fallback: string): string {
+  if (cwdFlag === undefined) return fallback
+  if (isAbsolute(cwdFlag)) return normalize(cwdFlag)
+  const inside = join(repoPath, cwdFlag)
+  if (relative(repoPath, inside).startsWith('..'))
+    throw new UsageError(`--cwd ${cwdFlag} leads out of the repo; give a path inside it, or an absolute path`)
+  return inside
+}

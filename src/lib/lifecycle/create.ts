@@ -1,0 +1,239 @@
+/**
+ * `repoman new`: check everything first, create and start the container in one request, then
+ * record it. A failure after the container exists deletes it again (only if it is the one this
+ * run made) and leaves the registry as it was.
+ */
+import {randomBytes} from 'node:crypto'
+import {existsSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import type {ListrTask} from 'listr2'
+import {buildInstanceSpec, CONFIG_KEYS, type IdmapPlan, planIdmap, repoPathOf} from '../containers.js'
+import {IncusAlreadyExistsError, RepomanError, UsageError} from '../errors.js'
+import type {IncusClient} from '../incus/client.js'
+import type {InstanceSpec} from '../incus/types.js'
+import {isValidProjectName, NAME_RULE} from '../names.js'
+import {type ProjectOverride, readOverride} from '../overrides.js'
+import {expandHome, type RepomanPaths} from '../paths.js'
+import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
+import type {RegistryStore} from '../registry/store.js'
+
+export interface NewRequest {
+  name: string
+  repo?: string
+  image?: string
+  profiles?: string[]
+}
+
+/** The `new --json` result. */
+export interface NewResult {
+  name: string
+  repo: string
+  path: string
+  image: string
+  profiles: string[]
+  idmap: IdmapPlan['mode']
+  state: string
+  created: string
+  warnings: string[]
+}
+
+export function checkName(name: string): void {
+  if (!isValidProjectName(name)) throw new UsageError(`invalid project name ${JSON.stringify(name)}: ${NAME_RULE}`)
+}
+
+/** Image, profiles and repo dirname: flags, then the override file, then the registry's defaults. */
+export function resolveNewRequest(request: NewRequest, override: ProjectOverride, registry: Registry) {
+  checkName(request.name)
+  const repo = request.repo ?? request.name
+  if (!isSafeDirname(repo))
+    throw new UsageError(`--repo ${JSON.stringify(repo)} must be a directory name under repos_root`)
+  return {
+    repo,
+    image: request.image ?? override.image ?? registry.defaults.default_image,
+    profiles: request.profiles ?? override.profiles ?? registry.defaults.profiles,
+  }
+}
+
+interface CreateDeps {
+  registry: Registry
+  store: RegistryStore
+  incus: IncusClient
+  paths: RepomanPaths
+}
+
+interface CreateContext {
+  spec?: InstanceSpec
+  cloudInit: boolean
+  created: boolean
+}
+
+/** Deletes the container only if it is the one this run created (its token matches). */
+async function rollback(incus: IncusClient, spec: InstanceSpec): Promise<void> {
+  const instance = await incus.getInstance(spec.name).catch(() => undefined)
+  if (instance && instance.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token])
+    await incus.deleteInstance(spec.name)
+}
+
+export async function createTasks(
+  request: NewRequest,
+  deps: CreateDeps,
+): Promise<{tasks: ListrTask<CreateContext>[]; result: NewResult; ctx: CreateContext}> {
+  const {registry, incus} = deps
+  checkName(request.name)
+  const override = await readOverride(deps.paths.overridesDir, request.name)
+  const {repo, image, profiles} = resolveNewRequest(request, override, registry)
+  const repoPath = repoPathOf(registry, repo)
+  const idmap = planIdmap(registry.host)
+  const result: NewResult = {
+    name: request.name,
+    repo,
+    path: repoPath,
+    image,
+    profiles,
+    idmap: idmap.mode,
+    state: 'running',
+    created: '',
+    warnings: [],
+  }
+  const ctx: CreateContext = {cloudInit: false, created: false}
+
+  const tasks: ListrTask<CreateContext>[] = [
+    {
+      title: `Check name, repo, profiles and image for "${request.name}"`,
+      task: async (c, task) => {
+        if (registry.project.some((p) => p.name === request.name))
+          throw new UsageError(
+            `project "${request.name}" already exists; pick another name or \`repoman remove ${request.name}\``,
+          )
+        if (!existsSync(repoPath) || !statSync(repoPath).isDirectory())
+          throw new UsageError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
+        if (!existsSync(join(repoPath, '.git')) && !existsSync(join(repoPath, '.hg'))) {
+          const warning = `${repoPath} is neither a git nor an hg repo`
+          result.warnings.push(warning)
+          task.output = `warning: ${warning}`
+        }
+        for (const mount of override.mounts) {
+          const source = expandHome(mount.source, registry.host.home)
+          if (!existsSync(source))
+            throw new UsageError(`mount source ${source} (repos.d/${request.name}.toml) does not exist on this host`)
+        }
+        const [existing, installed, imageInfo] = await Promise.all([
+          incus.getInstance(request.name),
+          incus.listProfiles(),
+          incus.imageProperties(image),
+        ])
+        if (existing)
+          throw new UsageError(
+            `a container "${request.name}" already exists in Incus project "${incus.project}" but not in the registry (an interrupted \`repoman new\`?); \`repoman remove ${request.name}\` deletes it`,
+          )
+        const installedNames = new Set(installed.map((p) => p.name))
+        const missing = profiles.filter((p) => !installedNames.has(p))
+        if (missing.length > 0)
+          throw new UsageError(
+            `profile ${missing.map((m) => `"${m}"`).join(', ')} is not installed in Incus project "${incus.project}"; run \`repoman profile install ${missing.join(' ')}\``,
+          )
+        if (!imageInfo)
+          throw new UsageError(`image "${image}" is not available; check the name with \`incus image list\``)
+        c.cloudInit = imageInfo.variant === 'cloud' || /\/cloud$/.test(image)
+      },
+    },
+    {
+      title: `Create and start container "${request.name}"`,
+      task: async (c) => {
+        const spec = buildInstanceSpec({
+          name: request.name,
+          image,
+          profiles,
+          repoPath,
+          host: registry.host,
+          idmap,
+          override,
+          token: randomBytes(8).toString('hex'),
+        })
+        c.spec = spec
+        try {
+          await incus.launch(spec)
+          c.created = true
+          await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
+        } catch (error) {
+          // Someone else's container of that name must survive our failure.
+          if (!(error instanceof IncusAlreadyExistsError)) await rollback(incus, spec)
+          throw error
+        }
+      },
+    },
+    {
+      title: 'Record the project in the registry',
+      task: async (c) => {
+        const entry: ProjectEntry = {
+          name: request.name,
+          repo,
+          image,
+          profiles,
+          created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          backup: true,
+        }
+        try {
+          await deps.store.update((current) => {
+            if (current.project.some((p) => p.name === request.name))
+              throw new RepomanError(`project "${request.name}" was registered by another repoman meanwhile`)
+            current.project.push(entry)
+          })
+        } catch (error) {
+          if (c.spec) await rollback(incus, c.spec)
+          throw error
+        }
+        result.created = entry.created
+      },
+    },
+  ]
+  return {tasks, result, ctx}
+}
+
+/**
+ * Waits for cloud-init (it creates the image's first user) and gives the host user a home
+ * inside at the host's path, owned by them: HOME is set to it on every exec.
+ */
+async function prepareHome(
+  incus: IncusClient,
+  name: string,
+  registry: Registry,
+  idmap: IdmapPlan,
+  cloudInit: boolean,
+): Promise<void> {
+  const waitForCloudInit = cloudInit
+    ? 'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null || true; fi; '
+    : ''
+  const script = `${waitForCloudInit}mkdir -p "$1" && chown "$2:$3" "$1"`
+  await incus.run(
+    incus.execArgs(name, ['sh', '-c', script, 'sh', registry.host.home, String(idmap.uid), String(idmap.gid)]),
+    {
+      timeoutMs: 10 * 60_000,
+    },
+  )
+}
+
+/** Asks for what the flags left open (on a terminal), then runs the create task list. */
+export async function createProject(
+  request: NewRequest,
+  deps: CreateDeps,
+  options: {json: boolean; interactive: boolean},
+): Promise<NewResult> {
+  const {askText, runTasks} = await import('../ui.js')
+  checkName(request.name)
+  const asked = {...request}
+  if (options.interactive) {
+    const override = await readOverride(deps.paths.overridesDir, request.name)
+    const defaults = resolveNewRequest(request, override, deps.registry)
+    if (request.image === undefined && override.image === undefined)
+      asked.image = await askText('Image?', defaults.image)
+    if (request.profiles === undefined && override.profiles === undefined)
+      asked.profiles = (await askText('Profiles (comma-separated)?', defaults.profiles.join(',')))
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+  }
+  const {tasks, result, ctx} = await createTasks(asked, deps)
+  await runTasks(tasks, ctx, {json: options.json})
+  return result
+}

@@ -1,0 +1,115 @@
+/** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
+import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
+import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
+import type {IncusClient} from '../incus/client.js'
+import {isWithin} from '../paths.js'
+import type {ProjectEntry, Registry} from '../registry/schema.js'
+
+export interface SessionTarget {
+  project: ProjectEntry
+  repoPath: string
+  /** Working directory inside the container. */
+  cwd: string
+}
+
+/**
+ * Which project, and where inside. Without a name, the project whose repo holds the current
+ * directory, at the same path inside (the repo is mounted at its host path).
+ */
+export function resolveSessionTarget(
+  registry: Registry,
+  name: string | undefined,
+  cwdFlag: string | undefined,
+  hostCwd: string,
+): SessionTarget {
+  let project: ProjectEntry | undefined
+  if (name !== undefined) {
+    project = registry.project.find((p) => p.name === name)
+    if (!project) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  } else {
+    project = projectForDirectory(registry, hostCwd)
+    if (!project)
+      throw new UsageError(`${hostCwd} is not inside a registered repo; name the project, or cd into its repo`)
+  }
+  const repoPath = repoPathOf(registry, project.repo)
+  const here = isWithin(hostCwd, repoPath) ? hostCwd : repoPath
+  return {project, repoPath, cwd: resolveInsideCwd(repoPath, cwdFlag, here)}
+}
+
+/** Parses repeated `--env KEY=VALUE` flags. */
+export function parseEnvFlags(values: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const value of values) {
+    const eq = value.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--env ${value} must look like KEY=VALUE`)
+    env[value.slice(0, eq)] = value.slice(eq + 1)
+  }
+  return env
+}
+
+/** A login shell: bash where the image has it, else sh. */
+export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
+
+/**
+ * Runs `command` in the container as the host user (HOME and USER as on the host), starting
+ * the container first if it is stopped. Returns the command's exit code.
+ */
+export async function runInContainer(
+  incus: IncusClient,
+  registry: Registry,
+  target: SessionTarget,
+  command: string[],
+  options: {env: Record<string, string>; tty: boolean},
+): Promise<number> {
+  const name = target.project.name
+  const instance = await incus.getInstance(name)
+  if (!instance)
+    throw new RepomanError(
+      `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
+    )
+  if (instance.status !== 'Running') await incus.startInstance(name)
+  const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
+  const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
+  const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}
+  return incus.runAttached(incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty}))
+}
+
+/** Flags of `exec` that take a separate value (`--cwd DIR`). */
+const VALUE_FLAGS = new Set(['--cwd', '--env'])
+
+/**
+ * Splits `exec`'s raw argv at `--`: the one positional before it is the project name, all
+ * after it is the command (oclif alone would take the command's first word as the name).
+ */
+export function splitExecArgv(raw: string[]): {name?: string; command: string[]} {
+  const dash = raw.indexOf('--')
+  if (dash < 0) throw new UsageError('put the command after --, e.g. `repoman exec myproject -- make test`')
+  const command = raw.slice(dash + 1)
+  if (command.length === 0) throw new UsageError('no command after --')
+  const positional: string[] = []
+  const before = raw.slice(0, dash)
+  for (let i = 0; i < before.length; i++) {
+    const token = before[i] as string
+    if (VALUE_FLAGS.has(token)) i++
+    else if (!token.startsWith('-')) positional.push(token)
+  }
+  if (positional.length > 1) throw new UsageError(`one project name before --, got ${positional.join(' ')}`)
+  return {name: positional[0], command}
+}
+
+export interface SessionRequest {
+  name?: string
+  command: string[]
+  cwd?: string
+  env: string[]
+  tty: boolean
+}
+
+export async function runSession(
+  context: {registry: Registry; incus: IncusClient},
+  request: SessionRequest,
+): Promise<number> {
+  const target = resolveSessionTarget(context.registry, request.name, request.cwd, process.cwd())
+  const env = parseEnvFlags(request.env)
+  return runInContainer(context.incus, context.registry, target, request.command, {env, tty: request.tty})
+}

@@ -1,0 +1,124 @@
+/** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
+import {existsSync} from 'node:fs'
+import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
+import {CONFIG_KEYS, type ProjectRow, projectRows} from '../containers.js'
+import {ProjectNotFoundError} from '../errors.js'
+import type {IncusClient} from '../incus/client.js'
+import type {IncusInstance} from '../incus/types.js'
+import {expandHome} from '../paths.js'
+import type {Registry} from '../registry/schema.js'
+
+export interface MountStatus {
+  device: string
+  source: string
+  path: string
+  source_exists: boolean
+  readonly: boolean
+}
+
+export interface ProjectStatus {
+  name: string
+  state: string
+  registered: boolean
+  healthy: boolean
+  problems: string[]
+  /** `shift`, `raw.idmap`, or `unknown` for a container repoman did not make. */
+  idmap: string
+  mounts: MountStatus[]
+  backup: boolean | null
+  last_sync: string | null
+  last_sync_age_seconds: number | null
+}
+
+/** The `status --json` result. */
+export interface StatusReport {
+  healthy: boolean
+  incus_project: string
+  backup_root: BackupRootState
+  projects: ProjectStatus[]
+}
+
+/** Disk devices that bind a host path (not the root disk or pool volumes). */
+function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boolean): MountStatus[] {
+  const devices = instance.expanded_devices ?? instance.devices
+  return Object.entries(devices)
+    .filter(([, d]) => d.type === 'disk' && d.source?.startsWith('/'))
+    .map(([device, d]) => ({
+      device,
+      source: d.source as string,
+      path: d.path ?? '',
+      source_exists: sourceExists(d.source as string),
+      readonly: d.readonly === 'true',
+    }))
+    .sort((a, b) => a.device.localeCompare(b.device))
+}
+
+export function projectStatus(
+  row: ProjectRow,
+  instance: IncusInstance | undefined,
+  sourceExists: (path: string) => boolean,
+  now: Date,
+): ProjectStatus {
+  const problems: string[] = []
+  if (row.drift) problems.push(row.drift)
+  if (row.state === 'error') problems.push('the container is in an error state; `incus info` shows why')
+  const mounts = instance ? hostMounts(instance, sourceExists) : []
+  for (const m of mounts)
+    if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
+  if (row.registered && !sourceExists(row.path)) problems.push(`repo ${row.path} is missing on the host`)
+  const idmap = instance?.config['raw.idmap']
+    ? 'raw.idmap'
+    : instance?.config[CONFIG_KEYS.managed]
+      ? 'shift'
+      : 'unknown'
+  const age = row.last_sync ? Math.max(0, Math.round((now.getTime() - Date.parse(row.last_sync)) / 1000)) : null
+  return {
+    name: row.name,
+    state: row.state,
+    registered: row.registered,
+    healthy: problems.length === 0,
+    problems: [...new Set(problems)],
+    idmap,
+    mounts,
+    backup: row.backup,
+    last_sync: row.last_sync,
+    last_sync_age_seconds: age,
+  }
+}
+
+export async function gatherStatus(registry: Registry, incus: IncusClient, name?: string): Promise<StatusReport> {
+  const home = registry.host.home
+  const [instances, backupRoot] = await Promise.all([
+    incus.listInstances(),
+    inspectBackupRoot(expandHome(registry.defaults.backup_root, home), expandHome(registry.defaults.repos_root, home), {
+      allowLocal: registry.defaults.backup_allow_local === true,
+      autofsWaitMs: 5_000,
+    }),
+  ])
+  let rows = projectRows(registry, instances)
+  if (name !== undefined) {
+    rows = rows.filter((r) => r.name === name)
+    if (rows.length === 0) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  }
+  const byName = new Map(instances.map((i) => [i.name, i]))
+  const now = new Date()
+  const projects = rows.map((row) => projectStatus(row, byName.get(row.name), existsSync, now))
+  return {
+    healthy: backupRoot.problem === null && projects.every((p) => p.healthy),
+    incus_project: incus.project,
+    backup_root: backupRoot,
+    projects,
+  }
+}
+
+/** "3h ago", "2d ago": how stale a sync is, at a glance. */
+export function formatAge(seconds: number | null): string {
+  if (seconds === null) return 'never'
+  const units: [number, string][] = [
+    [86_400, 'd'],
+    [3_600, 'h'],
+    [60, 'm'],
+  ]
+  for (const [size, unit] of units) if (seconds >= size) return `${Math.floor(seconds / size)}${unit} ago`
+  return `${seconds}s ago`
+}

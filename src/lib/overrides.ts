@@ -1,0 +1,79 @@
+/**
+ * Per-project overrides, `repos.d/<name>.toml`:
+ *
+ *   [container]  image, profiles
+ *   [[mount]]    source, path, readonly
+ *   [env]        KEY = "value"
+ */
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+import {ConfigError} from './errors.js'
+import {type Table, TomlValidator} from './toml-check.js'
+
+export interface ExtraMount {
+  source: string
+  path: string
+  readonly: boolean
+}
+
+export interface ProjectOverride {
+  image?: string
+  profiles?: string[]
+  mounts: ExtraMount[]
+  env: Record<string, string>
+}
+
+export const EMPTY_OVERRIDE: ProjectOverride = {mounts: [], env: {}}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export async function parseOverride(text: string, file: string): Promise<ProjectOverride> {
+  const {parse} = await import('smol-toml')
+  let doc: Table
+  try {
+    doc = parse(text)
+  } catch (error) {
+    const e = error as Error & {line?: number}
+    throw new ConfigError(`${file}${e.line ? `:${e.line}` : ''}: ${e.message.split('\n')[0]}; fix the TOML syntax`)
+  }
+  const v = new TomlValidator(text, file)
+  v.noUnknownKeys(doc, '', ['container', 'mount', 'env'])
+  const container = v.table(doc, 'container', false)
+  v.noUnknownKeys(container, 'container', ['image', 'profiles'])
+  const rawMounts = doc.mount ?? []
+  if (!Array.isArray(rawMounts)) v.fail(undefined, 'mount', 'must be an array of tables ([[mount]])')
+  const mounts = (rawMounts as Table[]).map((m, i): ExtraMount => {
+    v.noUnknownKeys(m, 'mount', ['source', 'path', 'readonly'], i)
+    const path = v.string(m, 'mount', 'path', undefined, i)
+    if (!path.startsWith('/')) v.fail('mount', 'path', 'must be an absolute path inside the container', i)
+    return {
+      source: v.string(m, 'mount', 'source', undefined, i),
+      path,
+      readonly: v.boolean(m, 'mount', 'readonly', false, i),
+    }
+  })
+  const env = v.table(doc, 'env', false)
+  for (const [key, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(key)) v.fail('env', key, 'is not a valid environment variable name')
+    if (typeof value !== 'string') v.fail('env', key, 'must be a string')
+  }
+  return {
+    image: v.optionalString(container, 'container', 'image'),
+    profiles: container.profiles === undefined ? undefined : v.strings(container, 'container', 'profiles', []),
+    mounts,
+    env: env as Record<string, string>,
+  }
+}
+
+/** The override for `name`, or an empty one when there is no file. */
+export async function readOverride(overridesDir: string, name: string): Promise<ProjectOverride> {
+  const file = join(overridesDir, `${name}.toml`)
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_OVERRIDE
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`)
+  }
+  return parseOverride(text, file)
+}

@@ -1,0 +1,141 @@
+import {expect} from 'chai'
+import {
+  buildInstanceSpec,
+  planIdmap,
+  projectForDirectory,
+  projectRows,
+  resolveInsideCwd,
+} from '../../src/lib/containers.js'
+import {UsageError} from '../../src/lib/errors.js'
+import type {IncusInstance} from '../../src/lib/incus/types.js'
+import {EMPTY_OVERRIDE} from '../../src/lib/overrides.js'
+import type {Registry} from '../../src/lib/registry/schema.js'
+
+const host = {lan_ip: '192.168.1.2', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
+const registry = (projects: Array<{name: string; repo?: string}>): Registry => ({
+  schema: 3,
+  repoman: {output: 'quiet'},
+  host,
+  defaults: {
+    repos_root: '~/repos',
+    backup_root: '/nfs/repos',
+    incus_project: 'repoman',
+    default_image: 'img',
+    profiles: ['default'],
+  },
+  project: projects.map((p) => ({
+    name: p.name,
+    repo: p.repo ?? p.name,
+    image: 'img',
+    profiles: ['default'],
+    created: '2026-01-01T00:00:00Z',
+    backup: true,
+  })),
+})
+const instance = (name: string, status = 'Running', config: Record<string, string> = {}): IncusInstance => ({
+  name,
+  status,
+  type: 'container',
+  created_at: '2026-01-02T00:00:00Z',
+  profiles: ['default'],
+  config,
+  devices: {},
+})
+
+describe('container decisions', () => {
+  describe('planIdmap', () => {
+    it('shifts when the host ids fit the container range', () => {
+      expect(planIdmap({uid: 1000, gid: 1000})).to.deep.equal({mode: 'shift', uid: 1000, gid: 1000})
+      expect(planIdmap({uid: 0, gid: 0}).mode).to.equal('shift')
+      expect(planIdmap({uid: 65_535, gid: 100}).mode).to.equal('shift')
+    })
+
+    it('maps large host ids onto the first container user with raw.idmap', () => {
+      expect(planIdmap({uid: 1_234_567, gid: 1_234_567})).to.deep.equal({
+        mode: 'raw.idmap',
+        uid: 1000,
+        gid: 1000,
+        rawIdmap: 'uid 1234567 1000\ngid 1234567 1000',
+      })
+      expect(planIdmap({uid: 1001, gid: 70_000}).mode).to.equal('raw.idmap')
+    })
+  })
+
+  describe('buildInstanceSpec', () => {
+    const base = {name: 'p', image: 'img', profiles: ['default'], repoPath: '/home/dev/repos/p', host, token: 'abc'}
+
+    it('mounts the repo at its host path, shifted, with the override inline', () => {
+      const spec = buildInstanceSpec({
+        ...base,
+        idmap: planIdmap(host),
+        override: {
+          mounts: [{source: '~/.npm', path: '/home/dev/.npm', readonly: true}],
+          env: {NODE_ENV: 'development'},
+        },
+      })
+      expect(spec.devices.repo).to.deep.equal({
+        type: 'disk',
+        source: '/home/dev/repos/p',
+        path: '/home/dev/repos/p',
+        shift: 'true',
+      })
+      expect(spec.devices.mount0).to.deep.equal({
+        type: 'disk',
+        source: '/home/dev/.npm',
+        path: '/home/dev/.npm',
+        shift: 'true',
+        readonly: 'true',
+      })
+      expect(spec.config).to.include({
+        'environment.NODE_ENV': 'development',
+        'user.repoman.uid': '1000',
+        'user.repoman.token': 'abc',
+      })
+      expect(spec.config).to.not.have.property('raw.idmap')
+    })
+
+    it('uses raw.idmap instead of shift for a large uid', () => {
+      const spec = buildInstanceSpec({
+        ...base,
+        idmap: planIdmap({uid: 2_000_000, gid: 2_000_000}),
+        override: EMPTY_OVERRIDE,
+      })
+      expect(spec.devices.repo).to.not.have.property('shift')
+      expect(spec.config['raw.idmap']).to.equal('uid 2000000 1000\ngid 2000000 1000')
+      expect(spec.config['user.repoman.uid']).to.equal('1000')
+    })
+  })
+
+  describe('projectRows', () => {
+    it('joins registry and Incus and shows drift both ways', () => {
+      const rows = projectRows(registry([{name: 'a'}, {name: 'gone'}]), [
+        instance('a', 'Stopped'),
+        instance('stray', 'Running', {'user.repoman.repo': '/home/dev/repos/stray'}),
+      ])
+      expect(rows.map((r) => [r.name, r.state, r.registered, r.drift !== null])).to.deep.equal([
+        ['a', 'stopped', true, false],
+        ['gone', 'missing', true, true],
+        ['stray', 'running', false, true],
+      ])
+      expect(rows[0]?.path).to.equal('/home/dev/repos/a')
+      expect(rows[2]?.repo).to.equal('stray')
+    })
+  })
+
+  describe('projectForDirectory and resolveInsideCwd', () => {
+    const reg = registry([{name: 'a'}, {name: 'ab', repo: 'a-b'}])
+    it('finds the project whose repo holds a directory', () => {
+      expect(projectForDirectory(reg, '/home/dev/repos/a/src/x')?.name).to.equal('a')
+      expect(projectForDirectory(reg, '/home/dev/repos/a-b')?.name).to.equal('ab')
+      expect(projectForDirectory(reg, '/home/dev/repos')).to.equal(undefined)
+      expect(projectForDirectory(reg, '/home/dev/repos/ab')).to.equal(undefined)
+    })
+
+    it('takes --cwd relative to the repo or absolute, and refuses to climb out', () => {
+      expect(resolveInsideCwd('/r/a', undefined, '/r/a/src')).to.equal('/r/a/src')
+      expect(resolveInsideCwd('/r/a', 'lib', '/r/a')).to.equal('/r/a/lib')
+      expect(resolveInsideCwd('/r/a', '/tmp', '/r/a')).to.equal('/tmp')
+      expect(() => resolveInsideCwd('/r/a', '../b', '/r/a')).to.throw(UsageError, /leads out of the repo/)
+    })
+  })
+})
