@@ -24,7 +24,8 @@ export function parseMountInfo(text: string): MountEntry[] {
     if (!left || !right) continue
     const fields = left.split(' ')
     const [fsType, source] = right.split(' ')
-    if (fields[4] && fsType) entries.push({mountPoint: unescapeOctal(fields[4]), fsType, source: unescapeOctal(source ?? '')})
+    if (fields[4] && fsType)
+      entries.push({mountPoint: unescapeOctal(fields[4]), fsType, source: unescapeOctal(source ?? '')})
   }
   return entries
 }
