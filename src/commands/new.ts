@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
-import {yesFlag} from '../lib/flags.js'
+import {allowSensitiveFlag, yesFlag} from '../lib/flags.js'
 import type {NewResult} from '../lib/lifecycle/create.js'
 
 export default class New extends RepomanCommand<NewResult> {
@@ -22,6 +22,7 @@ The container is created and started in one step; if anything fails, it is delet
       multiple: true,
     }),
     yes: yesFlag,
+    'allow-sensitive': allowSensitiveFlag,
   }
 
   async run(): Promise<NewResult> {
@@ -29,7 +30,13 @@ The container is created and started in one step; if anything fails, it is delet
     const {createProject} = await import('../lib/lifecycle/create.js')
     const context = await this.repoman()
     const result = await createProject(
-      {name: args.name, repo: flags.repo, image: flags.image, profiles: flags.profile},
+      {
+        name: args.name,
+        repo: flags.repo,
+        image: flags.image,
+        profiles: flags.profile,
+        allowSensitive: flags['allow-sensitive'],
+      },
       context,
       {json: this.jsonEnabled(), interactive: this.interactive && !flags.yes},
     )

@@ -6,8 +6,12 @@ export const yesFlag = Flags.boolean({
   description: 'Answer yes to confirmations (needed without a terminal).',
 })
 
-export const projectNameArg = (description: string, required: boolean) => Args.string({description, required})
-
 export const cwdFlag = Flags.string({
   description: 'Working directory inside the container: relative to the repo, or an absolute path inside it.',
+})
+
+export const profileNameArg = Args.string({description: 'Profile name (see `repoman profile list`).', required: true})
+
+export const allowSensitiveFlag = Flags.boolean({
+  description: 'Go ahead even if a mount exposes credentials or the host (SSH keys, sockets, $HOME, /etc, ...).',
 })

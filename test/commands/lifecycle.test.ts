@@ -241,6 +241,16 @@ describe('container lifecycle (real Incus)', () => {
     expect(result.stdout).to.match(/^hello\ndevelopment\n.*\nrefused\n$/s)
   })
 
+  it('refuses an override mount that exposes credentials', async () => {
+    world.makeRepo('lambda')
+    world.makeRepo('../.ssh')
+    writeFileSync(join(world.home, '.config/repoman/repos.d/lambda.toml'), '[[mount]]\nsource = "~/.ssh"\npath = "/root/.ssh"\n')
+    const refused = await world.cli(['new', 'lambda'])
+    expect(refused.exitCode).to.equal(1)
+    expect(refused.stderr).to.match(/repos\.d\/lambda\.toml would expose .*\/\.ssh \(SSH keys\); refused\. Pass --allow-sensitive/)
+    expect(names(world)).to.deep.equal([])
+  })
+
   it('fails fast with a clear line when Incus is down', async () => {
     const started = Date.now()
     const result = await world.cli(['list'], {env: {INCUS_DIR: '/tmp/rm-no-daemon'}})

@@ -8,12 +8,13 @@ import {existsSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {buildInstanceSpec, CONFIG_KEYS, type IdmapPlan, planIdmap, repoPathOf} from '../containers.js'
-import {IncusAlreadyExistsError, RepomanError, UsageError} from '../errors.js'
+import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceSpec} from '../incus/types.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
+import {findExposures} from '../profiles/guard.js'
 import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 
@@ -22,6 +23,8 @@ export interface NewRequest {
   repo?: string
   image?: string
   profiles?: string[]
+  /** Accept override mounts that expose credentials or the host. */
+  allowSensitive?: boolean
 }
 
 /** The `new --json` result. */
@@ -112,11 +115,7 @@ export async function createTasks(
           result.warnings.push(warning)
           task.output = `warning: ${warning}`
         }
-        for (const mount of override.mounts) {
-          const source = expandHome(mount.source, registry.host.home)
-          if (!existsSync(source))
-            throw new UsageError(`mount source ${source} (repos.d/${request.name}.toml) does not exist on this host`)
-        }
+        checkOverrideMounts(request, override, registry, repoPath, idmap)
         const [existing, installed, imageInfo] = await Promise.all([
           incus.getInstance(request.name),
           incus.listProfiles(),
@@ -211,6 +210,46 @@ async function prepareHome(
       timeoutMs: 10 * 60_000,
     },
   )
+}
+
+/** Extra mounts from repos.d must exist and, unless allowed, expose no credentials (same guard as profiles). */
+function checkOverrideMounts(
+  request: NewRequest,
+  override: ProjectOverride,
+  registry: Registry,
+  repoPath: string,
+  idmap: IdmapPlan,
+): void {
+  const file = `repos.d/${request.name}.toml`
+  for (const mount of override.mounts) {
+    const source = expandHome(mount.source, registry.host.home)
+    if (!existsSync(source)) throw new UsageError(`mount source ${source} (${file}) does not exist on this host`)
+  }
+  if (request.allowSensitive) return
+  const spec = buildInstanceSpec({
+    name: request.name,
+    image: '',
+    profiles: [],
+    repoPath,
+    host: registry.host,
+    idmap,
+    override,
+    token: '',
+  })
+  const {home, uid} = registry.host
+  const [exposure] = findExposures(
+    {
+      name: request.name,
+      description: '',
+      config: {},
+      devices: Object.fromEntries(Object.entries(spec.devices).filter(([d]) => d !== 'repo')),
+    },
+    {home, uid, reposRoot: expandHome(registry.defaults.repos_root, home)},
+  )
+  if (exposure)
+    throw new SafetyError(
+      `${file} would expose ${exposure.path} (${exposure.why}); refused. Pass --allow-sensitive if you really mean it`,
+    )
 }
 
 /** Asks for what the flags left open (on a terminal), then runs the create task list. */

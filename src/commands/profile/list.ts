@@ -1,0 +1,23 @@
+import {RepomanCommand} from '../../lib/command.js'
+import type {ProfileRow} from '../../lib/profiles/manage.js'
+
+export default class ProfileList extends RepomanCommand<ProfileRow[]> {
+  static override summary = 'List the profile library: origin (vendor, user, user-shadows-vendor) and state in Incus.'
+  static override examples = ['<%= config.bin %> profile list', '<%= config.bin %> profile list --json']
+
+  async run(): Promise<ProfileRow[]> {
+    const context = await this.repoman()
+    const [{listProfileRows}, {renderTable}] = await Promise.all([
+      import('../../lib/profiles/manage.js'),
+      import('../../lib/table.js'),
+    ])
+    const rows = await listProfileRows(context)
+    this.log(
+      await renderTable(
+        ['NAME', 'ORIGIN', 'STATE', 'USED BY', 'DESCRIPTION'],
+        rows.map((r) => [r.name, r.origin, r.state, r.used_by.join(',') || '-', r.problem ?? r.description]),
+      ),
+    )
+    return rows
+  }
+}

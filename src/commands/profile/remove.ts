@@ -1,0 +1,16 @@
+import {RepomanCommand} from '../../lib/command.js'
+import {profileNameArg} from '../../lib/flags.js'
+
+export default class ProfileRemove extends RepomanCommand<{name: string; removed: true}> {
+  static override summary = 'Delete a profile from the Incus project (refused while containers use it).'
+  static override examples = ['<%= config.bin %> profile remove codex-share']
+  static override args = {name: profileNameArg}
+
+  async run(): Promise<{name: string; removed: true}> {
+    const {args} = await this.parse(ProfileRemove)
+    const {removeProfile} = await import('../../lib/profiles/manage.js')
+    const result = await removeProfile(args.name, await this.repoman())
+    this.log(`Removed profile "${result.name}" from Incus.`)
+    return result
+  }
+}

@@ -1,0 +1,208 @@
+/** `repoman profile ...`: the library's templates against what the Incus project holds. */
+import {existsSync} from 'node:fs'
+import {SafetyError, UsageError} from '../errors.js'
+import type {IncusClient} from '../incus/client.js'
+import type {IncusProfile, ProfileSpec} from '../incus/types.js'
+import {expandHome, type RepomanPaths} from '../paths.js'
+import type {Registry} from '../registry/schema.js'
+import {findExposures} from './guard.js'
+import {
+  canonicalYaml,
+  findTemplate,
+  listTemplates,
+  missingSources,
+  type ProfileOrigin,
+  type ProfileTemplate,
+  renderTemplate,
+} from './library.js'
+
+export interface ProfileContext {
+  registry: Registry
+  incus: IncusClient
+  paths: RepomanPaths
+}
+
+/** A profile shares a host path that is not there (the agent was never used on this host). */
+export class MissingSourceError extends UsageError {}
+
+export type ProfileState = 'not installed' | 'in step' | 'differs' | 'installed' | 'invalid'
+
+/** One row of `profile list --json`. */
+export interface ProfileRow {
+  name: string
+  /** Where the template comes from; `incus` for a profile the library does not have (e.g. default). */
+  origin: ProfileOrigin | 'incus'
+  state: ProfileState
+  description: string
+  used_by: string[]
+  /** Why the template cannot be rendered, when state is `invalid`. */
+  problem?: string
+}
+
+export interface InstallOutcome {
+  name: string
+  origin: ProfileOrigin
+  action: 'created' | 'updated' | 'unchanged' | 'skipped'
+  /** Why a profile was skipped (with --all: what it shares is not on this host). */
+  reason?: string
+}
+
+export interface ProfileDiff {
+  name: string
+  in_step: boolean
+  diff: string
+}
+
+/** Instance names from a profile's `used_by` URLs. */
+export function instancesUsing(profile: IncusProfile | undefined): string[] {
+  return (profile?.used_by ?? [])
+    .filter((url) => url.startsWith('/1.0/instances/'))
+    .map((url) => decodeURIComponent(url.slice('/1.0/instances/'.length).split('?')[0] ?? ''))
+    .sort()
+}
+
+async function inStep(spec: ProfileSpec, installed: IncusProfile): Promise<boolean> {
+  return (await canonicalYaml(spec)) === (await canonicalYaml(installed))
+}
+
+export async function listProfileRows(ctx: ProfileContext): Promise<ProfileRow[]> {
+  const installed = new Map((await ctx.incus.listProfiles()).map((p) => [p.name, p]))
+  const templates = listTemplates(ctx.paths.userProfilesDir)
+  const rows: ProfileRow[] = []
+  for (const template of templates) {
+    const current = installed.get(template.name)
+    const row: ProfileRow = {
+      name: template.name,
+      origin: template.origin,
+      state: 'not installed',
+      description: '',
+      used_by: instancesUsing(current),
+    }
+    try {
+      const spec = await renderTemplate(template, ctx.registry.host)
+      row.description = spec.description
+      if (current) row.state = (await inStep(spec, current)) ? 'in step' : 'differs'
+    } catch (error) {
+      row.state = 'invalid'
+      row.problem = (error as Error).message
+    }
+    rows.push(row)
+  }
+  const inLibrary = new Set(templates.map((t) => t.name))
+  for (const profile of installed.values())
+    if (!inLibrary.has(profile.name))
+      rows.push({
+        name: profile.name,
+        origin: 'incus',
+        state: 'installed',
+        description: profile.description,
+        used_by: instancesUsing(profile),
+      })
+  return rows.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** Renders and checks a template: every mount source must exist, and nothing sensitive may be exposed unless allowed. */
+export async function renderChecked(
+  template: ProfileTemplate,
+  ctx: ProfileContext,
+  allowSensitive: boolean,
+): Promise<ProfileSpec> {
+  const spec = await renderTemplate(template, ctx.registry.host)
+  const missing = missingSources(spec, existsSync)
+  if (missing.length > 0)
+    throw new MissingSourceError(
+      `profile "${template.name}" mounts ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist on this host; create it (or log in to the agent once) first`,
+    )
+  if (!allowSensitive) {
+    const {home} = ctx.registry.host
+    const exposures = findExposures(spec, {
+      home,
+      uid: ctx.registry.host.uid,
+      reposRoot: expandHome(ctx.registry.defaults.repos_root, home),
+    })
+    const first = exposures[0]
+    if (first)
+      throw new SafetyError(
+        `profile "${template.name}" would expose ${first.path} (${first.why}) through ${first.where}; refused. Pass --allow-sensitive if you really mean it`,
+      )
+  }
+  return spec
+}
+
+/**
+ * Creates or updates each profile in the Incus project. Every template is rendered and checked
+ * before the first change, so a refusal leaves Incus as it was. Running containers pick the
+ * change up (Incus applies profile edits live).
+ */
+export async function installProfiles(
+  names: string[],
+  ctx: ProfileContext,
+  options: {allowSensitive: boolean; skipMissing?: boolean},
+): Promise<InstallOutcome[]> {
+  const templates = names.map((name) => findTemplate(name, ctx.paths.userProfilesDir))
+  const outcomes: InstallOutcome[] = []
+  const ready: Array<{template: ProfileTemplate; spec: ProfileSpec}> = []
+  for (const template of templates) {
+    try {
+      ready.push({template, spec: await renderChecked(template, ctx, options.allowSensitive)})
+    } catch (error) {
+      if (!(options.skipMissing && error instanceof MissingSourceError)) throw error
+      outcomes.push({name: template.name, origin: template.origin, action: 'skipped', reason: error.message})
+    }
+  }
+  for (const {template, spec} of ready) {
+    const current = await ctx.incus.getProfile(spec.name)
+    let action: InstallOutcome['action'] = 'unchanged'
+    if (!current) {
+      await ctx.incus.createProfile(spec)
+      action = 'created'
+    } else if (!(await inStep(spec, current))) {
+      await ctx.incus.updateProfile(spec)
+      action = 'updated'
+    }
+    outcomes.push({name: spec.name, origin: template.origin, action})
+  }
+  return outcomes.sort((a, b) => a.name.localeCompare(b.name))
+}
+
+export async function diffProfile(name: string, ctx: ProfileContext): Promise<ProfileDiff> {
+  const template = findTemplate(name, ctx.paths.userProfilesDir)
+  const [spec, current] = await Promise.all([renderTemplate(template, ctx.registry.host), ctx.incus.getProfile(name)])
+  const [{createTwoFilesPatch}, wanted, held] = await Promise.all([
+    import('diff'),
+    canonicalYaml(spec),
+    current ? canonicalYaml(current) : Promise.resolve(''),
+  ])
+  if (held === wanted) return {name, in_step: true, diff: ''}
+  const diff = createTwoFilesPatch(
+    `incus/${ctx.incus.project}/${name}`,
+    `template/${name}`,
+    held,
+    wanted,
+    current ? '' : '(not installed)',
+    template.file,
+  )
+  return {name, in_step: false, diff}
+}
+
+export async function showProfile(
+  name: string,
+  ctx: ProfileContext,
+): Promise<{spec: ProfileSpec; yaml: string; origin: ProfileOrigin}> {
+  const template = findTemplate(name, ctx.paths.userProfilesDir)
+  const spec = await renderTemplate(template, ctx.registry.host)
+  return {spec, yaml: await canonicalYaml(spec), origin: template.origin}
+}
+
+export async function removeProfile(name: string, ctx: ProfileContext): Promise<{name: string; removed: true}> {
+  const profile = await ctx.incus.getProfile(name)
+  if (!profile) throw new UsageError(`profile "${name}" is not installed in Incus project "${ctx.incus.project}"`)
+  if (name === 'default') throw new SafetyError('the default profile holds the root disk of every container; it stays')
+  const users = instancesUsing(profile)
+  if (users.length > 0)
+    throw new SafetyError(
+      `profile "${name}" is used by ${users.join(', ')}; remove those containers (or the profile from them) first`,
+    )
+  await ctx.incus.deleteProfile(name)
+  return {name, removed: true}
+}

@@ -1,0 +1,69 @@
+import {expect} from 'chai'
+import type {ProfileSpec} from '../../../src/lib/incus/types.js'
+import {findExposures} from '../../../src/lib/profiles/guard.js'
+
+const ctx = {home: '/home/dev', reposRoot: '/home/dev/repos', uid: 1000}
+const disk = (source: string): ProfileSpec => ({
+  name: 'p',
+  description: '',
+  config: {},
+  devices: {d: {type: 'disk', source, path: '/x'}},
+})
+
+describe('credential guard', () => {
+  it('lets agent state through', () => {
+    for (const source of [
+      '/home/dev/.claude',
+      '/home/dev/.claude.json',
+      '/home/dev/.codex',
+      '/home/dev/.npm',
+      '/srv/models',
+    ])
+      expect(findExposures(disk(source), ctx), source).to.deep.equal([])
+  })
+
+  it('refuses credentials, sockets, the host and whatever holds them, saying why', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['/home/dev/.ssh', /SSH keys/],
+      ['/home/dev/.ssh/id_ed25519', /SSH keys/],
+      ['/home/dev/.gnupg', /GnuPG/],
+      ['/home/dev/.aws', /AWS/],
+      ['/home/dev/.config/gh', /GitHub CLI token/],
+      ['/home/dev/.config', /contains \/home\/dev\/\.config\/gh/],
+      ['/home/dev/.netrc', /passwords/],
+      ['/home/dev/.docker', /registry credentials/],
+      ['/home/dev/.kube', /Kubernetes/],
+      ['/var/run/docker.sock', /Docker socket/],
+      ['/run/user/1000/podman/podman.sock', /Podman/],
+      ['/var/lib/incus/unix.socket', /Incus socket/],
+      ['/', /whole file system/],
+      ['/etc', /configuration/],
+      ['/etc/ssl', /configuration/],
+      ['/home/dev', /whole home directory/],
+      ['/home', /holds the repos root/],
+    ]
+    for (const [source, why] of cases) {
+      const [exposure] = findExposures(disk(source), ctx)
+      expect(exposure, source).to.not.equal(undefined)
+      expect(exposure?.why, source).to.match(why)
+      expect(exposure?.path).to.equal(source)
+    }
+  })
+
+  it('sees the host end of proxy devices and privileged config', () => {
+    const proxy: ProfileSpec = {
+      name: 'p',
+      description: '',
+      config: {},
+      devices: {
+        sock: {type: 'proxy', listen: 'unix:/run/d.sock', connect: 'unix:/var/run/docker.sock', bind: 'container'},
+      },
+    }
+    expect(findExposures(proxy, ctx)).to.deep.equal([])
+    proxy.devices.sock = {type: 'proxy', listen: 'unix:/run/d.sock', connect: 'unix:/var/run/docker.sock'}
+    expect(findExposures(proxy, ctx)[0]?.why).to.match(/Docker socket/)
+    expect(
+      findExposures({name: 'p', description: '', config: {'security.privileged': 'true'}, devices: {}}, ctx)[0]?.why,
+    ).to.match(/root on the host/)
+  })
+})
