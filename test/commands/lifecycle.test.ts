@@ -244,10 +244,15 @@ describe('container lifecycle (real Incus)', () => {
   it('refuses an override mount that exposes credentials', async () => {
     world.makeRepo('lambda')
     world.makeRepo('../.ssh')
-    writeFileSync(join(world.home, '.config/repoman/repos.d/lambda.toml'), '[[mount]]\nsource = "~/.ssh"\npath = "/root/.ssh"\n')
+    writeFileSync(
+      join(world.home, '.config/repoman/repos.d/lambda.toml'),
+      '[[mount]]\nsource = "~/.ssh"\npath = "/root/.ssh"\n',
+    )
     const refused = await world.cli(['new', 'lambda'])
     expect(refused.exitCode).to.equal(1)
-    expect(refused.stderr).to.match(/repos\.d\/lambda\.toml would expose .*\/\.ssh \(SSH keys\); refused\. Pass --allow-sensitive/)
+    expect(refused.stderr).to.match(
+      /repos\.d\/lambda\.toml would expose .*\/\.ssh \(SSH keys\); refused\. Pass --allow-sensitive/,
+    )
     expect(names(world)).to.deep.equal([])
   })
 
