@@ -4,7 +4,7 @@
  * run them: the built CLI in a child process.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Context} from 'mocha'
 import {TEST_IMAGE} from './incus-daemon.js'
@@ -35,6 +35,8 @@ export interface World {
   /** Makes `<reposRoot>/<name>` with a file in it (and `git init` when asked). */
   makeRepo(name: string, options?: {git?: boolean}): string
   registryText(): string
+  /** Writes a registry by hand (no Incus needed) with these projects. */
+  writeRegistry(projects: Array<{name: string; repo?: string; backup?: boolean}>, defaults?: string): void
   dispose(): void
 }
 
@@ -119,6 +121,19 @@ export function makeWorld(incusDir: string): World {
       execFileSync('sh', ['-c', 'echo "hello" > README.md && mkdir -p src && echo "x=1" > src/main.txt'], {cwd: dir})
       if (options.git) execFileSync('git', ['init', '-q'], {cwd: dir})
       return dir
+    },
+    writeRegistry(projects, defaults = '') {
+      mkdirSync(join(home, '.config/repoman'), {recursive: true})
+      const entries = projects
+        .map(
+          (p) =>
+            `[[project]]\nname = "${p.name}"\nrepo = "${p.repo ?? p.name}"\ncreated = "2026-01-01T00:00:00Z"\nbackup = ${p.backup ?? true}\n`,
+        )
+        .join('\n')
+      writeFileSync(
+        world.registryFile,
+        `schema = 3\n[defaults]\nrepos_root = "${reposRoot}"\nbackup_root = "${backupRoot}"\nincus_project = "${incusProject}"\n${defaults}\n${entries}`,
+      )
     },
     registryText() {
       return readFileSync(world.registryFile, 'utf8')

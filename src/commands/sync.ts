@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+import {DEFAULT_SYNC_JOBS, type SyncResult} from '../lib/backup/sync.js'
+import {RepomanCommand} from '../lib/command.js'
+
+export default class Sync extends RepomanCommand<SyncResult> {
+  static override summary = 'Mirror repos to the backup root with rsync (every project with backup on, or one).'
+  static override description =
+    `Refuses, changing nothing, when the backup root is not its own mounted file system (an unmounted NFS share), when a repo is missing or empty, or when a target would leave the backup root.
+One project failing does not stop the others; the exit code is 1 if any failed. last_sync is recorded only after a project's rsync succeeded.`
+  static override examples = [
+    '<%= config.bin %> sync',
+    '<%= config.bin %> sync isurus --dry-run',
+    '<%= config.bin %> sync --jobs 2 --no-delete',
+  ]
+  static override args = {name: Args.string({description: 'Only this project.'})}
+  static override flags = {
+    'dry-run': Flags.boolean({description: 'Change nothing; show what would change.'}),
+    'no-delete': Flags.boolean({description: 'Keep files in the backup that are gone from the repo.'}),
+    jobs: Flags.integer({description: 'Projects synced at once.', default: DEFAULT_SYNC_JOBS, min: 1}),
+    'allow-local': Flags.boolean({
+      description: 'Allow a backup root on the same file system as the repos (a local disk is meant).',
+    }),
+  }
+
+  async run(): Promise<SyncResult> {
+    const {args, flags} = await this.parse(Sync)
+    const {registry, store, paths} = await this.repoman()
+    const {runSync, summarize} = await import('../lib/backup/sync.js')
+    const result = await runSync(
+      {
+        name: args.name,
+        dryRun: flags['dry-run'],
+        delete: !flags['no-delete'],
+        jobs: flags.jobs,
+        allowLocal: flags['allow-local'],
+      },
+      {registry, store, paths, verbose: flags.verbose ? (line) => this.logToStderr(line) : undefined},
+      {json: this.jsonEnabled()},
+    )
+    if (flags['dry-run'])
+      for (const p of result.projects.filter((r) => r.changes.length > 0)) {
+        this.log(`${p.name} → ${p.target}:`)
+        for (const change of p.changes.slice(0, 50)) this.log(`  ${change}`)
+        if (p.changes.length > 50) this.log(`  ... and ${p.changes.length - 50} more`)
+      }
+    for (const p of result.projects.filter((r) => !r.ok)) this.logToStderr(`${p.name}: ${p.error}`)
+    this.log(summarize(result))
+    if (result.failed > 0) process.exitCode = 1
+    return result
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `repoman sync`: mirrors each repo to `<backup_root>/<dirname>/` with rsync. Guards come first
+ * and refuse rather than risk the backup: the root must be the real (separate) mount, a missing
+ * or empty source is never mirrored with --delete, and nothing outside the project's own
+ * target directory is ever touched. `last_sync` is written only after that project's rsync
+ * succeeded.
+ */
+import {readdirSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import type {ListrTask} from 'listr2'
+import {repoPathOf} from '../containers.js'
+import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import {logDirOf, RunLog} from '../log.js'
+import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
+import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
+import type {RegistryStore} from '../registry/store.js'
+import {type BackupRootState, inspectBackupRoot} from './mounts.js'
+
+export const DEFAULT_SYNC_JOBS = 3
+
+export interface SyncRequest {
+  name?: string
+  dryRun: boolean
+  delete: boolean
+  jobs: number
+  allowLocal: boolean
+}
+
+export interface ProjectSyncResult {
+  name: string
+  source: string
+  target: string
+  ok: boolean
+  error: string | null
+  /** Itemized changes (rsync -i): what changed, or with --dry-run what would. */
+  changes: string[]
+  files_transferred: number
+  files_deleted: number
+  bytes_transferred: number
+  seconds: number
+}
+
+/** The `sync --json` result. */
+export interface SyncResult {
+  dry_run: boolean
+  backup_root: BackupRootState
+  projects: ProjectSyncResult[]
+  failed: number
+  seconds: number
+  log_file: string
+}
+
+/** The projects a run covers: the one named (whatever its backup flag), else every one with backup on. */
+export function selectProjects(registry: Registry, name?: string): ProjectEntry[] {
+  if (name === undefined) return registry.project.filter((p) => p.backup)
+  const project = registry.project.find((p) => p.name === name)
+  if (!project) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  return [project]
+}
+
+/** Where a project's mirror goes; refuses anything that is not one directory below the backup root. */
+export function targetFor(backupRoot: string, dirname: string): string {
+  const target = resolve(backupRoot, dirname)
+  if (!isSafeDirname(dirname) || !isWithin(target, backupRoot) || target === resolve(backupRoot))
+    throw new SafetyError(`repo dirname "${dirname}" would escape the backup root ${backupRoot}; refused`)
+  return target
+}
+
+export function rsyncArgs(source: string, target: string, options: {dryRun: boolean; delete: boolean}): string[] {
+  return [
+    '-a',
+    '--numeric-ids',
+    '--itemize-changes',
+    '--stats',
+    ...(options.delete ? ['--delete'] : []),
+    ...(options.dryRun ? ['--dry-run'] : []),
+    `${source}/`,
+    `${target}/`,
+  ]
+}
+
+export interface RsyncSummary {
+  changes: string[]
+  files_transferred: number
+  files_deleted: number
+  bytes_transferred: number
+}
+
+const ITEMIZED = /^(\*deleting|[<>ch.*][fdLDS][.+?cstpoguax]{9})\s/
+
+export function parseRsyncOutput(stdout: string): RsyncSummary {
+  const lines = stdout.split('\n')
+  const stat = (label: string) => {
+    const line = lines.find((l) => l.startsWith(`${label}:`))
+    return (
+      Number(
+        line
+          ?.slice(label.length + 1)
+          .trim()
+          .split(' ')[0]
+          ?.replace(/,/g, '') ?? 0,
+      ) || 0
+    )
+  }
+  return {
+    changes: lines.filter((l) => ITEMIZED.test(l) && !/^\.d\.\.t\.{6} \.\/$/.test(l)),
+    files_transferred: stat('Number of regular files transferred'),
+    files_deleted: stat('Number of deleted files'),
+    bytes_transferred: stat('Total transferred file size'),
+  }
+}
+
+/** rsync's failure in the user's terms. */
+export function explainRsyncFailure(stderr: string, exitCode: number | null, target: string): string {
+  if (exitCode === 127 || /rsync: (command )?not found/.test(stderr))
+    return 'rsync is not installed; install it (e.g. `apt install rsync`)'
+  if (/Read-only file system/i.test(stderr)) return `the backup root is read-only (${target}); remount it read-write`
+  if (/No space left on device/i.test(stderr))
+    return `the backup root is full (${target}); free space on the backup server`
+  const line =
+    stderr.split('\n').find((l) => l.startsWith('rsync:') || l.startsWith('rsync error:')) ??
+    stderr.trim().split('\n')[0]
+  return `rsync failed (exit ${exitCode}): ${line ?? 'no message'}`
+}
+
+/** A source that is missing or empty would turn `--delete` into wiping its backup. */
+export function checkSource(project: ProjectEntry, source: string): void {
+  let entries: string[]
+  try {
+    if (!statSync(source).isDirectory()) throw new Error('not a directory')
+    entries = readdirSync(source)
+  } catch {
+    throw new SafetyError(
+      `project "${project.name}": repo ${source} is missing; not mirroring it (that would wipe its backup)`,
+    )
+  }
+  if (entries.length === 0)
+    throw new SafetyError(
+      `project "${project.name}": repo ${source} is empty; not mirroring it (that would wipe its backup)`,
+    )
+}
+
+interface SyncDeps {
+  registry: Registry
+  store: RegistryStore
+  paths: RepomanPaths
+  verbose?: (line: string) => void
+}
+
+async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
+  const {$} = await import('zx/core')
+  log.write(`$ rsync ${args.join(' ')}`)
+  const child = $({quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe']})`rsync ${args}`
+  child.stdout.on('data', (chunk: Buffer) => {
+    const last = chunk
+      .toString()
+      .split('\n')
+      .filter((l) => ITEMIZED.test(l))
+      .pop()
+    if (last) onLine(last)
+  })
+  const output = await child
+  log.write(`${output.stdout}${output.stderr ? `stderr: ${output.stderr}` : ''}[exit ${output.exitCode}]`)
+  return output
+}
+
+export async function syncTasks(
+  request: SyncRequest,
+  deps: SyncDeps,
+): Promise<{tasks: ListrTask<object>[]; result: SyncResult; backupRoot: BackupRootState}> {
+  if (!Number.isInteger(request.jobs) || request.jobs < 1)
+    throw new UsageError('--jobs must be a whole number of at least 1')
+  const {registry} = deps
+  const projects = selectProjects(registry, request.name)
+  const home = registry.host.home
+  const backupRootPath = expandHome(registry.defaults.backup_root, home)
+  const backupRoot = await inspectBackupRoot(backupRootPath, expandHome(registry.defaults.repos_root, home), {
+    allowLocal: request.allowLocal || registry.defaults.backup_allow_local === true,
+  })
+  if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was synced`)
+
+  const log = new RunLog(logDirOf(registry, deps.paths), 'sync', deps.verbose)
+  const result: SyncResult = {
+    dry_run: request.dryRun,
+    backup_root: backupRoot,
+    projects: [],
+    failed: 0,
+    seconds: 0,
+    log_file: log.file,
+  }
+  const tasks: ListrTask<object>[] = projects.map((project) => ({
+    title: project.name,
+    task: async (_ctx, task) => {
+      const started = Date.now()
+      const source = repoPathOf(registry, project.repo)
+      const entry: ProjectSyncResult = {
+        name: project.name,
+        source,
+        target: join(backupRootPath, project.repo),
+        ok: false,
+        error: null,
+        changes: [],
+        files_transferred: 0,
+        files_deleted: 0,
+        bytes_transferred: 0,
+        seconds: 0,
+      }
+      result.projects.push(entry)
+      try {
+        entry.target = targetFor(backupRootPath, project.repo)
+        checkSource(project, source)
+        const output = await runRsync(rsyncArgs(source, entry.target, request), log, (line) => {
+          task.output = line
+        })
+        if (output.exitCode !== 0)
+          throw new RepomanError(explainRsyncFailure(output.stderr, output.exitCode, entry.target))
+        Object.assign(entry, parseRsyncOutput(output.stdout))
+        if (!request.dryRun)
+          await deps.store.update((current) => {
+            const stored = current.project.find((p) => p.name === project.name)
+            if (stored) stored.last_sync = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+          })
+        entry.ok = true
+        task.title = `${project.name}: ${entry.changes.length} change(s)${request.dryRun ? ' (dry run)' : ''}`
+      } catch (error) {
+        entry.error = (error as Error).message
+        result.failed++
+        log.write(`${project.name}: ${entry.error}`)
+        throw error
+      } finally {
+        entry.seconds = (Date.now() - started) / 1000
+      }
+    },
+  }))
+  return {tasks, result, backupRoot}
+}
+
+export async function runSync(request: SyncRequest, deps: SyncDeps, options: {json: boolean}): Promise<SyncResult> {
+  const {runTasks} = await import('../ui.js')
+  const started = Date.now()
+  const {tasks, result} = await syncTasks(request, deps)
+  // One project failing does not stop the others; failures are in the result.
+  await runTasks(tasks, {}, {json: options.json, concurrent: request.jobs, exitOnError: false}).catch(() => undefined)
+  result.projects.sort((a, b) => a.name.localeCompare(b.name))
+  result.seconds = (Date.now() - started) / 1000
+  return result
+}
+
+export function summarize(result: SyncResult): string {
+  const ok = result.projects.filter((p) => p.ok)
+  const files = ok.reduce((n, p) => n + p.files_transferred + p.files_deleted, 0)
+  const bytes = ok.reduce((n, p) => n + p.bytes_transferred, 0)
+  const verb = result.dry_run ? 'Would sync' : 'Synced'
+  const failed = result.failed > 0 ? `; ${result.failed} failed` : ''
+  return `${verb} ${ok.length} project(s): ${files} file(s), ${formatBytes(bytes)} changed in ${result.seconds.toFixed(1)} s${failed}. Log: ${result.log_file}`
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}

@@ -1,0 +1,34 @@
+/**
+ * Invocation logs: each run that changes something writes what it ran and what the tools said
+ * to a file under the log dir ([defaults].logdir, else $XDG_STATE_HOME/repoman).
+ */
+import {appendFileSync, mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {expandHome, type RepomanPaths} from './paths.js'
+import type {Registry} from './registry/schema.js'
+
+export function logDirOf(registry: Registry, paths: RepomanPaths): string {
+  return registry.defaults.logdir ? expandHome(registry.defaults.logdir, registry.host.home) : paths.stateDir
+}
+
+export class RunLog {
+  readonly file: string
+
+  /** Opens `<dir>/<command>-<timestamp>.log`; `echo` also receives every line (--verbose). */
+  constructor(
+    dir: string,
+    command: string,
+    private readonly echo?: (line: string) => void,
+  ) {
+    mkdirSync(dir, {recursive: true})
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    this.file = join(dir, `${command}-${stamp}-${process.pid}.log`)
+    this.write(`repoman ${command} (pid ${process.pid}) ${process.argv.slice(2).join(' ')}`)
+  }
+
+  write(text: string): void {
+    const lines = text.endsWith('\n') ? text : `${text}\n`
+    appendFileSync(this.file, `${new Date().toISOString()} ${lines}`)
+    this.echo?.(text.trimEnd())
+  }
+}
