@@ -10,14 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+bash scripts/install-system.sh
 if ! command -v incus >/dev/null || ! command -v rsync >/dev/null; then
-  if [ "$(id -u)" -eq 0 ] && [ -f /etc/debian_version ]; then
-    say "Installing Incus and rsync"
-    bash .ci/install-system
-  else
-    echo "repoman needs Incus and rsync: install them (https://linuxcontainers.org/incus/docs/main/installing/) and run this again" >&2
-    exit 1
-  fi
+  echo "repoman needs Incus and rsync: install them (https://linuxcontainers.org/incus/docs/main/installing/) and run this again" >&2
+  exit 1
 fi
 
 if ! incus info >/dev/null 2>&1; then
@@ -42,7 +38,7 @@ if [ "$(incus query /1.0/storage-pools)" = "[]" ]; then
 fi
 
 say "Building and installing repoman"
-npm ci --no-audit --no-fund --loglevel=error
+npm install --no-audit --no-fund --loglevel=error
 rm -f repoman-*.tgz
 tarball=$(npm pack --silent | tail -n 1)
 npm install --global --no-audit --no-fund --loglevel=error "./$tarball"

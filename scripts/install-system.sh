@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine lacks for repoman's tests: Incus (bookworm-backports on
-# Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git.
+# Installs what a fresh Debian machine lacks for repoman and its tests: Incus (bookworm-backports
+# on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git.
+# A no-op when everything is there; as a non-root user it only says what is missing.
 set -euo pipefail
 need=()
 command -v incus >/dev/null || need+=(incus)
@@ -8,6 +9,10 @@ command -v rsync >/dev/null || need+=(rsync)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v git >/dev/null || need+=(git)
 [ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "missing: ${need[*]} (install them, or run this as root on Debian: scripts/install-system.sh)" >&2
+  exit 0
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 . /etc/os-release
