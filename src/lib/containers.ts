@@ -19,6 +19,20 @@ export const CONFIG_KEYS = {
   token: 'user.repoman.token',
 } as const
 
+/**
+ * Whether /etc/subuid (or subgid) lets root map `id`: raw.idmap needs `root:<id>:1` (or a range
+ * holding it) there, and Incus refuses an id inside root's own container range.
+ */
+export function subidAllows(text: string, id: number): boolean {
+  const ranges = text
+    .split('\n')
+    .map((line) => line.trim().split(':'))
+    .filter(([user]) => user === 'root' || user === '0')
+    .map(([, start, count]) => ({start: Number(start), count: Number(count)}))
+    .filter((r) => r.start <= id && id < r.start + r.count)
+  return ranges.some((r) => r.count < CONTAINER_ID_RANGE) && !ranges.some((r) => r.count >= CONTAINER_ID_RANGE)
+}
+
 /** Ids an unprivileged Incus container maps by default (0 to 65535). */
 export const CONTAINER_ID_RANGE = 65_536
 /** The uid cloud images give their first user; used inside when the host uid cannot be. */
@@ -49,6 +63,68 @@ export function planIdmap(host: Pick<HostRecord, 'uid' | 'gid'>): IdmapPlan {
   }
 }
 
+/**
+ * Paths inside a repo whose contents the host runs without asking: git hooks and config
+ * (core.hooksPath, core.fsmonitor, filters and aliases run commands), direnv, husky, editor
+ * tasks, agent hooks and MCP servers. They are mounted read-only over the repo mount.
+ */
+export const DEFAULT_PROTECTED_PATHS = [
+  '.git/hooks',
+  '.git/config',
+  '.git/info',
+  '.hg/hgrc',
+  '.envrc',
+  '.husky',
+  '.vscode',
+  '.claude/settings.json',
+  '.claude/settings.local.json',
+  '.mcp.json',
+]
+
+/** Inside a VCS dir a missing path is created on the host, so it cannot be created from inside. */
+const CREATE_AS_FILE = new Set(['.git/config', '.hg/hgrc'])
+
+export interface ProtectionPlan {
+  /** Repo-relative paths to mount read-only. */
+  mount: string[]
+  /** Repo-relative paths to create on the host first (inside .git or .hg only). */
+  create: Array<{path: string; kind: 'dir' | 'file'}>
+}
+
+export function checkProtectedPath(rel: string): void {
+  if (rel === '' || isAbsolute(rel) || normalize(rel).split('/').includes('..') || normalize(rel) === '.')
+    throw new UsageError(`protected path "${rel}" must be a relative path inside the repo`)
+}
+
+/**
+ * Which protected paths to mount read-only, and which to create first. Outside `.git`/`.hg`
+ * only what exists is protected: the host tools that would run a new `.envrc` or `.mcp.json`
+ * ask first, and placeholder files would litter the user's tree and `git status`.
+ */
+export function planProtection(
+  paths: string[],
+  exists: (rel: string) => boolean,
+  vcs: {git: boolean; hg: boolean},
+): ProtectionPlan {
+  const plan: ProtectionPlan = {mount: [], create: []}
+  for (const raw of paths) {
+    checkProtectedPath(raw)
+    const rel = normalize(raw).replace(/\/$/, '')
+    const inVcsDir = (rel.startsWith('.git/') && vcs.git) || (rel.startsWith('.hg/') && vcs.hg)
+    if (exists(rel)) plan.mount.push(rel)
+    else if (inVcsDir) {
+      plan.create.push({path: rel, kind: CREATE_AS_FILE.has(rel) ? 'file' : 'dir'})
+      plan.mount.push(rel)
+    }
+  }
+  return plan
+}
+
+/** Device name for a protected path: `ro-git-hooks` for `.git/hooks`. */
+export function protectDeviceName(rel: string): string {
+  return `ro-${rel.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-+|-+$/g, '')}`
+}
+
 export interface InstancePlan {
   name: string
   image: string
@@ -58,6 +134,8 @@ export interface InstancePlan {
   idmap: IdmapPlan
   override: ProjectOverride
   token: string
+  /** Repo-relative paths to mount read-only over the repo. */
+  protectedPaths?: string[]
 }
 
 /** Everything the container needs, for one create-and-start request. */
@@ -75,6 +153,11 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
 
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
   const devices: InstanceSpec['devices'] = {repo: {type: 'disk', source: plan.repoPath, path: plan.repoPath, ...shift}}
+  // Same shift as the repo: Incus mounts shifted sub-mounts after the repo, so they stay on top.
+  for (const rel of plan.protectedPaths ?? []) {
+    const path = join(plan.repoPath, rel)
+    devices[protectDeviceName(rel)] = {type: 'disk', source: path, path, readonly: 'true', ...shift}
+  }
   plan.override.mounts.forEach((mount, i) => {
     devices[`mount${i}`] = {
       type: 'disk',

@@ -1,7 +1,7 @@
 /**
  * Per-project overrides, `repos.d/<name>.toml`:
  *
- *   [container]  image, profiles
+ *   [container]  image, profiles, protected_paths
  *   [[mount]]    source, path, readonly
  *   [env]        KEY = "value"
  */
@@ -19,6 +19,8 @@ export interface ExtraMount {
 export interface ProjectOverride {
   image?: string
   profiles?: string[]
+  /** Replaces [defaults].protected_paths for this project; [] turns protection off. */
+  protectedPaths?: string[]
   mounts: ExtraMount[]
   env: Record<string, string>
 }
@@ -39,7 +41,7 @@ export async function parseOverride(text: string, file: string): Promise<Project
   const v = new TomlValidator(text, file)
   v.noUnknownKeys(doc, '', ['container', 'mount', 'env'])
   const container = v.table(doc, 'container', false)
-  v.noUnknownKeys(container, 'container', ['image', 'profiles'])
+  v.noUnknownKeys(container, 'container', ['image', 'profiles', 'protected_paths'])
   const rawMounts = doc.mount ?? []
   if (!Array.isArray(rawMounts)) v.fail(undefined, 'mount', 'must be an array of tables ([[mount]])')
   const mounts = (rawMounts as Table[]).map((m, i): ExtraMount => {
@@ -60,6 +62,8 @@ export async function parseOverride(text: string, file: string): Promise<Project
   return {
     image: v.optionalString(container, 'container', 'image'),
     profiles: container.profiles === undefined ? undefined : v.strings(container, 'container', 'profiles', []),
+    protectedPaths:
+      container.protected_paths === undefined ? undefined : v.strings(container, 'container', 'protected_paths', []),
     mounts,
     env: env as Record<string, string>,
   }

@@ -67,9 +67,15 @@ describe('container lifecycle (real Incus)', () => {
     const status = await world.cli(['status', 'alpha', '--json'])
     const report = JSON.parse(status.stdout)
     expect(report.projects[0]).to.include({name: 'alpha', state: 'running', healthy: true, idmap: 'shift'})
-    expect(report.projects[0].mounts).to.deep.equal([
-      {device: 'repo', source: repo, path: repo, source_exists: true, readonly: false},
-    ])
+    expect(report.projects[0].mounts[0]).to.deep.equal({
+      device: 'repo',
+      source: repo,
+      path: repo,
+      source_exists: true,
+      readonly: false,
+    })
+    expect(report.projects[0].protected_paths).to.deep.equal(['.git/config', '.git/hooks', '.git/info'])
+    expect(report.projects[0].exposures).to.deep.equal([])
 
     const before = hashTree(repo)
     const removed = await world.cli(['remove', 'alpha', '--yes', '--json'])

@@ -4,8 +4,18 @@
  * It never touches the user's own Incus.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import {dirname, join} from 'node:path'
 
 export const TEST_IMAGE = 'busybox'
 const INCUSD = '/usr/libexec/incus/incusd'
@@ -20,10 +30,23 @@ export interface TestDaemon {
 
 /** Why there is no daemon to test against, or undefined when one can be started. */
 export function missingIncus(): string | undefined {
-  if (!existsSync(INCUSD)) return `${INCUSD} is not installed (run .ci/install-system)`
+  if (!existsSync(INCUSD)) return `${INCUSD} is not installed (run scripts/install-system.sh)`
   if (!existsSync(BUSYBOX)) return `${BUSYBOX} is not installed (busybox-static)`
   if (process.getuid?.() !== 0) return 'the private Incus daemon needs root'
   return undefined
+}
+
+/** Copies a host binary and the shared libraries it links into the image (for git inside). */
+function addHostBinary(rootfs: string, binary: string): void {
+  const libraries = execFileSync('ldd', [binary], {encoding: 'utf8'})
+    .split('\n')
+    .map((line) => /(\/\S+) \(0x/.exec(line)?.[1])
+    .filter((path): path is string => path !== undefined)
+  for (const file of [binary, ...libraries]) {
+    mkdirSync(join(rootfs, dirname(file)), {recursive: true})
+    copyFileSync(realpathSync(file), join(rootfs, file))
+    chmodSync(join(rootfs, file), 0o755)
+  }
 }
 
 function buildBusyboxImage(daemon: TestDaemon): void {
@@ -35,6 +58,7 @@ function buildBusyboxImage(daemon: TestDaemon): void {
   const applets = execFileSync(BUSYBOX, ['--list'], {encoding: 'utf8'}).split('\n').filter(Boolean)
   for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(rootfs, 'bin', applet))
   symlinkSync('../bin/busybox', join(rootfs, 'sbin/init'))
+  addHostBinary(rootfs, '/usr/bin/git')
   writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n')
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n')
   writeFileSync(join(rootfs, 'etc/inittab'), '::sysinit:/bin/true\n::respawn:/bin/sleep 1000000\n')

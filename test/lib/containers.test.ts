@@ -139,3 +139,36 @@ describe('container decisions', () => {
     })
   })
 })
+
+describe('host-execution guard and id delegation', () => {
+  it('protects what exists, creates missing paths only inside .git/.hg, and never elsewhere', async () => {
+    const {planProtection, DEFAULT_PROTECTED_PATHS} = await import('../../src/lib/containers.js')
+    const present = new Set(['.git/config', '.envrc', '.vscode'])
+    const plan = planProtection(DEFAULT_PROTECTED_PATHS, (p) => present.has(p), {git: true, hg: false})
+    expect(plan.mount).to.deep.equal(['.git/hooks', '.git/config', '.git/info', '.envrc', '.vscode'])
+    expect(plan.create).to.deep.equal([
+      {path: '.git/hooks', kind: 'dir'},
+      {path: '.git/info', kind: 'dir'},
+    ])
+    const hg = planProtection(['.hg/hgrc', '.git/hooks'], () => false, {git: false, hg: true})
+    expect(hg).to.deep.equal({mount: ['.hg/hgrc'], create: [{path: '.hg/hgrc', kind: 'file'}]})
+    expect(() => planProtection(['../escape'], () => false, {git: true, hg: false})).to.throw(
+      /must be a relative path inside the repo/,
+    )
+  })
+
+  it('names protected devices after their path', async () => {
+    const {protectDeviceName} = await import('../../src/lib/containers.js')
+    expect(protectDeviceName('.git/hooks')).to.equal('ro-git-hooks')
+    expect(protectDeviceName('.claude/settings.local.json')).to.equal('ro-claude-settings-local-json')
+  })
+
+  it('knows when root may map a host id with raw.idmap', async () => {
+    const {subidAllows} = await import('../../src/lib/containers.js')
+    const subuid = 'root:1000000:1000000000\nroot:70000:1\ndev:100000:65536\n'
+    expect(subidAllows(subuid, 70_000)).to.equal(true)
+    expect(subidAllows(subuid, 70_001)).to.equal(false)
+    expect(subidAllows(subuid, 1_234_567)).to.equal(false)
+    expect(subidAllows('root:1234567:1\nroot:1000000:1000000000\n', 1_234_567)).to.equal(false)
+  })
+})

@@ -18,6 +18,7 @@ NODE_ENV = "development"
     expect(await parseOverride(text, 'p.toml')).to.deep.equal({
       image: 'images:debian/12/cloud',
       profiles: ['default', 'claude-share', 'node-dev'],
+      protectedPaths: undefined,
       mounts: [{source: '~/.npm', path: '/home/ctusa/.npm', readonly: false}],
       env: {NODE_ENV: 'development'},
     })

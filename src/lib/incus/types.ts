@@ -35,6 +35,7 @@ export interface IncusInstance {
   profiles: string[]
   config: Record<string, string>
   devices: DeviceMap
+  expanded_config?: Record<string, string>
   expanded_devices?: DeviceMap
 }
 

@@ -5,9 +5,20 @@
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
+import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ListrTask} from 'listr2'
-import {buildInstanceSpec, CONFIG_KEYS, type IdmapPlan, planIdmap, repoPathOf} from '../containers.js'
+import {
+  buildInstanceSpec,
+  CONFIG_KEYS,
+  DEFAULT_PROTECTED_PATHS,
+  type IdmapPlan,
+  type ProtectionPlan,
+  planIdmap,
+  planProtection,
+  repoPathOf,
+  subidAllows,
+} from '../containers.js'
 import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceSpec} from '../incus/types.js'
@@ -35,6 +46,8 @@ export interface NewResult {
   image: string
   profiles: string[]
   idmap: IdmapPlan['mode']
+  /** Repo paths mounted read-only over the repo. */
+  protected_paths: string[]
   state: string
   created: string
   warnings: string[]
@@ -94,6 +107,7 @@ export async function createTasks(
     image,
     profiles,
     idmap: idmap.mode,
+    protected_paths: [],
     state: 'running',
     created: '',
     warnings: [],
@@ -116,6 +130,7 @@ export async function createTasks(
           task.output = `warning: ${warning}`
         }
         checkOverrideMounts(request, override, registry, repoPath, idmap)
+        if (idmap.mode === 'raw.idmap') await checkSubids(registry)
         const [existing, installed, imageInfo] = await Promise.all([
           incus.getInstance(request.name),
           incus.listProfiles(),
@@ -139,7 +154,14 @@ export async function createTasks(
     {
       title: `Create and start container "${request.name}"`,
       task: async (c) => {
+        const protection = await protectRepo(
+          repoPath,
+          override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
+          registry,
+        )
+        result.protected_paths = protection.mount
         const spec = buildInstanceSpec({
+          protectedPaths: protection.mount,
           name: request.name,
           image,
           profiles,
@@ -157,6 +179,7 @@ export async function createTasks(
         } catch (error) {
           // Someone else's container of that name must survive our failure.
           if (!(error instanceof IncusAlreadyExistsError)) await rollback(incus, spec)
+          await unprotectRepo(repoPath, protection)
           throw error
         }
       },
@@ -210,6 +233,47 @@ async function prepareHome(
       timeoutMs: 10 * 60_000,
     },
   )
+}
+
+/** raw.idmap needs root to own the host ids in /etc/subuid and /etc/subgid; say exactly what to add. */
+async function checkSubids(registry: Registry): Promise<void> {
+  const {uid, gid} = registry.host
+  const read = (file: string) => readFile(file, 'utf8').catch(() => '')
+  const [subuid, subgid] = await Promise.all([read('/etc/subuid'), read('/etc/subgid')])
+  const missing = [
+    ...(subidAllows(subuid, uid) ? [] : [`root:${uid}:1 to /etc/subuid`]),
+    ...(subidAllows(subgid, gid) ? [] : [`root:${gid}:1 to /etc/subgid`]),
+  ]
+  if (missing.length > 0)
+    throw new UsageError(
+      `your uid ${uid} is outside the container's id range, so repoman maps it with raw.idmap, which needs ${missing.join(' and ')} (outside root's own container range); add them as root and run \`repoman new\` again`,
+    )
+}
+
+/**
+ * Plans the read-only mounts over the repo's execution-relevant paths and creates, on the
+ * host, the ones inside .git/.hg that do not exist yet (so they cannot be created from inside).
+ */
+async function protectRepo(repoPath: string, paths: string[], registry: Registry): Promise<ProtectionPlan> {
+  const isDir = (rel: string) => existsSync(join(repoPath, rel)) && statSync(join(repoPath, rel)).isDirectory()
+  const plan = planProtection(paths, (rel) => existsSync(join(repoPath, rel)), {git: isDir('.git'), hg: isDir('.hg')})
+  for (const {path, kind} of plan.create) {
+    const full = join(repoPath, path)
+    if (kind === 'dir') await mkdir(full, {recursive: true})
+    else await writeFile(full, '', {flag: 'a'})
+    // Created as the host user, as git itself would have.
+    if (process.getuid?.() === 0) await chown(full, registry.host.uid, registry.host.gid)
+  }
+  return plan
+}
+
+/** Undoes protectRepo's creations (only while still empty: git may have used them meanwhile). */
+async function unprotectRepo(repoPath: string, plan: ProtectionPlan): Promise<void> {
+  for (const {path, kind} of plan.create) {
+    const full = join(repoPath, path)
+    if (kind === 'dir') await rmdir(full).catch(() => undefined)
+    else if (existsSync(full) && statSync(full).size === 0) await rm(full, {force: true})
+  }
 }
 
 /** Extra mounts from repos.d must exist and, unless allowed, expose no credentials (same guard as profiles). */

@@ -1,11 +1,13 @@
 /** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
 import {existsSync} from 'node:fs'
+import {relative} from 'node:path'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import {CONFIG_KEYS, type ProjectRow, projectRows} from '../containers.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
-import {expandHome} from '../paths.js'
+import {expandHome, isWithin} from '../paths.js'
+import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 
 export interface MountStatus {
@@ -25,6 +27,10 @@ export interface ProjectStatus {
   /** `shift`, `raw.idmap`, or `unknown` for a container repoman did not make. */
   idmap: string
   mounts: MountStatus[]
+  /** Repo paths mounted read-only over the repo (the host-execution guard). */
+  protected_paths: string[]
+  /** Host paths or settings that look like secrets or the host itself. */
+  exposures: Exposure[]
   backup: boolean | null
   last_sync: string | null
   last_sync_age_seconds: number | null
@@ -56,9 +62,9 @@ function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boo
 export function projectStatus(
   row: ProjectRow,
   instance: IncusInstance | undefined,
-  sourceExists: (path: string) => boolean,
-  now: Date,
+  facts: {sourceExists: (path: string) => boolean; now: Date; guard: GuardContext},
 ): ProjectStatus {
+  const {sourceExists, now} = facts
   const problems: string[] = []
   if (row.drift) problems.push(row.drift)
   if (row.state === 'error') problems.push('the container is in an error state; `incus info` shows why')
@@ -66,6 +72,20 @@ export function projectStatus(
   for (const m of mounts)
     if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
   if (row.registered && !sourceExists(row.path)) problems.push(`repo ${row.path} is missing on the host`)
+  const protectedPaths = mounts
+    .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
+    .map((m) => relative(row.path, m.path))
+  const exposures = instance
+    ? findExposures(
+        {
+          name: row.name,
+          description: '',
+          config: instance.expanded_config ?? instance.config,
+          devices: instance.expanded_devices ?? instance.devices,
+        },
+        facts.guard,
+      )
+    : []
   const idmap = instance?.config['raw.idmap']
     ? 'raw.idmap'
     : instance?.config[CONFIG_KEYS.managed]
@@ -80,6 +100,8 @@ export function projectStatus(
     problems: [...new Set(problems)],
     idmap,
     mounts,
+    protected_paths: protectedPaths,
+    exposures,
     backup: row.backup,
     last_sync: row.last_sync,
     last_sync_age_seconds: age,
@@ -101,8 +123,12 @@ export async function gatherStatus(registry: Registry, incus: IncusClient, name?
     if (rows.length === 0) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
   }
   const byName = new Map(instances.map((i) => [i.name, i]))
-  const now = new Date()
-  const projects = rows.map((row) => projectStatus(row, byName.get(row.name), existsSync, now))
+  const facts = {
+    sourceExists: existsSync,
+    now: new Date(),
+    guard: {home, uid: registry.host.uid, reposRoot: expandHome(registry.defaults.repos_root, home)},
+  }
+  const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {
     healthy: backupRoot.problem === null && projects.every((p) => p.healthy),
     incus_project: incus.project,

@@ -33,6 +33,8 @@ export interface Defaults {
   profiles: string[]
   /** Allow `sync` to a backup root that is not a separate mount. */
   backup_allow_local?: boolean
+  /** Repo paths mounted read-only in every container; unset means the built-in list, [] turns it off. */
+  protected_paths?: string[]
 }
 
 export interface ProjectEntry {
@@ -62,7 +64,16 @@ const KNOWN = {
   root: ['schema', 'repoman', 'host', 'defaults', 'project'],
   repoman: ['output'],
   host: ['lan_ip', 'user', 'uid', 'gid', 'home'],
-  defaults: ['repos_root', 'backup_root', 'logdir', 'incus_project', 'default_image', 'profiles', 'backup_allow_local'],
+  defaults: [
+    'repos_root',
+    'backup_root',
+    'logdir',
+    'incus_project',
+    'default_image',
+    'profiles',
+    'backup_allow_local',
+    'protected_paths',
+  ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
 
@@ -105,6 +116,8 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
     profiles: v.strings(defaults, 'defaults', 'profiles', DEFAULT_PROFILES),
     backup_allow_local:
       defaults.backup_allow_local === undefined ? undefined : v.boolean(defaults, 'defaults', 'backup_allow_local'),
+    protected_paths:
+      defaults.protected_paths === undefined ? undefined : v.strings(defaults, 'defaults', 'protected_paths', []),
   }
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(defaultsRecord.incus_project))
     v.fail('defaults', 'incus_project', 'must be a valid Incus project name')
