@@ -18,7 +18,7 @@ export default class Status extends RepomanCommand<StatusReport> {
     this.log(`backup root ${b.root}: ${b.problem ?? `ok (${b.fsType} at ${b.mountPoint})`}`)
     for (const p of report.projects) {
       const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
-      const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${p.idmap}`
+      const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${p.idmap}, network ${p.network}`
       const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
       this.log(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
       // The exposure report: what this container can reach on the host.

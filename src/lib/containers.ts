@@ -17,6 +17,9 @@ export const CONFIG_KEYS = {
   gid: 'user.repoman.gid',
   /** Random per `new`: rollback deletes a container only if it carries this run's token. */
   token: 'user.repoman.token',
+  /** The project's own bridge (isolated projects only). */
+  network: 'user.repoman.network',
+  networkMode: 'user.repoman.network_mode',
 } as const
 
 /**

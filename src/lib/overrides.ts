@@ -4,6 +4,7 @@
  *   [container]  image, profiles, protected_paths
  *   [[mount]]    source, path, readonly
  *   [env]        KEY = "value"
+ *   [network]    mode, allow
  */
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -23,6 +24,8 @@ export interface ProjectOverride {
   protectedPaths?: string[]
   mounts: ExtraMount[]
   env: Record<string, string>
+  /** [network] mode and allow: replace the registry's defaults for this project. */
+  network?: {mode?: string; allow?: string[]}
 }
 
 export const EMPTY_OVERRIDE: ProjectOverride = {mounts: [], env: {}}
@@ -39,7 +42,9 @@ export async function parseOverride(text: string, file: string): Promise<Project
     throw new ConfigError(`${file}${e.line ? `:${e.line}` : ''}: ${e.message.split('\n')[0]}; fix the TOML syntax`)
   }
   const v = new TomlValidator(text, file)
-  v.noUnknownKeys(doc, '', ['container', 'mount', 'env'])
+  v.noUnknownKeys(doc, '', ['container', 'mount', 'env', 'network'])
+  const network = v.table(doc, 'network', false)
+  v.noUnknownKeys(network, 'network', ['mode', 'allow'])
   const container = v.table(doc, 'container', false)
   v.noUnknownKeys(container, 'container', ['image', 'profiles', 'protected_paths'])
   const rawMounts = doc.mount ?? []
@@ -66,6 +71,14 @@ export async function parseOverride(text: string, file: string): Promise<Project
       container.protected_paths === undefined ? undefined : v.strings(container, 'container', 'protected_paths', []),
     mounts,
     env: env as Record<string, string>,
+    ...(doc.network === undefined
+      ? {}
+      : {
+          network: {
+            mode: v.optionalString(network, 'network', 'mode'),
+            allow: network.allow === undefined ? undefined : v.strings(network, 'network', 'allow', []),
+          },
+        }),
   }
 }
 

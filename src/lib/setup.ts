@@ -9,6 +9,7 @@ import {RepomanError, UsageError} from './errors.js'
 import {detectHostUser, detectLanIp} from './host.js'
 import {IncusClient} from './incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusStoragePool} from './incus/types.js'
+import {isProjectBridge} from './network.js'
 import {expandHome, type RepomanPaths} from './paths.js'
 import {
   CURRENT_SCHEMA,
@@ -88,9 +89,12 @@ export function choosePool(pools: IncusStoragePool[], requested?: string): strin
   throw new UsageError(`several storage pools (${names.join(', ')}); choose one with --storage-pool`)
 }
 
-/** The managed network for the NIC: the one named, else the only managed one, else none. */
+/**
+ * The managed network for the NIC: the one named, else the only managed one, else none.
+ * The bridges repoman makes for isolated projects are never candidates.
+ */
 export function chooseNetwork(networks: IncusNetwork[], requested?: string): string | undefined {
-  const managed = networks.filter((n) => n.managed).map((n) => n.name)
+  const managed = networks.filter((n) => n.managed && !isProjectBridge(n.name)).map((n) => n.name)
   if (requested) {
     if (!managed.includes(requested))
       throw new UsageError(`"${requested}" is not a managed Incus network (managed: ${managed.join(', ') || 'none'})`)

@@ -98,7 +98,9 @@ export function makeWorld(incusDir: string): World {
     },
     query(path) {
       const scoped = `${path}${path.includes('?') ? '&' : '?'}project=${incusProject}`
-      return JSON.parse(execFileSync('incus', ['query', scoped], {env, encoding: 'utf8'}))
+      return JSON.parse(
+        execFileSync('incus', ['query', scoped], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}),
+      )
     },
     async setup(extra = []) {
       const args = ['setup', '--non-interactive', '--repos-root', reposRoot, '--backup-root', backupRoot]
@@ -141,9 +143,17 @@ export function makeWorld(incusDir: string): World {
     dispose() {
       const quiet = {env, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[]}
       try {
-        const names = execFileSync('incus', ['list', '--project', incusProject, '-c', 'n', '-f', 'csv'], quiet)
-        for (const name of names.split('\n').filter(Boolean))
+        const instances = JSON.parse(
+          execFileSync('incus', ['query', `/1.0/instances?recursion=1&project=${incusProject}`], quiet),
+        )
+        for (const {name, config} of instances as Array<{name: string; config: Record<string, string>}>) {
           execFileSync('incus', ['delete', '--force', name, '--project', incusProject], quiet)
+          // An isolated project's own bridge and ACL (what `repoman remove` would delete).
+          const bridge = config['user.repoman.network']
+          if (bridge) execFileSync('incus', ['network', 'delete', bridge, '--project', incusProject], quiet)
+          if (bridge)
+            execFileSync('incus', ['network', 'acl', 'delete', `repoman-${name}`, '--project', incusProject], quiet)
+        }
         const profiles = JSON.parse(
           execFileSync('incus', ['query', `/1.0/profiles?project=${incusProject}`], quiet),
         ) as string[]

@@ -8,6 +8,7 @@
 import {IncusNotFoundError} from '../errors.js'
 import {classifyIncusFailure} from './errors.js'
 import type {
+  IncusAcl,
   IncusInstance,
   IncusNetwork,
   IncusProfile,
@@ -186,6 +187,39 @@ export class IncusClient {
   async snapshotNames(name: string): Promise<string[]> {
     const urls = await this.query<string[]>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
     return urls.map((url) => decodeURIComponent(url.split('?')[0]?.split('/').pop() ?? ''))
+  }
+
+  async getNetwork(name: string): Promise<IncusNetwork | undefined> {
+    return this.orUndefined(this.query<IncusNetwork>(this.scoped(`/1.0/networks/${encodeURIComponent(name)}`)))
+  }
+
+  async createNetwork(body: {
+    name: string
+    type: string
+    description: string
+    config: Record<string, string>
+  }): Promise<void> {
+    await this.query(this.scoped('/1.0/networks'), {method: 'POST', body})
+  }
+
+  async deleteNetwork(name: string): Promise<void> {
+    await this.query(this.scoped(`/1.0/networks/${encodeURIComponent(name)}`), {method: 'DELETE'})
+  }
+
+  async getAcl(name: string): Promise<IncusAcl | undefined> {
+    return this.orUndefined(this.query<IncusAcl>(this.scoped(`/1.0/network-acls/${encodeURIComponent(name)}`)))
+  }
+
+  /** Creates the ACL, or replaces its rules when it exists already. */
+  async putAcl(acl: Omit<IncusAcl, 'used_by'>): Promise<void> {
+    const {name, ...body} = acl
+    if (await this.getAcl(name))
+      await this.query(this.scoped(`/1.0/network-acls/${encodeURIComponent(name)}`), {method: 'PUT', body})
+    else await this.query(this.scoped('/1.0/network-acls'), {method: 'POST', body: acl})
+  }
+
+  async deleteAcl(name: string): Promise<void> {
+    await this.query(this.scoped(`/1.0/network-acls/${encodeURIComponent(name)}`), {method: 'DELETE'})
   }
 
   listProfiles(): Promise<IncusProfile[]> {

@@ -25,6 +25,16 @@ export interface IncusNetwork {
   name: string
   type: string
   managed: boolean
+  config?: Record<string, string>
+}
+
+export interface IncusAcl {
+  name: string
+  description: string
+  egress: Array<Record<string, string>>
+  ingress: Array<Record<string, string>>
+  config: Record<string, string>
+  used_by?: string[]
 }
 
 export interface IncusInstance {

@@ -23,11 +23,13 @@ import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '..
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceSpec} from '../incus/types.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
+import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
 import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import {type Isolation, isolate, nicToReplace, resolvePolicy} from './isolation.js'
 
 export interface NewRequest {
   name: string
@@ -48,6 +50,8 @@ export interface NewResult {
   idmap: IdmapPlan['mode']
   /** Repo paths mounted read-only over the repo. */
   protected_paths: string[]
+  /** open, restricted or allowlist. */
+  network: NetworkMode
   state: string
   created: string
   warnings: string[]
@@ -79,6 +83,7 @@ interface CreateDeps {
 
 interface CreateContext {
   spec?: InstanceSpec
+  nicDevice?: string
   cloudInit: boolean
   created: boolean
 }
@@ -100,6 +105,8 @@ export async function createTasks(
   const {repo, image, profiles} = resolveNewRequest(request, override, registry)
   const repoPath = repoPathOf(registry, repo)
   const idmap = planIdmap(registry.host)
+  const policy = resolvePolicy(registry, override, `repos.d/${request.name}.toml`)
+  for (const entry of policy.allow) parseAllowEntry(entry)
   const result: NewResult = {
     name: request.name,
     repo,
@@ -108,6 +115,7 @@ export async function createTasks(
     profiles,
     idmap: idmap.mode,
     protected_paths: [],
+    network: policy.mode,
     state: 'running',
     created: '',
     warnings: [],
@@ -149,6 +157,7 @@ export async function createTasks(
         if (!imageInfo)
           throw new UsageError(`image "${image}" is not available; check the name with \`incus image list\``)
         c.cloudInit = imageInfo.variant === 'cloud' || /\/cloud$/.test(image)
+        if (policy.mode !== 'open') c.nicDevice = nicToReplace(installed, profiles)
       },
     },
     {
@@ -172,13 +181,20 @@ export async function createTasks(
           token: randomBytes(8).toString('hex'),
         })
         c.spec = spec
+        let isolation: Isolation | undefined
         try {
+          if (c.nicDevice) {
+            isolation = await isolate(incus, request.name, policy, c.nicDevice)
+            Object.assign(spec.devices, isolation.devices)
+            Object.assign(spec.config, isolation.config)
+          }
           await incus.launch(spec)
           c.created = true
           await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
         } catch (error) {
           // Someone else's container of that name must survive our failure.
           if (!(error instanceof IncusAlreadyExistsError)) await rollback(incus, spec)
+          await isolation?.undo()
           await unprotectRepo(repoPath, protection)
           throw error
         }

@@ -10,6 +10,7 @@ import type {IncusInstance} from '../incus/types.js'
 import {expandHome} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import {removeIsolation} from './isolation.js'
 
 export interface RemovalPlan {
   name: string
@@ -82,7 +83,10 @@ export async function executeRemoval(
 ): Promise<RemoveResult> {
   // Container first: if deleting it fails, the registry still knows about it.
   const deleteContainer = Boolean(plan.instance && !plan.keepIncus)
-  if (deleteContainer) await incus.deleteInstance(plan.name)
+  if (deleteContainer && plan.instance) {
+    await incus.deleteInstance(plan.name)
+    await removeIsolation(incus, plan.instance)
+  }
   let removed = false
   if (plan.entry)
     await store.update((registry) => {

@@ -31,6 +31,8 @@ export interface ProjectStatus {
   protected_paths: string[]
   /** Host paths or settings that look like secrets or the host itself. */
   exposures: Exposure[]
+  /** Network mode in force: open, restricted or allowlist. */
+  network: string
   backup: boolean | null
   last_sync: string | null
   last_sync_age_seconds: number | null
@@ -102,6 +104,7 @@ export function projectStatus(
     mounts,
     protected_paths: protectedPaths,
     exposures,
+    network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     backup: row.backup,
     last_sync: row.last_sync,
     last_sync_age_seconds: age,

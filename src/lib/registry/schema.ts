@@ -35,6 +35,10 @@ export interface Defaults {
   backup_allow_local?: boolean
   /** Repo paths mounted read-only in every container; unset means the built-in list, [] turns it off. */
   protected_paths?: string[]
+  /** Network isolation for new containers: open (default), restricted or allowlist. */
+  network?: string
+  /** Hosts/CIDRs (optionally :port) a restricted or allowlist project may reach; ${HOST_LAN_IP} allowed. */
+  network_allow?: string[]
 }
 
 export interface ProjectEntry {
@@ -73,6 +77,8 @@ const KNOWN = {
     'profiles',
     'backup_allow_local',
     'protected_paths',
+    'network',
+    'network_allow',
   ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
@@ -118,7 +124,12 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
       defaults.backup_allow_local === undefined ? undefined : v.boolean(defaults, 'defaults', 'backup_allow_local'),
     protected_paths:
       defaults.protected_paths === undefined ? undefined : v.strings(defaults, 'defaults', 'protected_paths', []),
+    network: v.optionalString(defaults, 'defaults', 'network'),
+    network_allow:
+      defaults.network_allow === undefined ? undefined : v.strings(defaults, 'defaults', 'network_allow', []),
   }
+  if (defaultsRecord.network && !['open', 'restricted', 'allowlist'].includes(defaultsRecord.network))
+    v.fail('defaults', 'network', 'must be "open", "restricted" or "allowlist"')
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(defaultsRecord.incus_project))
     v.fail('defaults', 'incus_project', 'must be a valid Incus project name')
 

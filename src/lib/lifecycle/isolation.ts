@@ -1,0 +1,107 @@
+/** The Incus side of network isolation: a project's own bridge and ACL (see network.ts for the rules). */
+import {networkInterfaces} from 'node:os'
+import {CONFIG_KEYS} from '../containers.js'
+import {IncusNotFoundError, UsageError} from '../errors.js'
+import type {IncusClient} from '../incus/client.js'
+import type {DeviceMap, IncusInstance, IncusProfile} from '../incus/types.js'
+import {aclNameFor, bridgeNameFor, checkNetworkMode, chooseSubnet, egressRules, type NetworkPolicy} from '../network.js'
+import type {ProjectOverride} from '../overrides.js'
+import type {Registry} from '../registry/schema.js'
+
+/** The project's policy: the override's [network], else [defaults].network and network_allow. */
+export function resolvePolicy(registry: Registry, override: ProjectOverride, file: string): NetworkPolicy {
+  const mode = checkNetworkMode(
+    override.network?.mode ?? registry.defaults.network ?? 'open',
+    override.network?.mode ? file : '[defaults].network',
+  )
+  const allow = (override.network?.allow ?? registry.defaults.network_allow ?? []).map((entry) =>
+    entry.replaceAll('${HOST_LAN_IP}', registry.host.lan_ip),
+  )
+  return {mode, allow}
+}
+
+/**
+ * The NIC device an isolated container's own bridge replaces. A second NIC from the profiles
+ * would bypass the isolation, so it is refused rather than run open.
+ */
+export function nicToReplace(profiles: IncusProfile[], selected: string[]): string {
+  const nics = profiles
+    .filter((p) => selected.includes(p.name))
+    .flatMap((p) =>
+      Object.entries(p.devices)
+        .filter(([, d]) => d.type === 'nic')
+        .map(([device]) => ({device, profile: p.name})),
+    )
+  const names = [...new Set(nics.map((n) => n.device))]
+  if (names.length > 1)
+    throw new UsageError(
+      `profiles add several NICs (${nics.map((n) => `${n.device} from ${n.profile}`).join(', ')}); an isolated project can have only the one repoman controls`,
+    )
+  return names[0] ?? 'eth0'
+}
+
+export interface Isolation {
+  devices: DeviceMap
+  config: Record<string, string>
+  undo: () => Promise<void>
+}
+
+/** Creates the project's ACL and bridge; returns the NIC that puts the container on it. */
+export async function isolate(
+  incus: IncusClient,
+  name: string,
+  policy: NetworkPolicy,
+  nicDevice: string,
+): Promise<Isolation> {
+  const bridge = bridgeNameFor(incus.project, name)
+  const acl = aclNameFor(name)
+  const networks = await incus.networks()
+  const hostAddresses = Object.values(networkInterfaces())
+    .flat()
+    .map((a) => a?.cidr ?? '')
+  const subnet = chooseSubnet([...networks.map((n) => n.config?.['ipv4.address'] ?? ''), ...hostAddresses])
+  await incus.putAcl({
+    name: acl,
+    description: `repoman: ${policy.mode} egress of "${name}"`,
+    egress: egressRules(policy) as unknown as Array<Record<string, string>>,
+    ingress: [],
+    config: {},
+  })
+  try {
+    await incus.createNetwork({
+      name: bridge,
+      type: 'bridge',
+      description: `repoman: ${policy.mode} network of "${name}"`,
+      config: {
+        'ipv4.address': subnet,
+        'ipv4.nat': 'true',
+        'ipv6.address': 'none',
+        'security.acls': acl,
+        'security.acls.default.egress.action': 'reject',
+        'security.acls.default.ingress.action': 'reject',
+      },
+    })
+  } catch (error) {
+    await incus.deleteAcl(acl).catch(() => undefined)
+    throw error
+  }
+  return {
+    devices: {[nicDevice]: {type: 'nic', network: bridge, name: 'eth0'}},
+    config: {[CONFIG_KEYS.network]: bridge, [CONFIG_KEYS.networkMode]: policy.mode},
+    undo: async () => {
+      await incus.deleteNetwork(bridge).catch(() => undefined)
+      await incus.deleteAcl(acl).catch(() => undefined)
+    },
+  }
+}
+
+/** Deletes an isolated project's bridge and ACL once its container is gone. */
+export async function removeIsolation(incus: IncusClient, instance: IncusInstance): Promise<void> {
+  const bridge = instance.config[CONFIG_KEYS.network]
+  if (!bridge) return
+  const ignoreMissing = (error: unknown) => {
+    if (!(error instanceof IncusNotFoundError)) throw error
+  }
+  await incus.deleteNetwork(bridge).catch(ignoreMissing)
+  await incus.deleteAcl(aclNameFor(instance.name)).catch(ignoreMissing)
+}

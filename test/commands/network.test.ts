@@ -1,0 +1,99 @@
+import {execFileSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import {makeWorld, requireIncus, type World} from '../helpers/world.js'
+
+interface Acl {
+  egress: Array<Record<string, string>>
+}
+
+describe('network isolation (real Incus, no traffic sent)', () => {
+  let world: World
+  beforeEach(async function () {
+    world = makeWorld(requireIncus(this))
+    await world.setup()
+  })
+  afterEach(() => world?.dispose())
+
+  it('gives a restricted project its own bridge with a default-reject ACL, in nftables, gone with remove', async () => {
+    world.makeRepo('locked')
+    writeFileSync(
+      join(world.home, '.config/repoman/repos.d/locked.toml'),
+      '[network]\nmode = "restricted"\nallow = ["${HOST_LAN_IP}:11434"]\n',
+    )
+    const created = await world.cli(['new', 'locked', '--json'])
+    expect(created.exitCode, created.stderr).to.equal(0)
+    expect(JSON.parse(created.stdout).network).to.equal('restricted')
+
+    const acl = world.query<Acl>('/1.0/network-acls/repoman-locked')
+    expect(acl.egress[0]?.destination)
+      .to.include('1.0.0.0/8')
+      .and.include('2000::/3')
+      .and.not.match(/(^|,)(10|192\.168|172\.16)\./)
+    expect(acl.egress[1]).to.deep.include({
+      destination: '192.0.2.10/32',
+      protocol: 'tcp',
+      destination_port: '11434',
+      action: 'allow',
+    })
+
+    const instance = world.query<{config: Record<string, string>; devices: Record<string, Record<string, string>>}>(
+      '/1.0/instances/locked',
+    )
+    const bridge = instance.config['user.repoman.network'] as string
+    expect(instance.devices.eth0).to.deep.equal({type: 'nic', network: bridge, name: 'eth0'})
+    const network = world.query<{config: Record<string, string>; managed: boolean}>(`/1.0/networks/${bridge}`)
+    expect(network.managed).to.equal(true)
+    expect(network.config).to.include({
+      'security.acls': 'repoman-locked',
+      'security.acls.default.egress.action': 'reject',
+      'security.acls.default.ingress.action': 'reject',
+    })
+    const ruleset = execFileSync('nft', ['list', 'ruleset'], {encoding: 'utf8'})
+    const chain = ruleset.slice(ruleset.indexOf(`chain acl.${bridge} {`)).split('\n\t}')[0] ?? ''
+    expect(chain).to.include(`iifname "${bridge}" ip daddr 192.0.2.10 tcp dport 11434 accept`)
+    expect(chain).to.include(`iifname "${bridge}" ip6 daddr 2000::/3 accept`)
+    expect(chain).to.include(`iifname "${bridge}" reject`)
+
+    const status = JSON.parse((await world.cli(['status', 'locked', '--json'])).stdout)
+    expect(status.projects[0].network).to.equal('restricted')
+
+    expect((await world.cli(['remove', 'locked', '--yes'])).exitCode).to.equal(0)
+    expect(() => world.query(`/1.0/networks/${bridge}`)).to.throw()
+    expect(() => world.query('/1.0/network-acls/repoman-locked')).to.throw()
+  })
+
+  it('allowlist allows only the list, and [defaults].network applies to every new project', async () => {
+    const registry = world
+      .registryText()
+      .replace('[defaults]\n', '[defaults]\nnetwork = "allowlist"\nnetwork_allow = ["140.82.112.0/20"]\n')
+    writeFileSync(world.registryFile, registry)
+    world.makeRepo('listed')
+    expect((await world.cli(['new', 'listed'])).exitCode).to.equal(0)
+    const acl = world.query<Acl>('/1.0/network-acls/repoman-listed')
+    expect(acl.egress.map((r) => r.destination)).to.deep.equal(['140.82.112.0/20'])
+  })
+
+  it('refuses rather than run open when a profile adds a second NIC', async () => {
+    world.incus([
+      'network',
+      'create',
+      `${world.incusProject.slice(0, 8)}br`,
+      'ipv4.address=10.219.9.1/24',
+      'ipv6.address=none',
+    ])
+    world.incus(['profile', 'create', 'extra-nic'])
+    world.incus(['profile', 'device', 'add', 'extra-nic', 'eth1', 'nic', `network=${world.incusProject.slice(0, 8)}br`])
+    world.incus(['profile', 'device', 'add', 'default', 'eth0', 'nic', `network=${world.incusProject.slice(0, 8)}br`])
+    world.makeRepo('twonics')
+    writeFileSync(join(world.home, '.config/repoman/repos.d/twonics.toml'), '[network]\nmode = "restricted"\n')
+    const refused = await world.cli(['new', 'twonics', '--profile', 'default', '--profile', 'extra-nic'])
+    expect(refused.exitCode).to.equal(2)
+    expect(refused.stderr).to.match(/profiles add several NICs \(eth0 from default, eth1 from extra-nic\)/)
+    expect(world.incus(['list', '-c', 'n', '-f', 'csv']).trim()).to.equal('')
+    world.incus(['profile', 'device', 'remove', 'default', 'eth0'])
+    world.incus(['profile', 'delete', 'extra-nic'])
+    world.incus(['network', 'delete', `${world.incusProject.slice(0, 8)}br`])
+  })
+})
