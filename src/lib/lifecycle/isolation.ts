@@ -6,6 +6,7 @@ import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusInstance, IncusProfile} from '../incus/types.js'
 import {aclNameFor, bridgeNameFor, checkNetworkMode, chooseSubnet, egressRules, type NetworkPolicy} from '../network.js'
 import type {ProjectOverride} from '../overrides.js'
+import {substitute, templateVariables} from '../profiles/library.js'
 import type {Registry} from '../registry/schema.js'
 
 /** The project's policy: the override's [network], else [defaults].network and network_allow. */
@@ -14,8 +15,9 @@ export function resolvePolicy(registry: Registry, override: ProjectOverride, fil
     override.network?.mode ?? registry.defaults.network ?? 'open',
     override.network?.mode ? file : '[defaults].network',
   )
+  const variables = templateVariables(registry.host)
   const allow = (override.network?.allow ?? registry.defaults.network_allow ?? []).map((entry) =>
-    entry.replaceAll('${HOST_LAN_IP}', registry.host.lan_ip),
+    substitute(entry, variables, override.network?.allow ? file : '[defaults].network_allow'),
   )
   return {mode, allow}
 }
