@@ -4,6 +4,7 @@ import {allowSensitiveFlag, yesFlag} from '../lib/flags.js'
 import type {NewResult} from '../lib/lifecycle/create.js'
 
 export default class New extends RepomanCommand<NewResult> {
+  static override changesState = true
   static override summary = "Create a project's container, with its repo mounted at the same path inside."
   static override description =
     `The repo is <repos_root>/<name> (or --repo DIR) and must exist. Image and profiles come from the flags, then repos.d/<name>.toml, then the registry defaults.

@@ -5,6 +5,7 @@ import {yesFlag} from '../lib/flags.js'
 import type {RemoveResult} from '../lib/lifecycle/remove.js'
 
 export default class Remove extends RepomanCommand<RemoveResult | {cancelled: true}> {
+  static override changesState = true
   static override summary = "Delete a project's container and forget it; the repo and its backup are never touched."
   static override examples = ['<%= config.bin %> remove isurus', '<%= config.bin %> remove isurus --yes --keep-incus']
   static override args = {name: Args.string({description: 'Project name.', required: true})}

@@ -5,6 +5,7 @@
 import {Command, Flags} from '@oclif/core'
 import {oneLine, RepomanError} from './errors.js'
 import type {IncusClient} from './incus/client.js'
+import type {RunLog} from './log.js'
 import {type RepomanPaths, resolvePaths} from './paths.js'
 import type {Registry} from './registry/schema.js'
 import type {RegistryStore} from './registry/store.js'
@@ -14,12 +15,16 @@ export interface RepomanContext {
   store: RegistryStore
   registry: Registry
   incus: IncusClient
+  /** The invocation log, for commands that change something. */
+  log?: RunLog
 }
 
 export abstract class RepomanCommand<T> extends Command {
   static override enableJsonFlag = true
   /** Commands that need a valid registry; the prerun hook checks it before they run. */
   static requiresRegistry = true
+  /** Commands that change something log what they ran (and what Incus said) to the log dir. */
+  static changesState = false
 
   static override baseFlags = {
     verbose: Flags.boolean({
@@ -42,13 +47,21 @@ export abstract class RepomanCommand<T> extends Command {
     const store = new RegistryStore(paths.registryFile)
     const registry = await store.read()
     const {flags} = await this.parse()
+    const echo = flags.verbose ? (line: string) => this.logToStderr(line) : undefined
+    let log: RunLog | undefined
+    if ((this.constructor as typeof RepomanCommand).changesState) {
+      const {logDirOf, RunLog: Log} = await import('./log.js')
+      log = new Log(logDirOf(registry, paths), this.id ?? 'repoman', echo)
+    }
     const incus = new IncusClient({
       project: registry.defaults.incus_project,
-      onCommand: flags.verbose
-        ? (e) => this.logToStderr(`$ incus ${e.args.join(' ')}  [exit ${e.exitCode}]`)
-        : undefined,
+      onCommand: (e) => {
+        const line = `$ incus ${e.args.join(' ')}  [exit ${e.exitCode}]`
+        if (log) log.write(`${line}${e.stderr ? `\n${e.stderr}` : ''}`)
+        else echo?.(line)
+      },
     })
-    return {paths, store, registry, incus}
+    return {paths, store, registry, incus, log}
   }
 
   /** True when a person can answer prompts: stdin and stdout are terminals and --json is off. */

@@ -14,16 +14,21 @@ export function logDirOf(registry: Registry, paths: RepomanPaths): string {
 export class RunLog {
   readonly file: string
 
-  /** Opens `<dir>/<command>-<timestamp>.log`; `echo` also receives every line (--verbose). */
+  /**
+   * Appends to `<dir>/repoman.log` (one journal of every change), or with `ownFile` writes
+   * `<dir>/<command>-<timestamp>.log` (sync keeps one per run). `echo` receives every line too
+   * (--verbose).
+   */
   constructor(
     dir: string,
     command: string,
     private readonly echo?: (line: string) => void,
+    ownFile = false,
   ) {
     mkdirSync(dir, {recursive: true})
     const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    this.file = join(dir, `${command}-${stamp}-${process.pid}.log`)
-    this.write(`repoman ${command} (pid ${process.pid}) ${process.argv.slice(2).join(' ')}`)
+    this.file = join(dir, ownFile ? `${command}-${stamp}-${process.pid}.log` : 'repoman.log')
+    this.write(`repoman ${command.replaceAll(':', ' ')} (pid ${process.pid}) ${process.argv.slice(2).join(' ')}`)
   }
 
   write(text: string): void {

@@ -5,6 +5,7 @@ import {allowSensitiveFlag} from '../../lib/flags.js'
 import type {InstallOutcome} from '../../lib/profiles/manage.js'
 
 export default class ProfileInstall extends RepomanCommand<InstallOutcome[]> {
+  static override changesState = true
   static override summary = 'Render profiles from the library and create or update them in the Incus project.'
   static override description =
     'Running containers pick the change up. A profile that mounts a path missing on this host, or exposes credentials, is refused; with --all, profiles for agents this host does not have are skipped.'

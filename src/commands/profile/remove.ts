@@ -2,6 +2,7 @@ import {RepomanCommand} from '../../lib/command.js'
 import {profileNameArg} from '../../lib/flags.js'
 
 export default class ProfileRemove extends RepomanCommand<{name: string; removed: true}> {
+  static override changesState = true
   static override summary = 'Delete a profile from the Incus project (refused while containers use it).'
   static override examples = ['<%= config.bin %> profile remove codex-share']
   static override args = {name: profileNameArg}

@@ -179,7 +179,7 @@ export async function syncTasks(
   })
   if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was synced`)
 
-  const log = new RunLog(logDirOf(registry, deps.paths), 'sync', deps.verbose)
+  const log = new RunLog(logDirOf(registry, deps.paths), 'sync', deps.verbose, true)
   const result: SyncResult = {
     dry_run: request.dryRun,
     backup_root: backupRoot,
