@@ -1,0 +1,41 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {expect} from 'chai'
+
+const ROOT = resolve(import.meta.dirname, '..')
+
+describe('packaging: npm pack, then a global install elsewhere', function () {
+  this.timeout(300_000)
+  let dir: string
+  before(() => {
+    dir = mkdtempSync('/tmp/rm-pack-')
+  })
+  after(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('installs from the tarball and runs, with the vendor profiles inside', () => {
+    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], {cwd: ROOT, encoding: 'utf8'})
+      .trim()
+      .split('\n')
+      .pop() as string
+    const prefix = join(dir, 'prefix')
+    execFileSync(
+      'npm',
+      ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', join(dir, tarball)],
+      {
+        cwd: dir,
+        stdio: 'ignore',
+      },
+    )
+    const repoman = join(prefix, 'bin', 'repoman')
+    const env = {...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config')}
+    const version = execFileSync(repoman, ['--version'], {env, encoding: 'utf8'})
+    expect(version).to.match(/^repoman\/\d+\.\d+\.\d+ linux-x64 node-v\d+/)
+    expect(execFileSync(repoman, ['--help'], {env, encoding: 'utf8'})).to.match(/profile\s+Manage the Incus profiles/)
+
+    const installed = join(prefix, 'lib', 'node_modules', 'repoman')
+    expect(readdirSync(join(installed, 'profiles'))).to.include.members(['claude-share.yaml', 'llm-share.yaml'])
+    expect(existsSync(join(installed, 'oclif.manifest.json'))).to.equal(true)
+    expect(existsSync(join(installed, 'test'))).to.equal(false)
+  })
+})
