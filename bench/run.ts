@@ -1,0 +1,281 @@
+/**
+ * `npm run bench`: repoman against the floor it cannot go below (Node's own start-up plus the
+ * cheapest Incus call or the bare tool), on a private Incus daemon with many busybox projects.
+ * Each pair runs alternately (A B A B ...) and the medians are compared. Also counts the
+ * `incus` processes each command starts, at two world sizes. Writes bench/results.json.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
+import {cpus, totalmem} from 'node:os'
+import {join, resolve} from 'node:path'
+import {startTestDaemon, TEST_IMAGE} from '../test/helpers/incus-daemon.js'
+import {mountTmpfs, unmount} from '../test/helpers/mounts.js'
+import {BIN, makeWorld, type World} from '../test/helpers/world.js'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 9)
+
+function time(cmd: string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+  const started = process.hrtime.bigint()
+  const result = spawnSync(cmd[0] as string, cmd.slice(1), {env, cwd, stdio: ['ignore', 'ignore', 'pipe']})
+  const ms = Number(process.hrtime.bigint() - started) / 1e6
+  if (result.status !== 0) throw new Error(`${cmd.join(' ')} failed: ${result.stderr}`)
+  return ms
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] as number
+}
+
+interface Row {
+  what: string
+  repoman_ms: number
+  floor_ms: number
+  floor: string
+  ratio: number
+  target: number
+  ok: boolean
+}
+
+/** Runs `a` and the floor's parts alternately; the floor is the sum of its parts' medians. */
+function compare(
+  what: string,
+  a: () => number,
+  floorParts: Array<() => number>,
+  floor: string,
+  target: number,
+  setup?: () => void,
+): Row {
+  const as: number[] = []
+  const bs: number[][] = floorParts.map(() => [])
+  for (let i = 0; i < RUNS; i++) {
+    setup?.()
+    as.push(a())
+    floorParts.forEach((part, j) => {
+      setup?.()
+      bs[j]?.push(part())
+    })
+  }
+  const repomanMs = median(as)
+  const floorMs = bs.reduce((sum, runs) => sum + median(runs), 0)
+  const ratio = repomanMs / floorMs
+  const row = {
+    what,
+    repoman_ms: round(repomanMs),
+    floor_ms: round(floorMs),
+    floor,
+    ratio: round(ratio, 2),
+    target,
+    ok: ratio <= target,
+  }
+  console.log(
+    `${row.ok ? 'ok  ' : 'SLOW'} ${what}: ${row.repoman_ms} ms vs ${row.floor_ms} ms (${row.ratio}x, target <= ${target}x)`,
+  )
+  return row
+}
+
+const round = (x: number, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits
+
+/** A PATH whose `incus` logs every invocation before running the real one. */
+function countingPath(dir: string): {
+  env: (base: NodeJS.ProcessEnv) => NodeJS.ProcessEnv
+  count: () => number
+  reset: () => void
+} {
+  const bin = join(dir, 'shim')
+  const log = join(dir, 'incus-calls.log')
+  mkdirSync(bin, {recursive: true})
+  const real = execFileSync('sh', ['-c', 'command -v incus'], {encoding: 'utf8'}).trim()
+  writeFileSync(join(bin, 'incus'), `#!/bin/sh\necho "$*" >> "${log}"\nexec ${real} "$@"\n`)
+  chmodSync(join(bin, 'incus'), 0o755)
+  return {
+    env: (base) => ({...base, PATH: `${bin}:${base.PATH}`}),
+    count: () => {
+      try {
+        return execFileSync('wc', ['-l', log], {encoding: 'utf8'}).trim().split(' ')[0] as unknown as number
+      } catch {
+        return 0
+      }
+    },
+    reset: () => writeFileSync(log, ''),
+  }
+}
+
+async function main(): Promise<void> {
+  const daemon = await startTestDaemon()
+  const world: World = makeWorld(daemon.dir)
+  const rows: Row[] = []
+  const processCounts: Record<string, Record<string, number>> = {}
+  try {
+    await world.setup()
+    const env = world.env
+    const node = process.execPath
+    const repoman =
+      (...args: string[]) =>
+      () =>
+        time([node, BIN, ...args], env)
+    const nodeFloor = () => time([node, '-e', '0'], env)
+    const incus =
+      (...args: string[]) =>
+      () =>
+        time(['incus', ...args], env)
+    const list = () => time(['incus', 'query', `/1.0/instances?recursion=1&project=${world.incusProject}`], env)
+
+    rows.push(compare('repoman --version', repoman('--version'), [nodeFloor], 'node -e 0', 1.8))
+    rows.push(compare('repoman --help', repoman('--help'), [nodeFloor], 'node -e 0', 1.8))
+
+    // Projects: containers made directly (fast) with the repo disk `new` gives, registered by hand.
+    const addDisk = (names: string[]) => {
+      for (const name of names) {
+        const repo = join(world.reposRoot, name)
+        world.incus(['config', 'device', 'add', name, 'repo', 'disk', `source=${repo}`, `path=${repo}`, 'shift=true'])
+      }
+    }
+    const registerAll = (count: number) =>
+      world.writeRegistry(Array.from({length: count}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))
+
+    const counter = countingPath(world.home)
+    const countIncus = (label: string, size: number, args: string[]) => {
+      counter.reset()
+      execFileSync(node, [BIN, ...args], {env: counter.env(env), stdio: 'ignore', cwd: world.home})
+      processCounts[label] = {...processCounts[label], [`${size} projects`]: Number(counter.count())}
+    }
+
+    const launchBatch = (names: string[]) => {
+      for (const name of names) world.incus(['start', name])
+    }
+    const batch = (from: number, to: number) => {
+      const names = Array.from({length: to - from}, (_, i) => `p${String(from + i).padStart(3, '0')}`)
+      for (const name of names) world.makeRepo(name)
+      for (const name of names) world.incus(['init', TEST_IMAGE, name])
+      addDisk(names)
+      launchBatch(names)
+    }
+    batch(0, 30)
+    registerAll(30)
+    rows.push(
+      compare(
+        'repoman list --json (30 projects)',
+        repoman('list', '--json'),
+        [nodeFloor, list],
+        'node -e 0 + incus query instances',
+        1.6,
+      ),
+    )
+    for (const [label, args] of [
+      ['list', ['list', '--json']],
+      ['status', ['status', '--json']],
+      ['exec', ['exec', 'p000', '--', 'true']],
+    ] as const)
+      countIncus(label, 30, [...args])
+
+    batch(30, 100)
+    registerAll(100)
+    rows.push(
+      compare(
+        'repoman list --json (100 projects)',
+        repoman('list', '--json'),
+        [nodeFloor, list],
+        'node -e 0 + incus query instances',
+        1.6,
+      ),
+    )
+    mountTmpfs(world.backupRoot, 'size=256m')
+    rows.push(
+      compare(
+        'repoman status --json (100 projects)',
+        repoman('status', '--json'),
+        [nodeFloor, list],
+        'node -e 0 + incus query instances',
+        2.0,
+      ),
+    )
+    rows.push(
+      compare(
+        'repoman exec p000 -- true',
+        repoman('exec', 'p000', '--', 'true'),
+        [nodeFloor, incus('exec', 'p000', '--project', world.incusProject, '--', 'true')],
+        'node -e 0 + incus exec',
+        1.6,
+      ),
+    )
+    for (const [label, args] of [
+      ['list', ['list', '--json']],
+      ['status', ['status', '--json']],
+      ['exec', ['exec', 'p000', '--', 'true']],
+    ] as const)
+      countIncus(label, 100, [...args])
+
+    // new: repoman's full create (checks, launch, home, registry) against a bare launch of the same.
+    const benchRepo = world.makeRepo('newbench')
+    const cleanup = () => {
+      for (const name of ['newbench', 'rawbench'])
+        spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
+      world.writeRegistry(Array.from({length: 100}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))
+    }
+    const yaml = `devices:\n  repo:\n    type: disk\n    source: ${benchRepo}\n    path: ${benchRepo}\n    shift: "true"\n`
+    const rawLaunch = () => {
+      const started = process.hrtime.bigint()
+      execFileSync('incus', ['launch', TEST_IMAGE, 'rawbench', '--project', world.incusProject], {
+        env,
+        input: yaml,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      })
+      return Number(process.hrtime.bigint() - started) / 1e6
+    }
+    rows.push(
+      compare(
+        'repoman new',
+        () => time([node, BIN, 'new', 'newbench', '--yes'], env),
+        [rawLaunch],
+        'incus launch (same repo disk, image)',
+        1.15,
+        cleanup,
+      ),
+    )
+    cleanup()
+
+    // sync: 50 unchanged repos against one rsync of the whole repos root.
+    world.writeRegistry(Array.from({length: 50}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))
+    execFileSync(node, [BIN, 'sync'], {env, stdio: 'ignore'})
+    const rsyncAll = () =>
+      time(['rsync', '-a', '--delete', `${world.reposRoot}/`, `${join(world.backupRoot, 'all')}/`], env)
+    rsyncAll()
+    rows.push(
+      compare(
+        'repoman sync (50 unchanged repos)',
+        repoman('sync'),
+        [rsyncAll],
+        'one rsync -a --delete of the repos root',
+        1.5,
+      ),
+    )
+  } finally {
+    unmount(world.backupRoot)
+    world.dispose()
+    daemon.stop()
+  }
+
+  const fixed = Object.fromEntries(
+    Object.entries(processCounts).map(([label, bySize]) => [label, new Set(Object.values(bySize)).size === 1]),
+  )
+  console.log('\nincus processes started per command:', JSON.stringify(processCounts), 'fixed:', JSON.stringify(fixed))
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    runs: RUNS,
+  }
+  writeFileSync(
+    resolve(import.meta.dirname, 'results.json'),
+    `${JSON.stringify({date: new Date().toISOString(), machine, rows, incus_processes: processCounts, fixed_process_count: fixed}, null, 2)}\n`,
+  )
+  console.log(`\n| what | repoman | floor | ratio | target |\n|---|---|---|---|---|`)
+  for (const r of rows)
+    console.log(
+      `| ${r.what} | ${r.repoman_ms} ms | ${r.floor_ms} ms (${r.floor}) | ${r.ratio}x | <= ${r.target}x ${r.ok ? '' : '(missed)'} |`,
+    )
+}
+
+await main()
