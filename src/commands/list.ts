@@ -9,13 +9,13 @@ export default class List extends RepomanCommand<ProjectRow[]> {
 
   async run(): Promise<ProjectRow[]> {
     const {registry, incus} = await this.repoman()
-    const [{projectRows}, {renderTable}] = await Promise.all([
-      import('../lib/containers.js'),
-      import('../lib/table.js'),
-    ])
+    const {projectRows} = await import('../lib/containers.js')
     const rows = projectRows(registry, await incus.listInstances())
+    // Under --json only the result is printed: no table to build.
+    if (this.jsonEnabled()) return rows
     if (rows.length === 0) this.log('No projects yet. Create one with: repoman new <name>')
     else {
+      const {renderTable} = await import('../lib/table.js')
       const day = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-')
       const table = rows.map((r) => [
         r.name,

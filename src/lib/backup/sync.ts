@@ -167,7 +167,7 @@ async function runRsync(args: string[], log: RunLog, onLine: (line: string) => v
 export async function syncTasks(
   request: SyncRequest,
   deps: SyncDeps,
-): Promise<{tasks: ListrTask<object>[]; result: SyncResult; backupRoot: BackupRootState}> {
+): Promise<{tasks: ListrTask<object>[]; result: SyncResult; synced: Map<string, string>}> {
   if (!Number.isInteger(request.jobs) || request.jobs < 1)
     throw new UsageError('--jobs must be a whole number of at least 1')
   const {registry} = deps
@@ -180,6 +180,8 @@ export async function syncTasks(
   if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was synced`)
 
   const log = new RunLog(logDirOf(registry, deps.paths), 'sync', deps.verbose, true)
+  /** When each project's rsync succeeded; recorded as last_sync in one registry write. */
+  const synced = new Map<string, string>()
   const result: SyncResult = {
     dry_run: request.dryRun,
     backup_root: backupRoot,
@@ -215,11 +217,7 @@ export async function syncTasks(
         if (output.exitCode !== 0)
           throw new RepomanError(explainRsyncFailure(output.stderr, output.exitCode, entry.target))
         Object.assign(entry, parseRsyncOutput(output.stdout))
-        if (!request.dryRun)
-          await deps.store.update((current) => {
-            const stored = current.project.find((p) => p.name === project.name)
-            if (stored) stored.last_sync = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-          })
+        if (!request.dryRun) synced.set(project.name, new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
         entry.ok = true
         task.title = `${project.name}: ${entry.changes.length} change(s)${request.dryRun ? ' (dry run)' : ''}`
       } catch (error) {
@@ -232,15 +230,20 @@ export async function syncTasks(
       }
     },
   }))
-  return {tasks, result, backupRoot}
+  return {tasks, result, synced}
 }
 
 export async function runSync(request: SyncRequest, deps: SyncDeps, options: {json: boolean}): Promise<SyncResult> {
   const {runTasks} = await import('../ui.js')
   const started = Date.now()
-  const {tasks, result} = await syncTasks(request, deps)
+  const {tasks, result, synced} = await syncTasks(request, deps)
   // One project failing does not stop the others; failures are in the result.
   await runTasks(tasks, {}, {json: options.json, concurrent: request.jobs, exitOnError: false}).catch(() => undefined)
+  // One locked write for the whole run, and only for the projects whose rsync succeeded.
+  if (synced.size > 0)
+    await deps.store.update((current) => {
+      for (const project of current.project) project.last_sync = synced.get(project.name) ?? project.last_sync
+    })
   result.projects.sort((a, b) => a.name.localeCompare(b.name))
   result.seconds = (Date.now() - started) / 1000
   return result

@@ -142,7 +142,11 @@ export async function createTasks(
         const [existing, installed, imageInfo] = await Promise.all([
           incus.getInstance(request.name),
           incus.listProfiles(),
-          incus.imageProperties(image),
+          incus.imageProperties(image).catch((error: Error) => {
+            throw new UsageError(
+              `image "${image}" cannot be resolved (${error.message}); check the name and that its remote is reachable`,
+            )
+          }),
         ])
         if (existing)
           throw new UsageError(

@@ -6,7 +6,7 @@
  */
 
 import {existsSync} from 'node:fs'
-import {copyFile, mkdir, readFile} from 'node:fs/promises'
+import {copyFile, mkdir, readFile, stat} from 'node:fs/promises'
 import {basename, dirname} from 'node:path'
 import {ConfigError, NotSetUpError} from '../errors.js'
 import {detectHostUser, detectLanIp} from '../host.js'
@@ -47,6 +47,8 @@ export async function serializeRegistry(registry: Registry): Promise<string> {
   return `${stringify(toDocument(registry))}\n`
 }
 
+const parsedFiles = new Map<string, {version: string; registry: Registry}>()
+
 export interface RegistryStoreOptions {
   hostUser?: () => HostUser
   lanIp?: () => string
@@ -73,7 +75,17 @@ export class RegistryStore {
    * the original kept beside it as `repoman.toml.bak-schema<N>`.
    */
   async read(): Promise<Registry> {
+    // The prerun hook, the command and the postrun hook all read it: parse once per version of
+    // the file (a write renames a new file into place, so inode, size or mtime change).
+    const version = await stat(this.file).then(
+      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+      () => undefined,
+    )
+    const cached = version === undefined ? undefined : parsedFiles.get(this.file)
+    if (cached && cached.version === version) return structuredClone(cached.registry)
     const parsed = await this.parse(await this.readText())
+    if (version !== undefined && parsed.migratedFrom === undefined)
+      parsedFiles.set(this.file, {version, registry: structuredClone(parsed.registry)})
     if (parsed.migratedFrom === undefined) return parsed.registry
     return this.withLock(async () => {
       const text = await this.readText()
