@@ -32,7 +32,7 @@ if ! incus info >/dev/null 2>&1; then
   fi
   incus admin waitready --timeout 60
 fi
-if [ "$(incus query /1.0/storage-pools)" = "[]" ]; then
+if [ -z "$(incus storage list --format csv)" ]; then
   say "Creating a storage pool (dir driver) for a fresh Incus"
   incus storage create default dir
 fi

@@ -120,16 +120,21 @@ export class IncusClient {
   }
 
   storagePools(): Promise<IncusStoragePool[]> {
-    return this.query<IncusStoragePool[]>('/1.0/storage-pools?recursion=1')
+    return this.list<IncusStoragePool>('/1.0/storage-pools?recursion=1')
   }
 
   networks(): Promise<IncusNetwork[]> {
-    return this.query<IncusNetwork[]>(this.scoped('/1.0/networks?recursion=1'))
+    return this.list<IncusNetwork>(this.scoped('/1.0/networks?recursion=1'))
   }
 
   /** Every instance in the project with status, config and devices: one cheap call (no live state). */
   listInstances(): Promise<IncusInstance[]> {
-    return this.query<IncusInstance[]>(this.scoped('/1.0/instances?recursion=1'))
+    return this.list<IncusInstance>(this.scoped('/1.0/instances?recursion=1'))
+  }
+
+  /** A collection; `incus query` prints nothing at all for an empty one. */
+  private async list<T>(path: string): Promise<T[]> {
+    return (await this.query<T[] | undefined>(path)) ?? []
   }
 
   async getInstance(name: string): Promise<IncusInstance | undefined> {
@@ -185,7 +190,7 @@ export class IncusClient {
 
   /** Names of an instance's snapshots. */
   async snapshotNames(name: string): Promise<string[]> {
-    const urls = await this.query<string[]>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
+    const urls = await this.list<string>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
     return urls.map((url) => decodeURIComponent(url.split('?')[0]?.split('/').pop() ?? ''))
   }
 
@@ -223,7 +228,7 @@ export class IncusClient {
   }
 
   listProfiles(): Promise<IncusProfile[]> {
-    return this.query<IncusProfile[]>(this.scoped('/1.0/profiles?recursion=1'))
+    return this.list<IncusProfile>(this.scoped('/1.0/profiles?recursion=1'))
   }
 
   async getProfile(name: string): Promise<IncusProfile | undefined> {
