@@ -6,7 +6,7 @@
  * succeeded.
  */
 import {readdirSync, statSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
@@ -66,16 +66,24 @@ export function targetFor(backupRoot: string, dirname: string): string {
   return target
 }
 
-export function rsyncArgs(source: string, target: string, options: {dryRun: boolean; delete: boolean}): string[] {
+/**
+ * One rsync for many repos: each source (no trailing slash) lands in `<backupRoot>/<its dirname>`,
+ * and `--delete` acts only inside those directories, never on the rest of the backup root.
+ */
+export function rsyncArgs(
+  sources: string[],
+  backupRoot: string,
+  options: {dryRun: boolean; delete: boolean},
+): string[] {
   return [
     '-a',
     '--numeric-ids',
     '--itemize-changes',
-    '--stats',
+    '--out-format=%i %l %n',
     ...(options.delete ? ['--delete'] : []),
     ...(options.dryRun ? ['--dry-run'] : []),
-    `${source}/`,
-    `${target}/`,
+    ...sources,
+    `${backupRoot}/`,
   ]
 }
 
@@ -86,28 +94,35 @@ export interface RsyncSummary {
   bytes_transferred: number
 }
 
-const ITEMIZED = /^(\*deleting|[<>ch.*][fdLDS][.+?cstpoguax]{9})\s/
+/** An itemized line as `--out-format=%i %l %n` prints it. */
+const ITEMIZED = /^(\*deleting|[<>ch.*][fdLDS][.+?cstpoguax]{9})\s+(\d+) (.+)$/
 
-export function parseRsyncOutput(stdout: string): RsyncSummary {
-  const lines = stdout.split('\n')
-  const stat = (label: string) => {
-    const line = lines.find((l) => l.startsWith(`${label}:`))
-    return (
-      Number(
-        line
-          ?.slice(label.length + 1)
-          .trim()
-          .split(' ')[0]
-          ?.replace(/,/g, '') ?? 0,
-      ) || 0
-    )
+/** Splits rsync's itemized output by the repo it belongs to (the first segment of each path). */
+export function parseRsyncOutput(stdout: string): Map<string, RsyncSummary> {
+  const byRepo = new Map<string, RsyncSummary>()
+  for (const line of stdout.split('\n')) {
+    const match = ITEMIZED.exec(line)
+    if (!match) continue
+    const [, item, length, path] = match as unknown as [string, string, string, string]
+    const [dirname, ...rest] = path.split('/')
+    const inside = rest.join('/') || './'
+    const summary = byRepo.get(dirname as string) ?? {
+      changes: [],
+      files_transferred: 0,
+      files_deleted: 0,
+      bytes_transferred: 0,
+    }
+    byRepo.set(dirname as string, summary)
+    // A directory whose only change is its time is noise in a mirror report.
+    if (/^\.d\.\.t\.{6}$/.test(item)) continue
+    summary.changes.push(`${item} ${inside}`)
+    if (item === '*deleting') summary.files_deleted++
+    else if (/^[<>]f/.test(item)) {
+      summary.files_transferred++
+      summary.bytes_transferred += Number(length)
+    }
   }
-  return {
-    changes: lines.filter((l) => ITEMIZED.test(l) && !/^\.d\.\.t\.{6} \.\/$/.test(l)),
-    files_transferred: stat('Number of regular files transferred'),
-    files_deleted: stat('Number of deleted files'),
-    bytes_transferred: stat('Total transferred file size'),
-  }
+  return byRepo
 }
 
 /** rsync's failure in the user's terms. */
@@ -157,7 +172,7 @@ async function runRsync(args: string[], log: RunLog, onLine: (line: string) => v
       .split('\n')
       .filter((l) => ITEMIZED.test(l))
       .pop()
-    if (last) onLine(last)
+    if (last) onLine(last.replace(ITEMIZED, '$1 $3'))
   })
   const output = await child
   log.write(`${output.stdout}${output.stderr ? `stderr: ${output.stderr}` : ''}[exit ${output.exitCode}]`)
@@ -190,46 +205,95 @@ export async function syncTasks(
     seconds: 0,
     log_file: log.file,
   }
-  const tasks: ListrTask<object>[] = projects.map((project) => ({
-    title: project.name,
-    task: async (_ctx, task) => {
-      const started = Date.now()
-      const source = repoPathOf(registry, project.repo)
-      const entry: ProjectSyncResult = {
-        name: project.name,
-        source,
-        target: join(backupRootPath, project.repo),
-        ok: false,
-        error: null,
-        changes: [],
-        files_transferred: 0,
-        files_deleted: 0,
-        bytes_transferred: 0,
-        seconds: 0,
-      }
-      result.projects.push(entry)
-      try {
-        entry.target = targetFor(backupRootPath, project.repo)
-        checkSource(project, source)
-        const output = await runRsync(rsyncArgs(source, entry.target, request), log, (line) => {
-          task.output = line
-        })
-        if (output.exitCode !== 0)
-          throw new RepomanError(explainRsyncFailure(output.stderr, output.exitCode, entry.target))
-        Object.assign(entry, parseRsyncOutput(output.stdout))
-        if (!request.dryRun) synced.set(project.name, new Date().toISOString().replace(/\.\d+Z$/, 'Z'))
-        entry.ok = true
-        task.title = `${project.name}: ${entry.changes.length} change(s)${request.dryRun ? ' (dry run)' : ''}`
-      } catch (error) {
-        entry.error = (error as Error).message
-        result.failed++
-        log.write(`${project.name}: ${entry.error}`)
-        throw error
-      } finally {
-        entry.seconds = (Date.now() - started) / 1000
-      }
-    },
-  }))
+  const fail = (entry: ProjectSyncResult, message: string) => {
+    entry.error = message
+    result.failed++
+    log.write(`${entry.name}: ${message}`)
+  }
+
+  // Guards first, per project: a refused project does not hold the others back.
+  const ready: ProjectSyncResult[] = []
+  for (const project of projects) {
+    const entry: ProjectSyncResult = {
+      name: project.name,
+      source: repoPathOf(registry, project.repo),
+      target: join(backupRootPath, project.repo),
+      ok: false,
+      error: null,
+      changes: [],
+      files_transferred: 0,
+      files_deleted: 0,
+      bytes_transferred: 0,
+      seconds: 0,
+    }
+    result.projects.push(entry)
+    try {
+      entry.target = targetFor(backupRootPath, project.repo)
+      checkSource(project, entry.source)
+      ready.push(entry)
+    } catch (error) {
+      fail(entry, (error as Error).message)
+    }
+  }
+
+  /** Mirrors `entries` in one rsync; true when it succeeded (each entry then has its share). */
+  const mirror = async (entries: ProjectSyncResult[], onLine: (line: string) => void): Promise<string | undefined> => {
+    const started = Date.now()
+    const output = await runRsync(
+      rsyncArgs(
+        entries.map((e) => e.source),
+        backupRootPath,
+        request,
+      ),
+      log,
+      onLine,
+    )
+    const seconds = (Date.now() - started) / 1000
+    if (output.exitCode !== 0) return explainRsyncFailure(output.stderr, output.exitCode, backupRootPath)
+    const byRepo = parseRsyncOutput(output.stdout)
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    for (const entry of entries) {
+      Object.assign(entry, byRepo.get(basename(entry.source)) ?? {}, {ok: true, seconds})
+      if (!request.dryRun) synced.set(entry.name, now)
+    }
+    return undefined
+  }
+
+  const tasks: ListrTask<object>[] =
+    ready.length === 0
+      ? []
+      : [
+          {
+            title: `Mirror ${ready.length} project(s) to ${backupRootPath}${request.dryRun ? ' (dry run)' : ''}`,
+            task: async (_ctx, task) => {
+              const problem = await mirror(ready, (line) => {
+                task.output = line
+              })
+              if (!problem) {
+                task.title = `Mirrored ${ready.length} project(s): ${ready.reduce((n, e) => n + e.changes.length, 0)} change(s)`
+                return
+              }
+              // Something failed: go project by project so each failure lands on its own project.
+              log.write(`combined rsync failed (${problem}); retrying project by project`)
+              return task.newListr(
+                ready.map((entry) => ({
+                  title: entry.name,
+                  task: async (_sub, subtask) => {
+                    const failure = await mirror([entry], (line) => {
+                      subtask.output = line
+                    })
+                    if (failure) {
+                      fail(entry, failure)
+                      throw new RepomanError(failure)
+                    }
+                    subtask.title = `${entry.name}: ${entry.changes.length} change(s)`
+                  },
+                })),
+                {concurrent: request.jobs, exitOnError: false},
+              )
+            },
+          },
+        ]
   return {tasks, result, synced}
 }
 
@@ -238,7 +302,7 @@ export async function runSync(request: SyncRequest, deps: SyncDeps, options: {js
   const started = Date.now()
   const {tasks, result, synced} = await syncTasks(request, deps)
   // One project failing does not stop the others; failures are in the result.
-  await runTasks(tasks, {}, {json: options.json, concurrent: request.jobs, exitOnError: false}).catch(() => undefined)
+  await runTasks(tasks, {}, {json: options.json, exitOnError: false}).catch(() => undefined)
   // One locked write for the whole run, and only for the projects whose rsync succeeded.
   if (synced.size > 0)
     await deps.store.update((current) => {
