@@ -12,7 +12,7 @@ import {repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import {logDirOf, RunLog} from '../log.js'
 import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
-import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
+import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 
@@ -251,7 +251,7 @@ export async function syncTasks(
     const seconds = (Date.now() - started) / 1000
     if (output.exitCode !== 0) return explainRsyncFailure(output.stderr, output.exitCode, backupRootPath)
     const byRepo = parseRsyncOutput(output.stdout)
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const now = registryTimestamp()
     for (const entry of entries) {
       Object.assign(entry, byRepo.get(basename(entry.source)) ?? {}, {ok: true, seconds})
       if (!request.dryRun) synced.set(entry.name, now)

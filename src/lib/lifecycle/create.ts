@@ -27,9 +27,9 @@ import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
-import {isSafeDirname, type ProjectEntry, type Registry} from '../registry/schema.js'
+import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
-import {type Isolation, isolate, nicToReplace, resolvePolicy} from './isolation.js'
+import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 
 export interface NewRequest {
   name: string
@@ -82,10 +82,14 @@ interface CreateDeps {
 }
 
 interface CreateContext {
-  spec?: InstanceSpec
   nicDevice?: string
   cloudInit: boolean
-  created: boolean
+  /** What this run changed, undone in reverse order if a later step fails. */
+  undo: Array<() => Promise<void>>
+}
+
+async function undoAll(c: CreateContext): Promise<void> {
+  for (const step of c.undo.reverse()) await step()
 }
 
 /** Deletes the container only if it is the one this run created (its token matches). */
@@ -120,7 +124,7 @@ export async function createTasks(
     created: '',
     warnings: [],
   }
-  const ctx: CreateContext = {cloudInit: false, created: false}
+  const ctx: CreateContext = {cloudInit: false, undo: []}
 
   const tasks: ListrTask<CreateContext>[] = [
     {
@@ -173,6 +177,7 @@ export async function createTasks(
           registry,
         )
         result.protected_paths = protection.mount
+        c.undo.push(() => unprotectRepo(repoPath, protection))
         const spec = buildInstanceSpec({
           protectedPaths: protection.mount,
           name: request.name,
@@ -184,22 +189,21 @@ export async function createTasks(
           override,
           token: randomBytes(8).toString('hex'),
         })
-        c.spec = spec
-        let isolation: Isolation | undefined
         try {
           if (c.nicDevice) {
-            isolation = await isolate(incus, request.name, policy, c.nicDevice)
+            const isolation = await isolate(incus, request.name, policy, c.nicDevice)
+            c.undo.push(isolation.undo)
             Object.assign(spec.devices, isolation.devices)
             Object.assign(spec.config, isolation.config)
           }
+          // Only the container carrying this run's token is ours to delete: another `new` of the
+          // same name may have won the race.
+          c.undo.push(() => rollback(incus, spec))
           await incus.launch(spec)
-          c.created = true
           await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
         } catch (error) {
-          // Someone else's container of that name must survive our failure.
-          if (!(error instanceof IncusAlreadyExistsError)) await rollback(incus, spec)
-          await isolation?.undo()
-          await unprotectRepo(repoPath, protection)
+          if (error instanceof IncusAlreadyExistsError) c.undo.pop()
+          await undoAll(c)
           throw error
         }
       },
@@ -212,7 +216,7 @@ export async function createTasks(
           repo,
           image,
           profiles,
-          created: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          created: registryTimestamp(),
           backup: true,
         }
         try {
@@ -222,7 +226,7 @@ export async function createTasks(
             current.project.push(entry)
           })
         } catch (error) {
-          if (c.spec) await rollback(incus, c.spec)
+          await undoAll(c)
           throw error
         }
         result.created = entry.created

@@ -83,6 +83,11 @@ const KNOWN = {
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
 
+/** Date-times as the registry writes them: RFC 3339, UTC, whole seconds. */
+export function registryTimestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d+Z$/, 'Z')
+}
+
 /** A repo dirname is one path segment: it must not climb out of repos_root or backup_root. */
 export function isSafeDirname(dirname: string): boolean {
   return dirname !== '' && dirname !== '.' && dirname !== '..' && !dirname.includes('/') && !dirname.includes('\0')
