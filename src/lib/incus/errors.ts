@@ -37,6 +37,9 @@ export function classifyIncusFailure(failure: IncusFailure): IncusError {
     )
   )
     return new IncusUnreachableError(`cannot reach the Incus daemon (${message}); ${UNREACHABLE_HINT}`)
+  // Not a missing resource (which callers may expect) but a missing home for all of them.
+  const project = /Failed loading project "([^"]+)": Project not found/.exec(message)?.[1]
+  if (project) return new IncusError(`Incus project "${project}" does not exist; run \`repoman setup\` to create it`)
   if (/not found|doesn't exist|does not exist/i.test(message)) return new IncusNotFoundError(message)
   if (/already exists|UNIQUE constraint failed/i.test(message)) return new IncusAlreadyExistsError(message)
   return new IncusError(`${command} failed: ${message || `exit code ${failure.exitCode}`}`)
