@@ -41,12 +41,19 @@ say "Building and installing repoman"
 npm install --no-audit --no-fund --loglevel=error
 rm -f repoman-*.tgz
 tarball=$(npm pack --silent | tail -n 1)
-npm install --global --no-audit --no-fund --loglevel=error "./$tarball"
+prefix=()
+if [ ! -w "$(npm prefix --global)" ]; then
+  # npm's global directory belongs to root: install for this user instead.
+  prefix=(--prefix "$HOME/.local")
+  say "npm's global directory is not writable: installing into ~/.local (put ~/.local/bin on your PATH)"
+fi
+npm install --global "${prefix[@]}" --no-audit --no-fund --loglevel=error "./$tarball"
 rm -f "$tarball"
+repoman=$(command -v repoman || echo "$HOME/.local/bin/repoman")
 
 say "Running repoman setup"
 if [ -t 0 ] && [ -t 1 ]; then
-  repoman setup "$@"
+  "$repoman" setup "$@"
 else
-  repoman setup --non-interactive "$@"
+  "$repoman" setup --non-interactive "$@"
 fi
