@@ -39,7 +39,7 @@ export abstract class RepomanCommand<T> extends Command {
 
   /** The registry (validated, migrated) and an Incus client scoped to its project. */
   protected async repoman(): Promise<RepomanContext> {
-    const [{RegistryStore}, {IncusClient}] = await Promise.all([
+    const [{RegistryStore}, {IncusClient, describeIncusCommand}] = await Promise.all([
       import('./registry/store.js'),
       import('./incus/client.js'),
     ])
@@ -56,7 +56,7 @@ export abstract class RepomanCommand<T> extends Command {
     const incus = new IncusClient({
       project: registry.defaults.incus_project,
       onCommand: (e) => {
-        const line = `$ incus ${e.args.join(' ')}  [exit ${e.exitCode}]`
+        const line = describeIncusCommand(e)
         if (log) log.write(`${line}${e.stderr ? `\n${e.stderr}` : ''}`)
         else echo?.(line)
       },

@@ -71,6 +71,10 @@ export function subtractCidrs4(universe: string, blocked: string[]): string[] {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
 
+export function isIpv4(value: string): boolean {
+  return IPV4.test(value)
+}
+
 /** Parses an allow entry: IPv4 or CIDR, or [IPv6] or IPv6 CIDR, each with an optional :port (tcp). */
 export function parseAllowEntry(entry: string): AclRule {
   const match =

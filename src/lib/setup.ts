@@ -7,9 +7,9 @@ import {mkdir} from 'node:fs/promises'
 import type {ListrTask} from 'listr2'
 import {RepomanError, UsageError} from './errors.js'
 import {detectHostUser, detectLanIp} from './host.js'
-import {IncusClient} from './incus/client.js'
+import {describeIncusCommand, IncusClient} from './incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusStoragePool} from './incus/types.js'
-import {isProjectBridge} from './network.js'
+import {isIpv4, isProjectBridge} from './network.js'
 import {expandHome, type RepomanPaths} from './paths.js'
 import {
   CURRENT_SCHEMA,
@@ -68,8 +68,7 @@ export function missingValues(request: SetupRequest, current: Registry | undefin
 }
 
 export function isIpAddress(value: string): boolean {
-  const v4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
-  return v4.test(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'))
+  return isIpv4(value) || (/^[0-9a-f:]+$/i.test(value) && value.includes(':'))
 }
 
 /** The pool for the root disk: the one named, else the only one, else `default`. */
@@ -217,9 +216,10 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
     host: {lan_ip: values.lanIp, ...host},
     defaults: buildRegistry(input.current, values, host).defaults,
   }
-  const note = (title: {title: string}, change: string | undefined, unchanged: string) => {
-    if (change) result.changes.push(change)
-    title.title = change ?? unchanged
+  /** Records a change and shows it as the task's title. */
+  const changed = (task: {title: string}, change: string) => {
+    result.changes.push(change)
+    task.title = change
   }
 
   const tasks: ListrTask<SetupContext>[] = [
@@ -231,7 +231,7 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
         task.title = `Incus ${server.environment.server_version} answers`
         if (!result.idmappedMounts) {
           const warning =
-            'this kernel has no idmapped mounts: shift=true repo mounts will not work, repoman will map ids with raw.idmap'
+            'this kernel has no idmapped mounts, so shift=true repo mounts will not start; see docs/troubleshooting.md'
           result.warnings.push(warning)
           task.output = `warning: ${warning}`
         }
@@ -244,13 +244,16 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
         const project = await incus.getProject()
         if (!project) {
           await incus.createProject(values.incusProject, wanted, 'Containers managed by repoman')
-          return note(task, `created Incus project "${values.incusProject}"`, '')
+          return changed(task, `created Incus project "${values.incusProject}"`)
         }
         const differs = Object.entries(wanted).filter(([k, v]) => project.config[k] !== v)
-        if (differs.length === 0) return note(task, undefined, `Incus project "${values.incusProject}" is in place`)
+        if (differs.length === 0) {
+          task.title = `Incus project "${values.incusProject}" is in place`
+          return
+        }
         try {
           await incus.patchProject(values.incusProject, Object.fromEntries(differs))
-          note(task, `set ${differs.map(([k, v]) => `${k}=${v}`).join(', ')} on project "${values.incusProject}"`, '')
+          changed(task, `set ${differs.map(([k, v]) => `${k}=${v}`).join(', ')} on project "${values.incusProject}"`)
         } catch (error) {
           const warning = `project "${values.incusProject}" keeps ${differs.map(([k]) => `${k}=${project.config[k]}`).join(', ')}: ${(error as Error).message}`
           result.warnings.push(warning)
@@ -274,9 +277,12 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
           pool: input.request.storagePool !== undefined,
           network: input.request.network !== undefined,
         })
-        if (!devices) return note(task, undefined, 'The default profile has its root disk')
+        if (!devices) {
+          task.title = 'The default profile has its root disk'
+          return
+        }
         await incus.updateProfile({name: 'default', description: profile.description, config: profile.config, devices})
-        note(task, `default profile: root disk on pool "${pool}"${network ? `, eth0 on network "${network}"` : ''}`, '')
+        changed(task, `default profile: root disk on pool "${pool}"${network ? `, eth0 on network "${network}"` : ''}`)
       },
     },
     {
@@ -288,13 +294,10 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
           await mkdir(dir, {recursive: true})
           result.changes.push(`created ${dir}`)
         }
-        const {changed, registry} = await input.store.replace((current) => buildRegistry(current, values, host))
+        const {changed: wrote, registry} = await input.store.replace((current) => buildRegistry(current, values, host))
         result.defaults = registry.defaults
-        note(
-          task,
-          changed ? `wrote ${input.paths.registryFile}` : undefined,
-          `Registry ${input.paths.registryFile} is up to date`,
-        )
+        if (wrote) changed(task, `wrote ${input.paths.registryFile}`)
+        else task.title = `Registry ${input.paths.registryFile} is up to date`
       },
     },
   ]
@@ -346,9 +349,9 @@ export async function runSetup(input: RunSetupInput): Promise<SetupResult> {
     }
   }
 
-  const onCommand = input.verbose
-    ? (e: {args: string[]; exitCode: number | null}) =>
-        input.verbose?.(`$ incus ${e.args.join(' ')}  [exit ${e.exitCode}]`)
+  const verbose = input.verbose
+  const onCommand = verbose
+    ? (e: {args: string[]; exitCode: number | null}) => verbose(describeIncusCommand(e))
     : undefined
   const {tasks, result} = setupTasks({request: input.request, current, answers, paths: input.paths, store, onCommand})
   await runTasks(tasks, {result}, {json: input.json})

@@ -34,6 +34,11 @@ interface RunOptions {
   timeoutMs?: number
 }
 
+/** How a command appears in logs and under --verbose. */
+export function describeIncusCommand(entry: {args: string[]; exitCode: number | null}): string {
+  return `$ incus ${entry.args.join(' ')}  [exit ${entry.exitCode}]`
+}
+
 const QUERY_TIMEOUT_MS = 15_000
 /** Launching may download an image from a remote first. */
 const LAUNCH_TIMEOUT_MS = 15 * 60_000
