@@ -11,9 +11,7 @@ export default class CompletionNames extends RepomanCommand<string[]> {
     const {args} = await this.parse(CompletionNames)
     const {RegistryStore} = await import('../lib/registry/store.js')
     const {refreshNamesCache} = await import('../lib/completion.js')
-    const names = refreshNamesCache(this.paths, await new RegistryStore(this.paths.registryFile).read())[
-      args.kind as NameKind
-    ]
+    const names = refreshNamesCache(this.paths, await RegistryStore.of(this.paths).read())[args.kind as NameKind]
     if (names.length > 0) this.log(names.join('\n'))
     return names
   }

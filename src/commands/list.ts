@@ -9,26 +9,10 @@ export default class List extends RepomanCommand<ProjectRow[]> {
 
   async run(): Promise<ProjectRow[]> {
     const {registry, incus} = await this.repoman()
-    const {projectRows} = await import('../lib/containers.js')
-    const rows = projectRows(registry, await incus.listInstances())
+    const {listProjects, renderProjectList} = await import('../lib/lifecycle/list.js')
+    const rows = await listProjects(registry, incus)
     // Under --json only the result is printed: no table to build.
-    if (this.jsonEnabled()) return rows
-    if (rows.length === 0) this.log('No projects yet. Create one with: repoman new <name>')
-    else {
-      const {renderTable} = await import('../lib/table.js')
-      const day = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-')
-      const table = rows.map((r) => [
-        r.name,
-        r.path,
-        r.image,
-        r.drift ? `${r.state} (!)` : r.state,
-        day(r.created),
-        day(r.last_sync),
-        r.backup === null ? '-' : r.backup ? 'yes' : 'no',
-      ])
-      this.log(await renderTable(['NAME', 'REPO', 'IMAGE', 'STATE', 'CREATED', 'LAST SYNC', 'BACKUP'], table))
-      for (const r of rows.filter((row) => row.drift)) this.log(`(!) ${r.name}: ${r.drift}`)
-    }
+    if (!this.jsonEnabled()) for (const line of await renderProjectList(rows)) this.log(line)
     return rows
   }
 }

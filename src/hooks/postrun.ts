@@ -18,7 +18,7 @@ const hook: Hook<'postrun'> = async function ({Command}) {
       import('../lib/completion.js'),
     ])
     const paths = resolvePaths()
-    refreshNamesCache(paths, await new RegistryStore(paths.registryFile).read())
+    refreshNamesCache(paths, await RegistryStore.of(paths).read())
   } catch {
     // Completion is a convenience: never fail a command over it.
   }

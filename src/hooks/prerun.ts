@@ -5,17 +5,20 @@ import type {Hook} from '@oclif/core'
  * with one clear line instead of failing half-way through. Commands opt in through
  * `static requiresRegistry` (plugin and help commands never do).
  */
-const hook: Hook<'prerun'> = async function ({Command}) {
+const hook: Hook<'prerun'> = async function ({argv, Command}) {
   if ((Command as {requiresRegistry?: boolean}).requiresRegistry !== true) return
-  const [{RegistryStore}, {resolvePaths}, {oneLine, RepomanError}] = await Promise.all([
+  const [{RegistryStore}, {resolvePaths}, {errorResult, oneLine, RepomanError}] = await Promise.all([
     import('../lib/registry/store.js'),
     import('../lib/paths.js'),
     import('../lib/errors.js'),
   ])
   try {
-    await new RegistryStore(resolvePaths().registryFile).read()
+    await RegistryStore.of(resolvePaths()).read()
   } catch (error) {
-    process.stderr.write(`Error: ${oneLine(error)}\n`)
+    // Under --json the error is a JSON document on stdout, as every command's own errors are.
+    if (Command.enableJsonFlag && argv.includes('--json'))
+      process.stdout.write(`${JSON.stringify(errorResult(error), null, 2)}\n`)
+    else process.stderr.write(`Error: ${oneLine(error)}\n`)
     this.exit(error instanceof RepomanError ? error.exitCode : 1)
   }
 }

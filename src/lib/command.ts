@@ -3,21 +3,11 @@
  * the right exit code (never a stack), and lazy access to the registry and Incus.
  */
 import {Command, Flags} from '@oclif/core'
-import {oneLine, RepomanError} from './errors.js'
-import type {IncusClient} from './incus/client.js'
-import type {RunLog} from './log.js'
+import type {RepomanContext} from './context.js'
+import {type ErrorResult, errorResult, oneLine, RepomanError} from './errors.js'
 import {type RepomanPaths, resolvePaths} from './paths.js'
-import type {Registry} from './registry/schema.js'
-import type {RegistryStore} from './registry/store.js'
 
-export interface RepomanContext {
-  paths: RepomanPaths
-  store: RegistryStore
-  registry: Registry
-  incus: IncusClient
-  /** The invocation log, for commands that change something. */
-  log?: RunLog
-}
+export type {RepomanContext} from './context.js'
 
 export abstract class RepomanCommand<T> extends Command {
   static override enableJsonFlag = true
@@ -39,29 +29,13 @@ export abstract class RepomanCommand<T> extends Command {
 
   /** The registry (validated, migrated) and an Incus client scoped to its project. */
   protected async repoman(): Promise<RepomanContext> {
-    const [{RegistryStore}, {IncusClient, describeIncusCommand}] = await Promise.all([
-      import('./registry/store.js'),
-      import('./incus/client.js'),
-    ])
-    const paths = this.paths
-    const store = new RegistryStore(paths.registryFile)
-    const registry = await store.read()
+    const {openRepoman} = await import('./context.js')
     const {flags} = await this.parse()
-    const echo = flags.verbose ? (line: string) => this.logToStderr(line) : undefined
-    let log: RunLog | undefined
-    if ((this.constructor as typeof RepomanCommand).changesState) {
-      const {logDirOf, RunLog: Log} = await import('./log.js')
-      log = new Log(logDirOf(registry, paths), this.id ?? 'repoman', echo)
-    }
-    const incus = new IncusClient({
-      project: registry.defaults.incus_project,
-      onCommand: (e) => {
-        const line = describeIncusCommand(e)
-        if (log) log.write(`${line}${e.stderr ? `\n${e.stderr}` : ''}`)
-        else echo?.(line)
-      },
+    return openRepoman(this.paths, {
+      commandId: this.id ?? 'repoman',
+      changesState: (this.constructor as typeof RepomanCommand).changesState,
+      echo: flags.verbose ? (line: string) => this.logToStderr(line) : undefined,
     })
-    return {paths, store, registry, incus, log}
   }
 
   /** True when a person can answer prompts: stdin and stdout are terminals and --json is off. */
@@ -69,9 +43,8 @@ export abstract class RepomanCommand<T> extends Command {
     return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
   }
 
-  protected override toErrorJson(error: unknown): {error: {code: string; message: string; exitCode: number}} {
-    const e = error instanceof RepomanError ? error : undefined
-    return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exitCode: e?.exitCode ?? 1}}
+  protected override toErrorJson(error: unknown): ErrorResult {
+    return errorResult(error)
   }
 
   protected override async catch(error: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {

@@ -5,6 +5,7 @@
 import {isAbsolute, join, normalize, relative} from 'node:path'
 import {UsageError} from './errors.js'
 import type {IncusInstance, InstanceSpec} from './incus/types.js'
+import {compareAscii} from './names.js'
 import type {ProjectOverride} from './overrides.js'
 import {expandHome, isWithin} from './paths.js'
 import type {HostRecord, ProjectEntry, Registry} from './registry/schema.js'
@@ -230,7 +231,7 @@ export function projectRows(registry: Registry, instances: IncusInstance[]): Pro
       drift: 'not in the registry (an interrupted `repoman new`? `repoman remove` deletes it)',
     })
   }
-  return rows.sort((a, b) => a.name.localeCompare(b.name))
+  return rows.sort((a, b) => compareAscii(a.name, b.name))
 }
 
 /** The project whose repo holds `dir` (the same path exists inside the container). */

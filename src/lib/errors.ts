@@ -66,3 +66,13 @@ export function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error)
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }
+
+/** An error as `--json` reports it. */
+export interface ErrorResult {
+  error: {code: string; message: string; exitCode: number}
+}
+
+export function errorResult(error: unknown): ErrorResult {
+  const e = error instanceof RepomanError ? error : undefined
+  return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exitCode: e?.exitCode ?? 1}}
+}

@@ -7,3 +7,11 @@ const NAME = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 export function isValidProjectName(name: string): boolean {
   return NAME.test(name)
 }
+
+/**
+ * Sort order for names, devices and other ASCII identifiers: by code unit. `localeCompare`
+ * would load ICU's collator on first use, which costs more than a whole `repoman list`.
+ */
+export function compareAscii(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

@@ -7,7 +7,7 @@ import {mkdir} from 'node:fs/promises'
 import type {ListrTask} from 'listr2'
 import {RepomanError, UsageError} from './errors.js'
 import {detectHostUser, detectLanIp} from './host.js'
-import {describeIncusCommand, IncusClient} from './incus/client.js'
+import {describeIncusCommand, IncusClient, type IncusCommandEntry} from './incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusStoragePool} from './incus/types.js'
 import {isIpv4, isProjectBridge} from './network.js'
 import {expandHome, type RepomanPaths} from './paths.js'
@@ -326,7 +326,7 @@ export async function runSetup(input: RunSetupInput): Promise<SetupResult> {
   const {RegistryStore} = await import('./registry/store.js')
   const {askText, runTasks} = await import('./ui.js')
   const {NeedsTtyError} = await import('./errors.js')
-  const store = new RegistryStore(input.paths.registryFile)
+  const store = RegistryStore.of(input.paths)
   const current = store.exists() ? await store.read() : undefined
 
   const missing = missingValues(input.request, current)
@@ -350,9 +350,7 @@ export async function runSetup(input: RunSetupInput): Promise<SetupResult> {
   }
 
   const verbose = input.verbose
-  const onCommand = verbose
-    ? (e: {args: string[]; exitCode: number | null}) => verbose(describeIncusCommand(e))
-    : undefined
+  const onCommand = verbose ? (e: IncusCommandEntry) => verbose(describeIncusCommand(e)) : undefined
   const {tasks, result} = setupTasks({request: input.request, current, answers, paths: input.paths, store, onCommand})
   await runTasks(tasks, {result}, {json: input.json})
   return result

@@ -11,6 +11,7 @@ import type {ListrTask} from 'listr2'
 import {repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import {logDirOf, RunLog} from '../log.js'
+import {compareAscii} from '../names.js'
 import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
 import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
@@ -308,7 +309,7 @@ export async function runSync(request: SyncRequest, deps: SyncDeps, options: {js
     await deps.store.update((current) => {
       for (const project of current.project) project.last_sync = synced.get(project.name) ?? project.last_sync
     })
-  result.projects.sort((a, b) => a.name.localeCompare(b.name))
+  result.projects.sort((a, b) => compareAscii(a.name, b.name))
   result.seconds = (Date.now() - started) / 1000
   return result
 }

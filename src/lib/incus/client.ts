@@ -7,6 +7,7 @@
  */
 import {IncusNotFoundError} from '../errors.js'
 import {classifyIncusFailure} from './errors.js'
+import {hostSocketProbe, localSocketPath, SocketUnavailableError, socketGet} from './socket.js'
 import type {
   IncusAcl,
   IncusInstance,
@@ -26,7 +27,16 @@ export interface IncusClientOptions {
   /** Time allowed for a plain API call before the daemon counts as unreachable. */
   timeoutMs?: number
   /** Receives each command run and what it printed, for the invocation log. */
-  onCommand?: (entry: {args: string[]; exitCode: number | null; stdout: string; stderr: string}) => void
+  onCommand?: (entry: IncusCommandEntry) => void
+}
+
+/** One call to Incus: a CLI run, or a read over the socket (`via` names it). */
+export interface IncusCommandEntry {
+  args: string[]
+  exitCode: number | null
+  stdout: string
+  stderr: string
+  via?: string
 }
 
 interface RunOptions {
@@ -35,9 +45,13 @@ interface RunOptions {
 }
 
 /** How a command appears in logs and under --verbose. */
-export function describeIncusCommand(entry: {args: string[]; exitCode: number | null}): string {
-  return `$ incus ${entry.args.join(' ')}  [exit ${entry.exitCode}]`
+export function describeIncusCommand(entry: IncusCommandEntry): string {
+  const how = entry.via ? `  (read over ${entry.via})` : ''
+  return `$ incus ${entry.args.join(' ')}  [exit ${entry.exitCode}]${how}`
 }
+
+/** A read over the socket; `answered` is false when nothing usable answered there. */
+type SocketRead = {answered: true; value: unknown} | {answered: false}
 
 const QUERY_TIMEOUT_MS = 15_000
 /** Launching may download an image from a remote first. */
@@ -48,6 +62,9 @@ export class IncusClient {
   private readonly env: NodeJS.ProcessEnv
   private readonly timeoutMs: number
   private readonly onCommand: IncusClientOptions['onCommand']
+  /** null until decided; undefined when reads go through the CLI. */
+  private socketPath: string | undefined | null = null
+  private readonly readsAhead = new Map<string, Promise<SocketRead>>()
 
   constructor(options: IncusClientOptions) {
     this.project = options.project
@@ -74,25 +91,48 @@ export class IncusClient {
     throw classifyIncusFailure({...result, signal: output.signal, timeoutMs})
   }
 
-  /** Runs `incus ARGS...` on the user's terminal (stdin, stdout, stderr passed through); returns the exit code. */
-  async runAttached(args: string[]): Promise<number> {
-    const {$} = await import('zx/core')
+  /**
+   * Runs `incus ARGS...` on the user's terminal (stdin, stdout, stderr passed through); returns
+   * the exit code. A plain spawn, not zx: nothing is captured or quoted (no shell is involved),
+   * and loading zx would cost more than `incus exec` itself.
+   */
+  runAttached(args: string[]): Promise<number> {
+    const {spawn} = process.getBuiltinModule('node:child_process')
+    const {constants} = process.getBuiltinModule('node:os')
     // The child owns the terminal: Ctrl-C is for it, and we exit with its status.
     const ignore = () => {}
     process.on('SIGINT', ignore)
-    try {
-      const output = await $({env: this.env, quiet: true, nothrow: true, stdio: 'inherit'})`incus ${args}`
-      return output.exitCode ?? 128 + 15
-    } finally {
-      process.off('SIGINT', ignore)
-    }
+    // Spawned before this returns, so the caller can use the wait for other work.
+    const child = spawn('incus', args, {env: this.env, stdio: 'inherit'})
+    return new Promise<number>((resolve, reject) => {
+      child.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'ENOENT'
+            ? classifyIncusFailure({args, exitCode: 127, stdout: '', stderr: 'incus: not found', timeoutMs: 0})
+            : error,
+        ),
+      )
+      child.on('close', (code, signal) =>
+        resolve(code ?? 128 + (signal ? constants.signals[signal] : constants.signals.SIGTERM)),
+      )
+    }).finally(() => process.off('SIGINT', ignore))
   }
 
-  /** Raw REST through the CLI (`incus query`); returns the parsed JSON body, if any. */
+  /**
+   * Raw REST; returns the parsed JSON body, if any. Reads go straight to the local daemon's
+   * socket when the CLI would use it too; everything else goes through `incus query`.
+   */
   async query<T>(
     path: string,
     options: {method?: string; body?: unknown; wait?: boolean; timeoutMs?: number} = {},
   ): Promise<T> {
+    const read = (options.method ?? 'GET') === 'GET' && options.body === undefined
+    if (read && this.socket() !== undefined) {
+      const early = this.readsAhead.get(path)
+      this.readsAhead.delete(path)
+      const answer = await (early ?? this.socketRead(path, options.timeoutMs ?? this.timeoutMs))
+      if (answer.answered) return answer.value as T
+    }
     const args = ['query']
     if (options.method) args.push('--request', options.method)
     if (options.body !== undefined) args.push('--data', JSON.stringify(options.body))
@@ -101,6 +141,43 @@ export class IncusClient {
     const stdout = await this.run(args, {timeoutMs: options.timeoutMs})
     const text = stdout.trim()
     return (text === '' ? undefined : JSON.parse(text)) as T
+  }
+
+  /**
+   * Sends a read now, for the next `query` of the same path to use: the daemon works on it while
+   * this process does other things. Only over the socket; a no-op otherwise.
+   */
+  readAhead(path: string): void {
+    if (this.socket() === undefined) return
+    const pending = this.socketRead(path, this.timeoutMs)
+    // Its failure is reported by the query that uses it, if any.
+    pending.catch(() => {})
+    this.readsAhead.set(path, pending)
+  }
+
+  /** The local daemon's socket, when reads can go there (decided once per client). */
+  private socket(): string | undefined {
+    if (this.socketPath === null) this.socketPath = localSocketPath(hostSocketProbe(this.env))
+    return this.socketPath
+  }
+
+  private async socketRead(path: string, timeoutMs: number): Promise<SocketRead> {
+    const socket = this.socket() as string
+    const args = ['query', path]
+    try {
+      const response = await socketGet(socket, path, timeoutMs)
+      const ok = response.status >= 200 && response.status < 300
+      const stderr = ok ? '' : `Error: ${response.error ?? `HTTP ${response.status}`}`
+      this.onCommand?.({args, exitCode: ok ? 0 : 1, stdout: '', stderr, via: socket})
+      if (ok) return {answered: true, value: response.metadata}
+      throw classifyIncusFailure({args, exitCode: 1, stdout: '', stderr, timeoutMs})
+    } catch (error) {
+      if (!(error instanceof SocketUnavailableError)) throw error
+      if (error.timedOut) throw classifyIncusFailure({args, exitCode: null, stdout: '', stderr: '', timeoutMs})
+      // Let the CLI try, and explain in the daemon's words if it fails too.
+      this.socketPath = undefined
+      return {answered: false}
+    }
   }
 
   /** An API path with this client's project (or another one) as the `project` parameter. */
@@ -134,7 +211,15 @@ export class IncusClient {
 
   /** Every instance in the project with status, config and devices: one cheap call (no live state). */
   listInstances(): Promise<IncusInstance[]> {
-    return this.list<IncusInstance>(this.scoped('/1.0/instances?recursion=1'))
+    return this.list<IncusInstance>(this.instancesPath())
+  }
+
+  instancesPath(): string {
+    return this.scoped('/1.0/instances?recursion=1')
+  }
+
+  instancePath(name: string): string {
+    return this.scoped(`/1.0/instances/${encodeURIComponent(name)}`)
   }
 
   /** A collection; `incus query` prints nothing at all for an empty one. */
@@ -143,18 +228,18 @@ export class IncusClient {
   }
 
   async getInstance(name: string): Promise<IncusInstance | undefined> {
-    return this.orUndefined(this.query<IncusInstance>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}`)))
+    return this.orUndefined(this.query<IncusInstance>(this.instancePath(name)))
   }
 
   /**
    * Creates and starts an instance in one go, with its config, devices and profiles inline (fed
-   * as YAML on stdin, which is how the CLI takes devices no profile has).
+   * on stdin, which is how the CLI takes devices no profile has). The CLI reads YAML there;
+   * JSON is YAML, and needs no library.
    */
   async launch(spec: InstanceSpec): Promise<void> {
-    const {stringify} = await import('yaml')
     const profileArgs = spec.profiles.length === 0 ? ['--no-profiles'] : spec.profiles.flatMap((p) => ['--profile', p])
     await this.run(['launch', spec.image, spec.name, '--project', this.project, ...profileArgs], {
-      input: stringify({config: spec.config, devices: spec.devices}),
+      input: JSON.stringify({config: spec.config, devices: spec.devices}),
       timeoutMs: LAUNCH_TIMEOUT_MS,
     })
   }
@@ -172,9 +257,12 @@ export class IncusClient {
    * resolves it, or undefined when there is no such image.
    */
   async imageProperties(image: string): Promise<Record<string, string> | undefined> {
-    const yaml = await this.orUndefined(this.run(['image', 'show', image, '--project', this.project]))
+    // The YAML library loads while the CLI runs.
+    const [yaml, {parse}] = await Promise.all([
+      this.orUndefined(this.run(['image', 'show', image, '--project', this.project])),
+      import('yaml'),
+    ])
     if (yaml === undefined) return undefined
-    const {parse} = await import('yaml')
     return (parse(yaml) as {properties?: Record<string, string>}).properties ?? {}
   }
 

@@ -199,6 +199,8 @@ export async function createTasks(
           // Only the container carrying this run's token is ours to delete: another `new` of the
           // same name may have won the race.
           c.undo.push(() => rollback(incus, spec))
+          // The registry is written next: its modules load while Incus creates the container.
+          deps.store.prepareWrite()
           await incus.launch(spec)
           await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
         } catch (error) {

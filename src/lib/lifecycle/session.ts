@@ -51,16 +51,16 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
 export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
 
 /**
- * Runs `command` in the container as the host user (HOME and USER as on the host), starting
- * the container first if it is stopped. Returns the command's exit code.
+ * The `incus exec` arguments that run `command` in the container as the host user (HOME and
+ * USER as on the host), starting the container first if it is stopped.
  */
-export async function runInContainer(
+export async function sessionExecArgs(
   incus: IncusClient,
   registry: Registry,
   target: SessionTarget,
   command: string[],
   options: {env: Record<string, string>; tty: boolean},
-): Promise<number> {
+): Promise<string[]> {
   const name = target.project.name
   const instance = await incus.getInstance(name)
   if (!instance)
@@ -71,30 +71,47 @@ export async function runInContainer(
   const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
   const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
   const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}
-  return incus.runAttached(incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty}))
+  return incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty})
 }
 
-/** Flags of `exec` that take a separate value (`--cwd DIR`). */
-const VALUE_FLAGS = new Set(['--cwd', '--env'])
+/** `exec`'s raw argv, split at `--`. */
+export interface ExecArgv {
+  name?: string
+  command: string[]
+  /** `--cwd DIR` and `--env KEY=VALUE` given as separate words. */
+  cwd?: string
+  env: string[]
+  /** Any other option before `--` (oclif's parser handles those; the fast path declines them). */
+  otherOptions: string[]
+}
 
 /**
  * Splits `exec`'s raw argv at `--`: the one positional before it is the project name, all
  * after it is the command (oclif alone would take the command's first word as the name).
  */
-export function splitExecArgv(raw: string[]): {name?: string; command: string[]} {
+export function splitExecArgv(raw: string[]): ExecArgv {
   const dash = raw.indexOf('--')
   if (dash < 0) throw new UsageError('put the command after --, e.g. `repoman exec myproject -- make test`')
   const command = raw.slice(dash + 1)
   if (command.length === 0) throw new UsageError('no command after --')
+  const split: ExecArgv = {command, env: [], otherOptions: []}
   const positional: string[] = []
   const before = raw.slice(0, dash)
   for (let i = 0; i < before.length; i++) {
     const token = before[i] as string
-    if (VALUE_FLAGS.has(token)) i++
-    else if (!token.startsWith('-')) positional.push(token)
+    const value = before[i + 1]
+    if ((token === '--cwd' || token === '--env') && value !== undefined) {
+      // A repeated --cwd, or a value that looks like an option, is for oclif's parser to judge.
+      if (value.startsWith('-') || (token === '--cwd' && split.cwd !== undefined)) split.otherOptions.push(token, value)
+      else if (token === '--cwd') split.cwd = value
+      else split.env.push(value)
+      i++
+    } else if (token.startsWith('-')) split.otherOptions.push(token)
+    else positional.push(token)
   }
   if (positional.length > 1) throw new UsageError(`one project name before --, got ${positional.join(' ')}`)
-  return {name: positional[0], command}
+  split.name = positional[0]
+  return split
 }
 
 export interface SessionRequest {
@@ -105,11 +122,29 @@ export interface SessionRequest {
   tty: boolean
 }
 
+/** A session ready to start: every check has passed and the container is running. */
+export interface PreparedSession {
+  /** Hands the terminal to the command; resolves to its exit code. */
+  run(): Promise<number>
+}
+
+export async function prepareSession(
+  context: {registry: Registry; incus: IncusClient},
+  request: SessionRequest,
+): Promise<PreparedSession> {
+  const target = resolveSessionTarget(context.registry, request.name, request.cwd, process.cwd())
+  const env = parseEnvFlags(request.env)
+  const args = await sessionExecArgs(context.incus, context.registry, target, request.command, {
+    env,
+    tty: request.tty,
+  })
+  return {run: () => context.incus.runAttached(args)}
+}
+
+/** Runs the session's command in the project's container; returns its exit code. */
 export async function runSession(
   context: {registry: Registry; incus: IncusClient},
   request: SessionRequest,
 ): Promise<number> {
-  const target = resolveSessionTarget(context.registry, request.name, request.cwd, process.cwd())
-  const env = parseEnvFlags(request.env)
-  return runInContainer(context.incus, context.registry, target, request.command, {env, tty: request.tty})
+  return (await prepareSession(context, request)).run()
 }

@@ -6,6 +6,7 @@ import {CONFIG_KEYS, type ProjectRow, projectRows} from '../containers.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
+import {compareAscii} from '../names.js'
 import {expandHome, isWithin} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
@@ -58,7 +59,7 @@ function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boo
       source_exists: sourceExists(d.source as string),
       readonly: d.readonly === 'true',
     }))
-    .sort((a, b) => a.device.localeCompare(b.device))
+    .sort((a, b) => compareAscii(a.device, b.device))
 }
 
 export function projectStatus(
@@ -150,4 +151,26 @@ export function formatAge(seconds: number | null): string {
   ]
   for (const [size, unit] of units) if (seconds >= size) return `${Math.floor(seconds / size)}${unit} ago`
   return `${seconds}s ago`
+}
+
+/** The human view: the backup root, then a line per project (and its exposures when it matters). */
+export function renderStatus(report: StatusReport, verbose: boolean): string[] {
+  const b = report.backup_root
+  const lines = [`backup root ${b.root}: ${b.problem ?? `ok (${b.fsType} at ${b.mountPoint})`}`]
+  for (const p of report.projects) {
+    const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
+    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${p.idmap}, network ${p.network}`
+    const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
+    lines.push(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
+    // The exposure report: what this container can reach on the host.
+    if (verbose || !p.healthy || p.exposures.length > 0) {
+      for (const m of p.mounts)
+        lines.push(
+          `          ${m.readonly ? 'ro' : 'rw'} ${m.source} -> ${m.path}${m.source_exists ? '' : ' (missing)'}`,
+        )
+      for (const e of p.exposures) lines.push(`          exposes ${e.path}: ${e.why} (${e.where})`)
+    }
+  }
+  if (report.projects.length === 0) lines.push('No projects yet.')
+  return lines
 }

@@ -3,6 +3,7 @@ import {existsSync} from 'node:fs'
 import {SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, ProfileSpec} from '../incus/types.js'
+import {compareAscii} from '../names.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {findExposures} from './guard.js'
@@ -98,7 +99,7 @@ export async function listProfileRows(ctx: ProfileContext): Promise<ProfileRow[]
         description: profile.description,
         used_by: instancesUsing(profile),
       })
-  return rows.sort((a, b) => a.name.localeCompare(b.name))
+  return rows.sort((a, b) => compareAscii(a.name, b.name))
 }
 
 /** Renders and checks a template: every mount source must exist, and nothing sensitive may be exposed unless allowed. */
@@ -162,7 +163,7 @@ export async function installProfiles(
     }
     outcomes.push({name: spec.name, origin: template.origin, action})
   }
-  return outcomes.sort((a, b) => a.name.localeCompare(b.name))
+  return outcomes.sort((a, b) => compareAscii(a.name, b.name))
 }
 
 export async function diffProfile(name: string, ctx: ProfileContext): Promise<ProfileDiff> {

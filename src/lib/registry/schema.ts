@@ -219,3 +219,11 @@ export function toDocument(registry: Registry): Table {
   // An empty `project = []` would sit above the tables; leave it out instead.
   return project.length > 0 ? {schema, repoman, host, defaults, project} : {schema, repoman, host, defaults}
 }
+
+/**
+ * The Incus project a registry's text most likely names, found without parsing it. Only a
+ * guess, for reading ahead: the parsed registry decides.
+ */
+export function likelyIncusProject(text: string): string {
+  return /^\s*incus_project\s*=\s*["']([A-Za-z0-9][A-Za-z0-9_-]*)["']/m.exec(text)?.[1] ?? DEFAULT_INCUS_PROJECT
+}

@@ -5,11 +5,13 @@
  * file. A file that does not parse is never written.
  */
 
-import {existsSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {copyFile, mkdir, readFile, stat} from 'node:fs/promises'
-import {basename, dirname} from 'node:path'
+import {basename, dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {ConfigError, NotSetUpError} from '../errors.js'
 import {detectHostUser, detectLanIp} from '../host.js'
+import type {RepomanPaths} from '../paths.js'
 import {type HostUser, migrate, type Registry, schemaOf, toDocument, validateRegistry} from './schema.js'
 
 export interface ParsedRegistry {
@@ -49,14 +51,36 @@ export async function serializeRegistry(registry: Registry): Promise<string> {
 
 const parsedFiles = new Map<string, {version: string; registry: Registry}>()
 
+/** The parse cache's content. */
+interface SavedParse {
+  file: string
+  version: string
+  registry: Registry
+}
+
+/** Changes whenever repoman is installed or rebuilt, so a cached parse never outlives the code that made it. */
+let stamp: string | undefined
+function codeStamp(): string {
+  stamp ??= String(statSync(fileURLToPath(import.meta.url)).mtimeMs)
+  return stamp
+}
+
 export interface RegistryStoreOptions {
   hostUser?: () => HostUser
   lanIp?: () => string
+  /** Where parsed registries are kept between runs (a JSON file); none by default. */
+  parseCacheFile?: string
 }
 
 export class RegistryStore {
   private readonly hostUser: () => HostUser
   private readonly lanIp: () => string
+  private readonly parseCacheFile?: string
+
+  /** The user's registry, with the parse cache in the user's cache dir. */
+  static of(paths: RepomanPaths): RegistryStore {
+    return new RegistryStore(paths.registryFile, {parseCacheFile: join(paths.cacheDir, 'registry.json')})
+  }
 
   constructor(
     readonly file: string,
@@ -64,6 +88,14 @@ export class RegistryStore {
   ) {
     this.hostUser = options.hostUser ?? (() => detectHostUser())
     this.lanIp = options.lanIp ?? detectLanIp
+    this.parseCacheFile = options.parseCacheFile
+  }
+
+  /** Loads what a write needs (lock, atomic write, TOML writer) in the background, e.g. while Incus works. */
+  prepareWrite(): void {
+    Promise.all([import('proper-lockfile'), import('write-file-atomic'), import('smol-toml')]).catch(() => {
+      // The write itself will load them again, and report what fails.
+    })
   }
 
   exists(): boolean {
@@ -75,17 +107,11 @@ export class RegistryStore {
    * the original kept beside it as `repoman.toml.bak-schema<N>`.
    */
   async read(): Promise<Registry> {
-    // The prerun hook, the command and the postrun hook all read it: parse once per version of
-    // the file (a write renames a new file into place, so inode, size or mtime change).
-    const version = await stat(this.file).then(
-      (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
-      () => undefined,
-    )
-    const cached = version === undefined ? undefined : parsedFiles.get(this.file)
-    if (cached && cached.version === version) return structuredClone(cached.registry)
+    const version = await this.version()
+    const known = version === undefined ? undefined : this.parsedBefore(version)
+    if (known) return structuredClone(known)
     const parsed = await this.parse(await this.readText())
-    if (version !== undefined && parsed.migratedFrom === undefined)
-      parsedFiles.set(this.file, {version, registry: structuredClone(parsed.registry)})
+    if (version !== undefined && parsed.migratedFrom === undefined) this.remember(version, parsed.registry)
     if (parsed.migratedFrom === undefined) return parsed.registry
     return this.withLock(async () => {
       const text = await this.readText()
@@ -129,6 +155,51 @@ export class RegistryStore {
       if (changed) await this.writeText(next)
       return {registry, changed}
     })
+  }
+
+  /**
+   * What identifies this version of the file and how it was judged: inode, size, mtime and
+   * ctime (a write renames a new file into place, and no tool can set ctime back), the host
+   * user defaults were filled from, and this code's own version.
+   */
+  private async version(): Promise<string | undefined> {
+    const s = await stat(this.file, {bigint: true}).catch(() => undefined)
+    if (s === undefined) return undefined
+    return [s.ino, s.size, s.mtimeNs, s.ctimeNs, JSON.stringify(this.hostUser()), codeStamp()].join(':')
+  }
+
+  /**
+   * The registry parsed from this version before: in this process (the prerun hook, the
+   * command and the postrun hook all read it), or by an earlier run, from the parse cache.
+   * Loading the TOML parser and validating costs more than a whole `repoman list`.
+   */
+  private parsedBefore(version: string): Registry | undefined {
+    const inProcess = parsedFiles.get(this.file)
+    if (inProcess?.version === version) return inProcess.registry
+    if (!this.parseCacheFile) return undefined
+    try {
+      const saved = JSON.parse(readFileSync(this.parseCacheFile, 'utf8')) as SavedParse
+      if (saved.file !== this.file || saved.version !== version) return undefined
+      parsedFiles.set(this.file, {version, registry: saved.registry})
+      return saved.registry
+    } catch {
+      return undefined
+    }
+  }
+
+  private remember(version: string, registry: Registry): void {
+    parsedFiles.set(this.file, {version, registry: structuredClone(registry)})
+    if (!this.parseCacheFile) return
+    // Derived data, rebuilt whenever it is missing or unreadable: a temp file and a rename are
+    // enough (no fsync), and a cache that cannot be written is no failure.
+    const temp = `${this.parseCacheFile}.${process.pid}.tmp`
+    try {
+      mkdirSync(dirname(this.parseCacheFile), {recursive: true})
+      writeFileSync(temp, JSON.stringify({file: this.file, version, registry} satisfies SavedParse))
+      renameSync(temp, this.parseCacheFile)
+    } catch {
+      rmSync(temp, {force: true})
+    }
   }
 
   private async parse(text: string): Promise<ParsedRegistry> {

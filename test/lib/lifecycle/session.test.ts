@@ -4,16 +4,37 @@ import {parseEnvFlags, splitExecArgv} from '../../../src/lib/lifecycle/session.j
 
 describe('exec argument handling', () => {
   it('splits the project name from the command at --', () => {
-    expect(splitExecArgv(['p', '--', 'make', 'test'])).to.deep.equal({name: 'p', command: ['make', 'test']})
+    expect(splitExecArgv(['p', '--', 'make', 'test'])).to.deep.equal({
+      name: 'p',
+      command: ['make', 'test'],
+      env: [],
+      otherOptions: [],
+    })
     expect(splitExecArgv(['--', 'claude', '--resume'])).to.deep.equal({
       name: undefined,
       command: ['claude', '--resume'],
+      env: [],
+      otherOptions: [],
     })
-    expect(splitExecArgv(['--cwd', 'src', '--env', 'A=1', 'p', '--', 'ls'])).to.deep.equal({name: 'p', command: ['ls']})
-    expect(splitExecArgv(['--cwd=src', '--', 'ls', '--', 'x'])).to.deep.equal({
+  })
+
+  it('takes --cwd and --env with separate values, and sets aside any other option', () => {
+    expect(splitExecArgv(['--cwd', 'src', '--env', 'A=1', 'p', '--env', 'B=2', '--', 'ls'])).to.deep.equal({
+      name: 'p',
+      command: ['ls'],
+      cwd: 'src',
+      env: ['A=1', 'B=2'],
+      otherOptions: [],
+    })
+    expect(splitExecArgv(['--cwd=src', '--verbose', '--', 'ls', '--', 'x'])).to.deep.equal({
       name: undefined,
       command: ['ls', '--', 'x'],
+      env: [],
+      otherOptions: ['--cwd=src', '--verbose'],
     })
+    // A second --cwd is oclif's to refuse.
+    expect(splitExecArgv(['--cwd', 'a', '--cwd', 'b', 'p', '--', 'ls'])).to.include({name: 'p', cwd: 'a'})
+    expect(splitExecArgv(['--cwd', 'a', '--cwd', 'b', '--', 'ls']).otherOptions).to.deep.equal(['--cwd', 'b'])
   })
 
   it('refuses a missing -- or command with a hint', () => {

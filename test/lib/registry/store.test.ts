@@ -79,4 +79,51 @@ describe('registry store', () => {
     expect(new Set(registry.project.map((p) => p.name)).size).to.equal(processes * each)
     expect(existsSync(`${file}.lock`)).to.equal(false)
   })
+
+  describe('the parse cache', () => {
+    const reader = resolve(import.meta.dirname, '../../helpers/registry-reader.ts')
+    const readIn = async (user = 'u') => {
+      const {stdout} = await promisify(execFile)(process.execPath, ['--import', 'tsx', reader, file, cacheFile, user])
+      return JSON.parse(stdout)
+    }
+    let cacheFile: string
+    beforeEach(() => {
+      cacheFile = join(dir, 'cache/registry.json')
+      writeFileSync(file, `${MINIMAL}[[project]]\nname = "web"\nrepo = "web"\ncreated = "2026-01-01T00:00:00Z"\n`)
+    })
+
+    /** Changes what the cache says about the project, so a read shows whether the cache was used. */
+    const tamper = () => {
+      const saved = JSON.parse(readFileSync(cacheFile, 'utf8'))
+      saved.registry.project[0].image = 'from-the-cache'
+      writeFileSync(cacheFile, JSON.stringify(saved))
+    }
+
+    it('serves the next run from the cache while the file is unchanged', async () => {
+      const first = await readIn()
+      expect(first.project[0].name).to.equal('web')
+      tamper()
+      expect((await readIn()).project[0].image).to.equal('from-the-cache')
+    })
+
+    it('never serves a parse of an older version of the file, or one made for another user', async () => {
+      await readIn()
+      tamper()
+      expect((await readIn('someone-else')).project[0].image).to.not.equal('from-the-cache')
+      await readIn()
+      tamper()
+      // The same size and content, written again: a new version all the same.
+      writeFileSync(file, readFileSync(file))
+      expect((await readIn()).project[0].image).to.not.equal('from-the-cache')
+    })
+
+    it('reads the registry when the cache is garbage, and reports a broken registry even with a cache', async () => {
+      await readIn()
+      writeFileSync(cacheFile, '{"file": ')
+      expect((await readIn()).project[0].name).to.equal('web')
+      writeFileSync(file, 'schema = 3\n[defaults]\nrepos_root = 1\n')
+      const error = await readIn().catch((e) => e)
+      expect(error.stderr).to.match(/repos_root must be a non-empty string/)
+    })
+  })
 })

@@ -20,7 +20,7 @@ export default class ProjectsCount extends Command {
   async run() {
     const {flags} = await this.parse(ProjectsCount)
     const {RegistryStore, IncusClient, resolvePaths} = await repomanLibrary(this.config)
-    const registry = await new RegistryStore(resolvePaths().registryFile).read()
+    const registry = await RegistryStore.of(resolvePaths()).read()
     const counts = {registered: registry.project.length}
     if (!flags.offline) {
       const incus = new IncusClient({project: registry.defaults.incus_project})

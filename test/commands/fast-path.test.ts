@@ -1,0 +1,80 @@
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import {type CliResult, makeWorld, requireIncus, type World} from '../helpers/world.js'
+
+const FAST = {DEBUG: 'repoman'}
+const OCLIF = {REPOMAN_NO_FAST_PATH: '1'}
+
+describe('the fast path (real Incus)', () => {
+  let world: World
+  let repo: string
+  before(async function () {
+    world = makeWorld(requireIncus(this))
+    await world.setup()
+    repo = world.makeRepo('alpha', {git: true})
+    world.makeRepo('beta')
+    for (const name of ['alpha', 'beta']) expect((await world.cli(['new', name])).exitCode).to.equal(0)
+  })
+  after(() => world?.dispose())
+
+  /** Runs `args` both ways; the fast path must have run, and the user must see the same. */
+  async function both(args: string[], options: {cwd?: string; input?: string} = {}): Promise<CliResult> {
+    const fast = await world.cli(args, {...options, env: FAST})
+    const oclif = await world.cli(args, {...options, env: OCLIF})
+    expect(fast.stderr, args.join(' ')).to.include(`repoman:fast-path ran ${args[0]}\n`)
+    expect(fast.stdout, args.join(' ')).to.equal(oclif.stdout)
+    expect(fast.stderr.replace(/^repoman:fast-path .*\n/m, ''), args.join(' ')).to.equal(oclif.stderr)
+    expect(fast.exitCode, args.join(' ')).to.equal(oclif.exitCode)
+    return fast
+  }
+
+  it('list and status print what the oclif commands print, byte for byte, with the same exit code', async () => {
+    const list = JSON.parse((await both(['list', '--json'])).stdout)
+    expect(list.map((row: {name: string; state: string}) => `${row.name} ${row.state}`)).to.deep.equal([
+      'alpha running',
+      'beta running',
+    ])
+    expect((await both(['list'])).stdout).to.match(/^NAME +REPO +IMAGE +STATE/)
+    // No backup mount in this world: status is unhealthy (exit 1) both ways.
+    const status = await both(['status', '--json'])
+    expect(status.exitCode).to.equal(1)
+    expect(JSON.parse(status.stdout).projects).to.have.length(2)
+    expect((await both(['status', 'beta'])).stdout).to.match(/ beta: running, /)
+
+    world.incus(['delete', '--force', 'beta'])
+    expect((await both(['list'])).stdout).to.include('(!) beta: container is gone')
+  })
+
+  it('exec passes stdin, stdout, stderr, the working directory, the environment and the exit code through', async () => {
+    const result = await both(
+      ['exec', '--cwd', 'src', '--env', 'A=1', '--', 'sh', '-c', 'pwd; echo $A; cat; echo e >&2; exit 3'],
+      {
+        cwd: repo,
+        input: 'in\n',
+      },
+    )
+    expect(result.exitCode).to.equal(3)
+    expect(result.stdout).to.equal(`${join(repo, 'src')}\n1\nin\n`)
+  })
+
+  it('declines on any failure, and oclif reports it in its usual one line', async () => {
+    const missing = await world.cli(['status', 'nope'], {env: FAST})
+    expect(missing.stderr).to.match(/^repoman:fast-path declined status: no project "nope"/m)
+    expect(missing.stderr).to.match(/^Error: no project "nope"; `repoman list` shows the projects$/m)
+    expect(missing.exitCode).to.not.equal(0)
+
+    const outside = await world.cli(['exec', '--', 'true'], {env: FAST, cwd: world.home})
+    expect(outside.stderr).to.match(/^repoman:fast-path declined exec: /m)
+    expect(outside.exitCode).to.equal(2)
+
+    const before = world.registryText()
+    writeFileSync(world.registryFile, before.replace('[defaults]', '[defaults]\nrepos_root = 5'))
+    const broken = await world.cli(['list', '--json'], {env: FAST})
+    expect(broken.stderr).to.match(/^repoman:fast-path declined list: /m)
+    expect(JSON.parse(broken.stdout).error.message).to.match(/repoman\.toml:\d+: /)
+    expect(broken.exitCode).to.not.equal(0)
+    writeFileSync(world.registryFile, before)
+    expect((await world.cli(['list'])).exitCode).to.equal(0)
+  })
+})
