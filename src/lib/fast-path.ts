@@ -80,6 +80,10 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
     return undefined
   }
   debug(`ran ${request.command}`)
+  // As oclif does: output cut short by a reader that left (`| head`) is no error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+  })
   if (output.lines.length > 0) process.stdout.write(`${output.lines.join('\n')}\n`)
   return output.exitCode
 }

@@ -1,7 +1,8 @@
+import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
-import {type CliResult, makeWorld, requireIncus, type World} from '../helpers/world.js'
+import {BIN, type CliResult, makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 const FAST = {DEBUG: 'repoman'}
 const OCLIF = {REPOMAN_NO_FAST_PATH: '1'}
@@ -76,5 +77,25 @@ describe('the fast path (real Incus)', () => {
     expect(broken.exitCode).to.not.equal(0)
     writeFileSync(world.registryFile, before)
     expect((await world.cli(['list'])).exitCode).to.equal(0)
+  })
+
+  it('output cut short by a reader that left (`| head`) is no error', async () => {
+    const before = world.registryText()
+    const many = Array.from({length: 800}, (_, i) => `[[project]]\nname = "x${i}"\nrepo = "x${i}"\ncreated = "2026-01-01T00:00:00Z"\n`).join('\n')
+    writeFileSync(world.registryFile, `${before}\n${many}`)
+    for (const env of [FAST, OCLIF]) {
+      const piped = spawnSync(
+        'bash',
+        ['-c', `"${process.execPath}" "${BIN}" list --json | head -c 1; exit \${PIPESTATUS[0]}`],
+        {
+          env: {...world.env, ...env},
+          encoding: 'utf8',
+        },
+      )
+      expect(piped.stdout).to.equal('[')
+      expect(piped.stderr.replace(/^repoman:fast-path .*\n/m, '')).to.equal('')
+      expect(piped.status).to.equal(0)
+    }
+    writeFileSync(world.registryFile, before)
   })
 })
