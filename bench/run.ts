@@ -2,7 +2,8 @@
  * `npm run bench`: repoman against the floor it cannot go below (Node's own start-up plus the
  * cheapest Incus call or the bare tool), on a private Incus daemon with many busybox projects.
  * Each pair runs alternately (A B A B ...) and the medians are compared. Also counts the
- * `incus` processes each command starts, at two world sizes. Writes bench/results.json.
+ * `incus` processes each command starts, and its calls to Incus (socket or CLI), at two world
+ * sizes. Writes bench/results.json.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   const world: World = makeWorld(daemon.dir)
   const rows: Row[] = []
   const processCounts: Record<string, Record<string, number>> = {}
+  const incusCalls: Record<string, Record<string, number>> = {}
   try {
     await world.setup()
     const env = world.env
@@ -140,6 +142,11 @@ async function main(): Promise<void> {
       // Exit codes do not matter here (status is 1 while the world has no backup mount).
       spawnSync(node, [BIN, ...args], {env: counter.env(env), stdio: 'ignore', cwd: world.home})
       processCounts[label] = {...processCounts[label], [`${size} projects`]: Number(counter.count())}
+      // Every call to Incus, over the socket or through the CLI, as --verbose lists them.
+      const [command, ...rest] = args
+      const verbose = spawnSync(node, [BIN, command as string, '--verbose', ...rest], {env, encoding: 'utf8'})
+      const calls = verbose.stderr.split('\n').filter((line) => line.startsWith('$ incus ')).length
+      incusCalls[label] = {...incusCalls[label], [`${size} projects`]: calls}
     }
 
     /** How many incus processes list, status and exec start at this world size. */
@@ -254,9 +261,18 @@ async function main(): Promise<void> {
   }
 
   const fixed = Object.fromEntries(
-    Object.entries(processCounts).map(([label, bySize]) => [label, new Set(Object.values(bySize)).size === 1]),
+    Object.keys(processCounts).map((label) => [
+      label,
+      [processCounts[label], incusCalls[label]].every((bySize) => new Set(Object.values(bySize ?? {})).size === 1),
+    ]),
   )
-  console.log('\nincus processes started per command:', JSON.stringify(processCounts), 'fixed:', JSON.stringify(fixed))
+  console.log('\nincus processes started per command:', JSON.stringify(processCounts))
+  console.log(
+    'calls to Incus per command (socket or CLI):',
+    JSON.stringify(incusCalls),
+    'fixed:',
+    JSON.stringify(fixed),
+  )
   const machine = {
     node: process.version,
     cpus: cpus().length,
@@ -266,7 +282,7 @@ async function main(): Promise<void> {
   }
   writeFileSync(
     resolve(import.meta.dirname, 'results.json'),
-    `${JSON.stringify({date: new Date().toISOString(), machine, rows, incus_processes: processCounts, fixed_process_count: fixed}, null, 2)}\n`,
+    `${JSON.stringify({date: new Date().toISOString(), machine, rows, incus_processes: processCounts, incus_calls: incusCalls, fixed_counts: fixed}, null, 2)}\n`,
   )
   console.log(`\n| what | repoman | floor | ratio | target |\n|---|---|---|---|---|`)
   for (const r of rows)

@@ -81,7 +81,10 @@ describe('the fast path (real Incus)', () => {
 
   it('output cut short by a reader that left (`| head`) is no error', async () => {
     const before = world.registryText()
-    const many = Array.from({length: 800}, (_, i) => `[[project]]\nname = "x${i}"\nrepo = "x${i}"\ncreated = "2026-01-01T00:00:00Z"\n`).join('\n')
+    const many = Array.from(
+      {length: 800},
+      (_, i) => `[[project]]\nname = "x${i}"\nrepo = "x${i}"\ncreated = "2026-01-01T00:00:00Z"\n`,
+    ).join('\n')
     writeFileSync(world.registryFile, `${before}\n${many}`)
     for (const env of [FAST, OCLIF]) {
       const piped = spawnSync(

@@ -301,6 +301,8 @@ export async function syncTasks(
 export async function runSync(request: SyncRequest, deps: SyncDeps, options: {json: boolean}): Promise<SyncResult> {
   const {runTasks} = await import('../ui.js')
   const started = Date.now()
+  // last_sync is written at the end: its modules load while rsync works.
+  if (!request.dryRun) deps.store.prepareWrite()
   const {tasks, result, synced} = await syncTasks(request, deps)
   // One project failing does not stop the others; failures are in the result.
   await runTasks(tasks, {}, {json: options.json, exitOnError: false}).catch(() => undefined)

@@ -1,9 +1,10 @@
 /**
- * The Incus client. It runs the `incus` CLI with the user's environment, so it talks to the
- * same daemon `incus` would (INCUS_DIR, INCUS_SOCKET, INCUS_CONF and remotes all apply). Every
- * call is an argument list (zx quotes each element; nothing is ever a shell string), stdin is
- * closed unless YAML is fed (create/launch/edit wait on an open stdin), and JSON goes in and
- * out through `incus query`.
+ * The Incus client. It talks to the daemon `incus` would, with the user's environment
+ * (INCUS_DIR, INCUS_SOCKET, INCUS_CONF and remotes all apply). Reads go straight to the local
+ * daemon's socket when the CLI would use that socket too (see socket.ts); everything else runs
+ * the `incus` CLI. Every call is an argument list (zx quotes each element; nothing is ever a
+ * shell string), stdin is closed unless a document is fed (create/launch/edit wait on an open
+ * stdin), and JSON goes in and out through `incus query`.
  */
 import {IncusNotFoundError} from '../errors.js'
 import {classifyIncusFailure} from './errors.js'

@@ -58,10 +58,17 @@ interface SavedParse {
   registry: Registry
 }
 
-/** Changes whenever repoman is installed or rebuilt, so a cached parse never outlives the code that made it. */
+/**
+ * Changes whenever repoman is upgraded or rebuilt, so a cached parse never outlives the code that
+ * made it: the package version (npm gives every installed file the same fixed mtime) and this
+ * module's own mtime (a rebuild of a checkout keeps the version).
+ */
 let stamp: string | undefined
 function codeStamp(): string {
-  stamp ??= String(statSync(fileURLToPath(import.meta.url)).mtimeMs)
+  if (stamp === undefined) {
+    const {version} = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    stamp = `${version}@${statSync(fileURLToPath(import.meta.url)).mtimeMs}`
+  }
   return stamp
 }
 
