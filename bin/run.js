@@ -2,7 +2,7 @@
 // The commands typed most often skip loading oclif, which costs more than they do:
 // - `--version` answers from package.json, and the root `--help` from the text oclif rendered
 //   at build time (dist/help.txt);
-// - `list`, `status` and `exec` in their everyday shapes run on the fast path
+// - `list`, `status`, `exec` and `shell` in their everyday shapes run on the fast path
 //   (dist/lib/fast-path.js), which declines anything it does not fully understand.
 // With user plugins installed, help and commands may differ, so oclif answers everything.
 // REPOMAN_NO_FAST_PATH=1 turns all of this off.

@@ -1,27 +1,29 @@
 /**
- * The fast path for the commands typed dozens of times a day: `list`, `status` and `exec` in
- * their everyday shapes, run without loading oclif (whose import alone costs more here than
- * the daemon's answer). It runs the same library functions and prints the same bytes as the
- * oclif commands. It only takes argument lists it fully understands and declines the rest
- * (help, --verbose, unknown flags, `--json` on a terminal, which oclif colours); and when
+ * The fast path for the commands typed dozens of times a day: `list`, `status`, `exec` and
+ * `shell` in their everyday shapes, run without loading oclif (whose import alone costs more
+ * here than the daemon's answer). It runs the same library functions and prints the same bytes
+ * as the oclif commands. It only takes argument lists it fully understands and declines the
+ * rest (help, --verbose, unknown flags, `--json` on a terminal, which oclif colours); and when
  * anything fails before it has printed or run something, it declines too: oclif then runs the
  * command from the start and reports the error in its usual form.
  */
-import {splitExecArgv} from './lifecycle/session.js'
+import {LOGIN_SHELL, splitExecArgv} from './lifecycle/session.js'
 import {resolvePaths} from './paths.js'
 
 export type FastRequest =
   | {command: 'list'; json: boolean}
   | {command: 'status'; json: boolean; name?: string}
-  | {command: 'exec'; name?: string; run: string[]; cwd?: string; env: string[]}
+  | {command: 'exec' | 'shell'; name?: string; run: string[]; cwd?: string; env: string[]}
 
 /** What the fast path would do with `argv`, or undefined when it is oclif's to run. */
 export function parseFastRequest(argv: string[], stdoutIsTerminal: boolean): FastRequest | undefined {
   const [command, ...rest] = argv
-  if (command === 'exec') {
+  if (command === 'exec' || command === 'shell') {
+    // `shell [NAME] [--cwd DIR]` is `exec` of a login shell, without --env.
+    if (command === 'shell' && rest.includes('--')) return undefined
     try {
-      const split = splitExecArgv(rest)
-      if (split.otherOptions.length > 0) return undefined
+      const split = splitExecArgv(command === 'exec' ? rest : [...rest, '--', ...LOGIN_SHELL])
+      if (split.otherOptions.length > 0 || (command === 'shell' && split.env.length > 0)) return undefined
       return {command, name: split.name, run: split.command, cwd: split.cwd, env: split.env}
     } catch {
       return undefined
@@ -55,11 +57,11 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
       commandId: request.command,
       changesState: false,
       readAhead: (incus) => {
-        if (request.command !== 'exec') incus.readAhead(incus.instancesPath())
+        if (!('run' in request)) incus.readAhead(incus.instancesPath())
         else if (request.name !== undefined) incus.readAhead(incus.instancePath(request.name))
       },
     })
-    if (request.command === 'exec') {
+    if ('run' in request) {
       const {prepareSession} = await import('./lifecycle/session.js')
       const tty = Boolean(process.stdin.isTTY)
       const session = await prepareSession(context, {...request, command: request.run, tty})

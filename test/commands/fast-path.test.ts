@@ -59,6 +59,12 @@ describe('the fast path (real Incus)', () => {
     expect(result.stdout).to.equal(`${join(repo, 'src')}\n1\nin\n`)
   })
 
+  it('shell runs a login shell in the repo, reading commands from stdin off a terminal', async () => {
+    const result = await both(['shell', 'alpha'], {input: 'pwd; exit 4\n'})
+    expect(result.stdout).to.equal(`${repo}\n`)
+    expect(result.exitCode).to.equal(4)
+  })
+
   it('declines on any failure, and oclif reports it in its usual one line', async () => {
     const missing = await world.cli(['status', 'nope'], {env: FAST})
     expect(missing.stderr).to.match(/^repoman:fast-path declined status: no project "nope"/m)

@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import {parseFastRequest} from '../../src/lib/fast-path.js'
+import {LOGIN_SHELL} from '../../src/lib/lifecycle/session.js'
 
 describe('the fast path', () => {
   const take = (line: string, terminal = false) => parseFastRequest(line.split(' '), terminal)
@@ -23,6 +24,13 @@ describe('the fast path', () => {
       cwd: 'src',
       env: ['A=1'],
     })
+  })
+
+  it('takes shell as exec of a login shell, with --cwd but no --env', () => {
+    expect(take('shell web --cwd src')).to.deep.include({command: 'shell', name: 'web', cwd: 'src', env: []})
+    expect(take('shell')).to.deep.include({run: LOGIN_SHELL})
+    for (const line of ['shell --env A=1', 'shell web -- ls', 'shell a b', 'shell --help'])
+      expect(take(line), line).to.equal(undefined)
   })
 
   it('declines whatever oclif should judge: help, other flags, mistakes, other commands', () => {
