@@ -142,8 +142,9 @@ async function main(): Promise<void> {
       // Exit codes do not matter here (status is 1 while the world has no backup mount).
       spawnSync(node, [BIN, ...args], {env: counter.env(env), stdio: 'ignore', cwd: world.home})
       processCounts[label] = {...processCounts[label], [`${size} projects`]: Number(counter.count())}
-      // Every call to Incus, over the socket or through the CLI, as --verbose lists them.
-      const [command, ...rest] = args
+      // Every call to Incus, over the socket or through the CLI, as --verbose lists them (oclif
+      // keeps stderr quiet under --json).
+      const [command, ...rest] = args.filter((arg) => arg !== '--json')
       const verbose = spawnSync(node, [BIN, command as string, '--verbose', ...rest], {env, encoding: 'utf8'})
       const calls = verbose.stderr.split('\n').filter((line) => line.startsWith('$ incus ')).length
       incusCalls[label] = {...incusCalls[label], [`${size} projects`]: calls}

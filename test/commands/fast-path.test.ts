@@ -65,6 +65,16 @@ describe('the fast path (real Incus)', () => {
     expect(result.exitCode).to.equal(4)
   })
 
+  it('leaves --verbose to oclif, which echoes each call to Incus and says how it went', async () => {
+    const result = await world.cli(['exec', 'alpha', '--verbose', '--', 'true'], {env: FAST})
+    expect(result.stderr).to.not.include('repoman:fast-path')
+    const lines = result.stderr.trim().split('\n')
+    expect(lines[0]).to.match(
+      /^\$ incus query \/1\.0\/instances\/alpha\?project=\S+ {2}\[exit 0\] {2}\(read over \S+unix\.socket\)$/,
+    )
+    expect(lines[1]).to.match(/^\$ incus exec alpha --project \S+ --force-noninteractive .* -- true {2}\[exit 0\]$/)
+  })
+
   it('declines on any failure, and oclif reports it in its usual one line', async () => {
     const missing = await world.cli(['status', 'nope'], {env: FAST})
     expect(missing.stderr).to.match(/^repoman:fast-path declined status: no project "nope"/m)

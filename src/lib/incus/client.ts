@@ -113,9 +113,11 @@ export class IncusClient {
             : error,
         ),
       )
-      child.on('close', (code, signal) =>
-        resolve(code ?? 128 + (signal ? constants.signals[signal] : constants.signals.SIGTERM)),
-      )
+      child.on('close', (code, signal) => {
+        const exitCode = code ?? 128 + (signal ? constants.signals[signal] : constants.signals.SIGTERM)
+        this.onCommand?.({args, exitCode, stdout: '', stderr: ''})
+        resolve(exitCode)
+      })
     }).finally(() => process.off('SIGINT', ignore))
   }
 
