@@ -31,7 +31,7 @@ async function fastPath() {
     process.stdout.write(readFileSync(help, 'utf8'))
     return 0
   }
-  const {runFastPath} = await import('../dist/lib/fast-path.js')
+  const {runFastPath} = await import('../dist/lib/fast-path.bundle.js')
   return runFastPath(argv)
 }
 

@@ -7,6 +7,7 @@
  * anything fails before it has printed or run something, it declines too: oclif then runs the
  * command from the start and reports the error in its usual form.
  */
+import {openRepoman, type RepomanContext} from './context.js'
 import {LOGIN_SHELL, splitExecArgv} from './lifecycle/session.js'
 import {resolvePaths} from './paths.js'
 
@@ -52,7 +53,6 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
   const paths = resolvePaths()
   let output: {lines: string[]; exitCode: number}
   try {
-    const {openRepoman} = await import('./context.js')
     const context = await openRepoman(paths, {
       commandId: request.command,
       changesState: false,
@@ -90,25 +90,23 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
   return output.exitCode
 }
 
-type Context = Awaited<ReturnType<typeof import('./context.js').openRepoman>>
-
 /** oclif's `--json` output: the result, pretty-printed (uncoloured, as off a terminal). */
 const asJson = (result: unknown) => [JSON.stringify(result, null, 2)]
 
-async function listOutput(context: Context, request: {json: boolean}) {
+async function listOutput(context: RepomanContext, request: {json: boolean}) {
   const {listProjects, renderProjectList} = await import('./lifecycle/list.js')
   const rows = await listProjects(context.registry, context.incus)
   return {lines: request.json ? asJson(rows) : await renderProjectList(rows), exitCode: 0}
 }
 
-async function statusOutput(context: Context, request: {json: boolean; name?: string}) {
+async function statusOutput(context: RepomanContext, request: {json: boolean; name?: string}) {
   const {gatherStatus, renderStatus} = await import('./lifecycle/status.js')
   const report = await gatherStatus(context.registry, context.incus, request.name)
   return {lines: request.json ? asJson(report) : renderStatus(report, false), exitCode: report.healthy ? 0 : 1}
 }
 
 /** What the postrun hook does after a command that read the registry (loaded while Incus works). */
-async function refreshCompletion(context: Context): Promise<void> {
+async function refreshCompletion(context: RepomanContext): Promise<void> {
   try {
     const {refreshNamesCache} = await import('./completion.js')
     refreshNamesCache(context.paths, context.registry)

@@ -1,5 +1,12 @@
 import {homedir} from 'node:os'
 import {isAbsolute, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+/**
+ * The installed package's root. This module sits two levels below it (src/lib, dist/lib), as
+ * does the fast path's bundle, so every package-relative path is computed from here.
+ */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /** Where repoman keeps its files; everything follows XDG variables and HOME so tests and users can move it. */
 export interface RepomanPaths {

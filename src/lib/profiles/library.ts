@@ -6,14 +6,14 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
+import {PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord} from '../registry/schema.js'
 
-/** The vendor library, found relative to the installed package (dist/lib/profiles → profiles/). */
-export const VENDOR_PROFILES_DIR = fileURLToPath(new URL('../../../profiles/', import.meta.url))
+/** The vendor library, shipped in the package's `profiles/`. */
+export const VENDOR_PROFILES_DIR = join(PACKAGE_ROOT, 'profiles')
 
 export type ProfileOrigin = 'vendor' | 'user' | 'user-shadows-vendor'
 

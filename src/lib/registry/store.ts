@@ -11,7 +11,7 @@ import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {ConfigError, NotSetUpError} from '../errors.js'
 import {detectHostUser, detectLanIp} from '../host.js'
-import type {RepomanPaths} from '../paths.js'
+import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
 import {type HostUser, migrate, type Registry, schemaOf, toDocument, validateRegistry} from './schema.js'
 
 export interface ParsedRegistry {
@@ -66,7 +66,7 @@ interface SavedParse {
 let stamp: string | undefined
 function codeStamp(): string {
   if (stamp === undefined) {
-    const {version} = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'))
+    const {version} = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'))
     stamp = `${version}@${statSync(fileURLToPath(import.meta.url)).mtimeMs}`
   }
   return stamp

@@ -1,5 +1,5 @@
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {expect} from 'chai'
 import {ConfigError} from '../../../src/lib/errors.js'
 import {listTemplates, renderTemplate, substitute, VENDOR_PROFILES_DIR} from '../../../src/lib/profiles/library.js'
@@ -16,7 +16,7 @@ describe('profile library', () => {
   it('ships the vendor profiles in the package', () => {
     const names = listTemplates(join(dir, 'none')).map((t) => t.name)
     expect(names).to.include.members(['claude-share', 'llm-share', 'codex-share', 'gemini-share'])
-    expect(VENDOR_PROFILES_DIR).to.match(/\/profiles\/$/)
+    expect(VENDOR_PROFILES_DIR).to.equal(resolve(import.meta.dirname, '../../../profiles'))
   })
 
   it('lets a user profile shadow a vendor one or add a new name', () => {
