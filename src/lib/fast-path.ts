@@ -8,7 +8,7 @@
  * command from the start and reports the error in its usual form.
  */
 import {openRepoman, type RepomanContext} from './context.js'
-import {LOGIN_SHELL, splitExecArgv} from './lifecycle/session.js'
+import {LOGIN_SHELL, prepareSession, splitExecArgv} from './lifecycle/session.js'
 import {resolvePaths} from './paths.js'
 
 export type FastRequest =
@@ -62,7 +62,6 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
       },
     })
     if ('run' in request) {
-      const {prepareSession} = await import('./lifecycle/session.js')
       const tty = Boolean(process.stdin.isTTY)
       const session = await prepareSession(context, {...request, command: request.run, tty})
       // Every check has passed. The command fails only when incus could not be started at all
