@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
@@ -81,8 +81,9 @@ describe('safety (real Incus)', () => {
   describe('a host user whose uid is not the container user’s', () => {
     const user = 'rmodd'
     const uid = 70_000
+    const subids = new Map<string, string>()
     before(() => {
-      for (const file of ['/etc/subuid', '/etc/subgid']) copyFileSync(file, `/tmp/rm-${file.slice(5)}.bak`)
+      for (const file of ['/etc/subuid', '/etc/subgid']) subids.set(file, readFileSync(file, 'utf8'))
       execFileSync('groupadd', ['--gid', String(uid), user])
       execFileSync('useradd', [
         '--uid',
@@ -99,7 +100,7 @@ describe('safety (real Incus)', () => {
       execFileSync('userdel', [user])
       // userdel may have removed the group already.
       execFileSync('sh', ['-c', `groupdel ${user} 2>/dev/null || true`])
-      for (const file of ['/etc/subuid', '/etc/subgid']) copyFileSync(`/tmp/rm-${file.slice(5)}.bak`, file)
+      for (const [file, text] of subids) writeFileSync(file, text)
     })
 
     it('maps with raw.idmap: files the agent writes are owned by that user, who can edit them', async () => {
