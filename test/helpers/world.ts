@@ -40,11 +40,13 @@ export interface World {
   dispose(): void
 }
 
-/** Skips the suite (outside CI only; under CI=true setup already failed) when there is no daemon. */
+/** Skips the suite, saying why, when there is no daemon; under CI=true that is a failure instead. */
 export function requireIncus(context: Context): string {
   const dir = process.env.REPOMAN_TEST_INCUS_DIR
   if (!dir) {
-    console.warn(`      skipped: ${process.env.REPOMAN_TEST_NO_INCUS ?? 'no test daemon'}`)
+    const why = process.env.REPOMAN_TEST_NO_INCUS ?? 'no test daemon (run the suite with npm test)'
+    if (process.env.CI === 'true') throw new Error(`CI=true and there is no Incus to test against: ${why}`)
+    console.warn(`      skipped: ${why}`)
     context.skip()
   }
   return dir as string
