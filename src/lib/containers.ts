@@ -8,6 +8,7 @@ import type {IncusInstance, InstanceSpec} from './incus/types.js'
 import {compareAscii} from './names.js'
 import type {ProjectOverride} from './overrides.js'
 import {expandHome, isWithin} from './paths.js'
+import type {GuardContext} from './profiles/guard.js'
 import type {HostRecord, ProjectEntry, Registry} from './registry/schema.js'
 
 /** Keys repoman records on each container it makes. */
@@ -174,8 +175,23 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   return {name: plan.name, image: plan.image, profiles: plan.profiles, config, devices}
 }
 
+/** The repos root, `~` expanded for the host user. */
+export function reposRootOf(registry: Registry): string {
+  return expandHome(registry.defaults.repos_root, registry.host.home)
+}
+
+/** The backup root, `~` expanded for the host user. */
+export function backupRootOf(registry: Registry): string {
+  return expandHome(registry.defaults.backup_root, registry.host.home)
+}
+
 export function repoPathOf(registry: Registry, dirname: string): string {
-  return join(expandHome(registry.defaults.repos_root, registry.host.home), dirname)
+  return join(reposRootOf(registry), dirname)
+}
+
+/** What the credential guard judges exposures against: this host user and repos root. */
+export function guardContextOf(registry: Registry): GuardContext {
+  return {home: registry.host.home, uid: registry.host.uid, reposRoot: reposRootOf(registry)}
 }
 
 /** One line of `repoman list`, and its `--json` shape. */

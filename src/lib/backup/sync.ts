@@ -8,11 +8,11 @@
 import {readdirSync, statSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
-import {repoPathOf} from '../containers.js'
+import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
-import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
+import {isWithin, type RepomanPaths} from '../paths.js'
 import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
@@ -188,9 +188,8 @@ export async function syncTasks(
     throw new UsageError('--jobs must be a whole number of at least 1')
   const {registry} = deps
   const projects = selectProjects(registry, request.name)
-  const home = registry.host.home
-  const backupRootPath = expandHome(registry.defaults.backup_root, home)
-  const backupRoot = await inspectBackupRoot(backupRootPath, expandHome(registry.defaults.repos_root, home), {
+  const backupRootPath = backupRootOf(registry)
+  const backupRoot = await inspectBackupRoot(backupRootPath, reposRootOf(registry), {
     allowLocal: request.allowLocal || registry.defaults.backup_allow_local === true,
   })
   if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was synced`)

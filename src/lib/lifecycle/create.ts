@@ -12,6 +12,7 @@ import {
   buildInstanceSpec,
   CONFIG_KEYS,
   DEFAULT_PROTECTED_PATHS,
+  guardContextOf,
   type IdmapPlan,
   type ProtectionPlan,
   planIdmap,
@@ -326,7 +327,6 @@ function checkOverrideMounts(
     override,
     token: '',
   })
-  const {home, uid} = registry.host
   const [exposure] = findExposures(
     {
       name: request.name,
@@ -334,7 +334,7 @@ function checkOverrideMounts(
       config: {},
       devices: Object.fromEntries(Object.entries(spec.devices).filter(([d]) => d !== 'repo')),
     },
-    {home, uid, reposRoot: expandHome(registry.defaults.repos_root, home)},
+    guardContextOf(registry),
   )
   if (exposure)
     throw new SafetyError(

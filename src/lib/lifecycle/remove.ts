@@ -3,11 +3,10 @@
  * entry. It never deletes or writes into the repo or its backup.
  */
 import {join} from 'node:path'
-import {CONFIG_KEYS, repoPathOf} from '../containers.js'
+import {backupRootOf, CONFIG_KEYS, repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, SafetyError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
-import {expandHome} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {removeIsolation} from './isolation.js'
@@ -52,7 +51,7 @@ export async function planRemoval(
     throw new ProjectNotFoundError(`"${name}" is not in the registry; there is nothing to forget`)
   const snapshots = instance && !keepIncus ? await incus.snapshotNames(name) : []
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
-  const backupPath = entry ? join(expandHome(registry.defaults.backup_root, registry.host.home), entry.repo) : undefined
+  const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
   return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus}
 }
 

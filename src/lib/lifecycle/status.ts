@@ -2,12 +2,12 @@
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
-import {CONFIG_KEYS, type ProjectRow, projectRows} from '../containers.js'
+import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows, reposRootOf} from '../containers.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {compareAscii} from '../names.js'
-import {expandHome, isWithin} from '../paths.js'
+import {isWithin} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 
@@ -113,10 +113,9 @@ export function projectStatus(
 }
 
 export async function gatherStatus(registry: Registry, incus: IncusClient, name?: string): Promise<StatusReport> {
-  const home = registry.host.home
   const [instances, backupRoot] = await Promise.all([
     incus.listInstances(),
-    inspectBackupRoot(expandHome(registry.defaults.backup_root, home), expandHome(registry.defaults.repos_root, home), {
+    inspectBackupRoot(backupRootOf(registry), reposRootOf(registry), {
       allowLocal: registry.defaults.backup_allow_local === true,
       autofsWaitMs: 5_000,
     }),
@@ -130,7 +129,7 @@ export async function gatherStatus(registry: Registry, incus: IncusClient, name?
   const facts = {
     sourceExists: existsSync,
     now: new Date(),
-    guard: {home, uid: registry.host.uid, reposRoot: expandHome(registry.defaults.repos_root, home)},
+    guard: guardContextOf(registry),
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {

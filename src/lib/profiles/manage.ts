@@ -1,10 +1,11 @@
 /** `repoman profile ...`: the library's templates against what the Incus project holds. */
 import {existsSync} from 'node:fs'
+import {guardContextOf} from '../containers.js'
 import {SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, ProfileSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
-import {expandHome, type RepomanPaths} from '../paths.js'
+import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {findExposures} from './guard.js'
 import {
@@ -115,12 +116,7 @@ export async function renderChecked(
       `profile "${template.name}" mounts ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist on this host; create it (or log in to the agent once) first`,
     )
   if (!allowSensitive) {
-    const {home} = ctx.registry.host
-    const exposures = findExposures(spec, {
-      home,
-      uid: ctx.registry.host.uid,
-      reposRoot: expandHome(ctx.registry.defaults.repos_root, home),
-    })
+    const exposures = findExposures(spec, guardContextOf(ctx.registry))
     const first = exposures[0]
     if (first)
       throw new SafetyError(
