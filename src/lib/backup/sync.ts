@@ -236,7 +236,7 @@ export async function syncTasks(
     }
   }
 
-  /** Mirrors `entries` in one rsync; true when it succeeded (each entry then has its share). */
+  /** Mirrors `entries` in one rsync: undefined when it succeeded (each entry then has its share), else what went wrong. */
   const mirror = async (entries: ProjectSyncResult[], onLine: (line: string) => void): Promise<string | undefined> => {
     const started = Date.now()
     const output = await runRsync(
