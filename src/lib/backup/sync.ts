@@ -98,14 +98,17 @@ export interface RsyncSummary {
 /** An itemized line as `--out-format=%i %l %n` prints it. */
 const ITEMIZED = /^(\*deleting|[<>ch.*][fdLDS][.+?cstpoguax]{9})\s+(\d+) (.+)$/
 
-/** Splits rsync's itemized output by the repo it belongs to (the first segment of each path). */
-export function parseRsyncOutput(stdout: string): Map<string, RsyncSummary> {
+/**
+ * Splits rsync's itemized output by the repo it belongs to (the first segment of each path), or
+ * with `oneTree` (an rsync into one repo) keeps every path whole under the key ''.
+ */
+export function parseRsyncOutput(stdout: string, oneTree = false): Map<string, RsyncSummary> {
   const byRepo = new Map<string, RsyncSummary>()
   for (const line of stdout.split('\n')) {
     const match = ITEMIZED.exec(line)
     if (!match) continue
     const [, item, length, path] = match as unknown as [string, string, string, string]
-    const [dirname, ...rest] = path.split('/')
+    const [dirname, ...rest] = oneTree ? ['', path] : path.split('/')
     const inside = rest.join('/') || './'
     const summary = byRepo.get(dirname as string) ?? {
       changes: [],
@@ -163,7 +166,8 @@ interface SyncDeps {
   verbose?: (line: string) => void
 }
 
-async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
+/** Runs rsync, logging the command and all it printed; `onLine` gets each itemized line as it comes. */
+export async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
   const {$} = await import('zx/core')
   log.write(`$ rsync ${args.join(' ')}`)
   const child = $({quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe']})`rsync ${args}`

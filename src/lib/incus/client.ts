@@ -251,6 +251,16 @@ export class IncusClient {
     await this.run(['start', name, '--project', this.project], {timeoutMs: 5 * 60_000})
   }
 
+  /** Freezes (`freeze`) or thaws (`unfreeze`) a running instance's processes, and waits for it. */
+  async setFrozen(name: string, frozen: boolean): Promise<void> {
+    await this.query(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/state`), {
+      method: 'PUT',
+      body: {action: frozen ? 'freeze' : 'unfreeze', timeout: -1},
+      wait: true,
+      timeoutMs: 2 * 60_000,
+    })
+  }
+
   async deleteInstance(name: string): Promise<void> {
     await this.run(['delete', name, '--project', this.project, '--force'], {timeoutMs: 5 * 60_000})
   }
