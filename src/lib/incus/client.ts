@@ -16,6 +16,7 @@ import type {
   IncusProfile,
   IncusProject,
   IncusServer,
+  IncusSnapshot,
   IncusStoragePool,
   InstanceSpec,
   ProfileSpec,
@@ -294,10 +295,21 @@ export class IncusClient {
     return [...args, '--', ...command]
   }
 
-  /** Names of an instance's snapshots. */
-  async snapshotNames(name: string): Promise<string[]> {
-    const urls = await this.list<string>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
-    return urls.map((url) => decodeURIComponent(url.split('?')[0]?.split('/').pop() ?? ''))
+  /** An instance's snapshots (of its root volume), oldest first. */
+  async snapshots(name: string): Promise<IncusSnapshot[]> {
+    const snapshots = await this.list<IncusSnapshot>(
+      this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots?recursion=1`),
+    )
+    return snapshots.sort((a, b) => a.created_at.localeCompare(b.created_at))
+  }
+
+  async createSnapshot(name: string, snapshot: string): Promise<void> {
+    await this.run(['snapshot', 'create', name, snapshot, '--project', this.project], {timeoutMs: 15 * 60_000})
+  }
+
+  /** Incus stops a running container for the restore and starts it again after. */
+  async restoreSnapshot(name: string, snapshot: string): Promise<void> {
+    await this.run(['snapshot', 'restore', name, snapshot, '--project', this.project], {timeoutMs: 15 * 60_000})
   }
 
   async getNetwork(name: string): Promise<IncusNetwork | undefined> {

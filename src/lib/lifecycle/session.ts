@@ -50,6 +50,13 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
 /** A login shell: bash where the image has it, else sh. */
 export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
 
+/** A registered project whose container is not in Incus. */
+export function containerGone(name: string): RepomanError {
+  return new RepomanError(
+    `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
+  )
+}
+
 /**
  * The `incus exec` arguments that run `command` in the container as the host user (HOME and
  * USER as on the host), starting the container first if it is stopped.
@@ -63,10 +70,7 @@ export async function sessionExecArgs(
 ): Promise<string[]> {
   const name = target.project.name
   const instance = await incus.getInstance(name)
-  if (!instance)
-    throw new RepomanError(
-      `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
-    )
+  if (!instance) throw containerGone(name)
   if (instance.status !== 'Running') await incus.startInstance(name)
   const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
   const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
