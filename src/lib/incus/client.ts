@@ -77,20 +77,29 @@ export class IncusClient {
 
   /** Runs `incus ARGS...` and returns its stdout; a failure becomes a typed IncusError. */
   async run(args: string[], options: RunOptions = {}): Promise<string> {
-    const {$} = await import('zx/core')
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    const result = await this.capture(args, options)
+    if (result.exitCode === 0) return result.stdout
+    throw classifyIncusFailure({...result, timeoutMs})
+  }
+
+  /**
+   * Runs `incus ARGS...` and returns what it printed and its exit code, failing or not: for
+   * `incus exec` (from execArgs), whose exit code is the command's.
+   */
+  async capture(args: string[], options: RunOptions = {}): Promise<IncusCommandEntry & {signal: string | null}> {
+    const {$} = await import('zx/core')
     const shell = $({
       env: this.env,
       quiet: true,
       nothrow: true,
-      timeout: timeoutMs,
+      timeout: options.timeoutMs ?? this.timeoutMs,
       ...(options.input === undefined ? {stdio: ['ignore', 'pipe', 'pipe']} : {input: options.input}),
     })
     const output = await shell`incus ${args}`
     const result = {args, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
     this.onCommand?.(result)
-    if (output.exitCode === 0) return output.stdout
-    throw classifyIncusFailure({...result, signal: output.signal, timeoutMs})
+    return {...result, signal: output.signal}
   }
 
   /**

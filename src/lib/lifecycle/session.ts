@@ -2,6 +2,7 @@
 import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
+import type {IncusInstance} from '../incus/types.js'
 import {isWithin} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 
@@ -72,10 +73,25 @@ export async function sessionExecArgs(
   const instance = await incus.getInstance(name)
   if (!instance) throw containerGone(name)
   if (instance.status !== 'Running') await incus.startInstance(name)
-  const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
-  const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
-  const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}
-  return incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty})
+  return incus.execArgs(name, command, {
+    ...idsInside(registry, instance),
+    cwd: target.cwd,
+    env: sessionEnv(registry, options.env),
+    tty: options.tty,
+  })
+}
+
+/** The host user's ids inside the container (recorded on it when it was made). */
+export function idsInside(registry: Registry, instance: IncusInstance): {uid: number; gid: number} {
+  return {
+    uid: Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid),
+    gid: Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid),
+  }
+}
+
+/** What every session's environment starts from: HOME and USER as on the host, then `--env`. */
+export function sessionEnv(registry: Registry, env: Record<string, string>): Record<string, string> {
+  return {HOME: registry.host.home, USER: registry.host.user, ...env}
 }
 
 /** `exec`'s raw argv, split at `--`. */
