@@ -15,7 +15,8 @@ export default class Attach extends RepomanCommand<void> {
 
   async run(): Promise<void> {
     const {args} = await this.parse(Attach)
-    if (!process.stdin.isTTY) throw new NeedsTtyError('attach needs a terminal')
+    if (!process.stdin.isTTY)
+      throw new NeedsTtyError('attach needs a terminal; run it from one (`repoman list --sessions` shows the sessions)')
     const {attachSession} = await import('../lib/lifecycle/detach.js')
     const code = await attachSession(await this.repoman(), args.name, args.session)
     if (code !== 0) this.exit(code)

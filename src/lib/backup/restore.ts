@@ -292,7 +292,7 @@ export async function executeRestore(
     const output = await runRsync(plan.rsyncArgs, deps.log, deps.onLine ?? (() => {}))
     if (output.exitCode !== 0)
       throw new RepomanError(
-        `${explainRsyncFailure(output.stderr, output.exitCode, plan.repoPath)}; files replaced so far are in ${plan.saveDir}`,
+        `${explainRsyncFailure(output.stderr, output.exitCode, plan.repoPath, 'the repo')}; files replaced so far are in ${plan.saveDir}`,
       )
     const summary = parseRsyncOutput(output.stdout, true).get('')
     const saved = !plan.dryRun && (await isDirectory(plan.saveDir))

@@ -129,13 +129,17 @@ export function parseRsyncOutput(stdout: string, oneTree = false): Map<string, R
   return byRepo
 }
 
-/** rsync's failure in the user's terms. */
-export function explainRsyncFailure(stderr: string, exitCode: number | null, target: string): string {
+/** rsync's failure in the user's terms; `destination` names what it writes to. */
+export function explainRsyncFailure(
+  stderr: string,
+  exitCode: number | null,
+  target: string,
+  destination = 'the backup root',
+): string {
   if (exitCode === 127 || /rsync: (command )?not found/.test(stderr))
     return 'rsync is not installed; install it (e.g. `apt install rsync`)'
-  if (/Read-only file system/i.test(stderr)) return `the backup root is read-only (${target}); remount it read-write`
-  if (/No space left on device/i.test(stderr))
-    return `the backup root is full (${target}); free space on the backup server`
+  if (/Read-only file system/i.test(stderr)) return `${destination} is read-only (${target}); remount it read-write`
+  if (/No space left on device/i.test(stderr)) return `${destination} is full (${target}); free space on it`
   const line =
     stderr.split('\n').find((l) => l.startsWith('rsync:') || l.startsWith('rsync error:')) ??
     stderr.trim().split('\n')[0]
