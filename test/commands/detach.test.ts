@@ -2,7 +2,8 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
-import {BIN, makeWorld, requireIncus, type World} from '../helpers/world.js'
+import {openTerminal, requireHostTmux} from '../helpers/terminal.js'
+import {makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 /**
  * The host's tmux, with the libraries and terminfo it needs, pushed into a busybox container
@@ -47,12 +48,7 @@ describe('detached sessions (real Incus, tmux on the host drives the terminal)',
   })
 
   it('runs a command in a session that outlives exec, lists it, and attaches a terminal to it', async function () {
-    try {
-      execFileSync('sh', ['-c', 'command -v tmux'], {stdio: 'ignore'})
-    } catch {
-      if (process.env.CI === 'true') throw new Error('CI=true and no tmux on the host to drive a terminal')
-      this.skip()
-    }
+    requireHostTmux(this)
     pushHostTmux(world, 'alpha')
     const started = await world.cli([
       'exec',
@@ -75,41 +71,17 @@ describe('detached sessions (real Incus, tmux on the host drives the terminal)',
     const table = await world.cli(['list', '--sessions'])
     expect(table.stdout).to.match(new RegExp(`SESSIONS\\nalpha .* ${session}\\n`))
 
-    // A terminal on the host (its own tmux server) runs `repoman attach`, sees the output, types.
-    const host = `rmtest-${process.pid}`
-    const socket = ['-L', host]
-    const envArgs = Object.entries(world.env).flatMap(([k, v]) => ['-e', `${k}=${v}`])
-    execFileSync('tmux', [
-      ...socket,
-      'new-session',
-      '-d',
-      '-x',
-      '120',
-      '-y',
-      '30',
-      ...envArgs,
-      '-c',
-      world.home,
-      // The pane stays after attach ends, showing how it ended.
-      `"${process.execPath}" "${BIN}" attach alpha ${session}; echo "attach ended: $?"; sleep 60`,
-    ])
+    // A terminal on the host runs `repoman attach`, sees the output, types.
+    const terminal = openTerminal(world, ['attach', 'alpha', session])
     try {
-      const screen = async (pattern: RegExp) => {
-        for (let i = 0; i < 50; i++) {
-          const text = execFileSync('tmux', [...socket, 'capture-pane', '-p'], {encoding: 'utf8'})
-          if (pattern.test(text)) return text
-          await new Promise((r) => setTimeout(r, 200))
-        }
-        return execFileSync('tmux', [...socket, 'capture-pane', '-p'], {encoding: 'utf8'})
-      }
-      expect(await screen(/hi from/)).to.match(new RegExp(`hi from ${world.reposRoot}/alpha as root`))
-      execFileSync('tmux', [...socket, 'send-keys', 'typed', 'Enter'])
+      expect(await terminal.screen(/hi from/)).to.match(new RegExp(`hi from ${world.reposRoot}/alpha as root`))
+      terminal.type('typed', 'Enter')
       const answer = join(world.reposRoot, 'alpha/answer.txt')
       for (let i = 0; i < 50 && !existsSync(answer); i++) await new Promise((r) => setTimeout(r, 200))
       expect(readFileSync(answer, 'utf8')).to.equal('got typed\n')
     } finally {
       // The terminal goes away; the session does not.
-      execFileSync('tmux', [...socket, 'kill-server'], {stdio: 'ignore'})
+      terminal.close()
     }
     const after = JSON.parse((await world.cli(['list', '--sessions', '--json'])).stdout)
     expect(after[0].sessions).to.deep.equal([session])

@@ -13,6 +13,7 @@ import {
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {mountTmpfs, requireRoot, unmount} from '../helpers/mounts.js'
+import {openTerminal, requireHostTmux} from '../helpers/terminal.js'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 /** A hash of every path (relative to `dir`), mode and byte under it. */
@@ -122,6 +123,35 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
     expect(human.stdout).to.match(
       /^Restored .*alpha from "mirror" \(.*\): 0 file\(s\) written, 1 deleted\.\nWhat it replaced or deleted is kept in .*\/restore\/alpha\/.* \(copy it back to undo\)\.\n$/,
     )
+  })
+
+  it('asks on a terminal before restoring from an older point', async function () {
+    requireHostTmux(this)
+    await mangle()
+    const mangled = treeHash(repo)
+    const declined = openTerminal(world, ['restore', 'alpha', '--from', 'nightly-1'])
+    try {
+      expect(await declined.screen(/\? Restore .*alpha from "nightly-1"\?/)).to.match(
+        /"nightly-1" \(.*\) is older than the newest copy/,
+      )
+      declined.type('n', 'Enter')
+      expect(await declined.screen(/exit code: \d/)).to.match(/Nothing restored\.\s+exit code: 0/)
+    } finally {
+      declined.close()
+    }
+    expect(treeHash(repo)).to.equal(mangled)
+
+    const accepted = openTerminal(world, ['restore', 'alpha', '--from', 'nightly-1'])
+    try {
+      await accepted.screen(/\? Restore .*alpha from "nightly-1"\?/)
+      accepted.type('y', 'Enter')
+      expect(await accepted.screen(/exit code: \d/)).to.match(
+        /What it replaced or deleted is kept in[\s\S]*exit code: 0/,
+      )
+    } finally {
+      accepted.close()
+    }
+    expect(treeHash(repo)).to.equal(treeHash(snapshot))
   })
 
   it('restores only the given paths, from the mirror by default', async () => {
