@@ -1,41 +1,19 @@
-import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
+import {REAL_IMAGE} from '../helpers/incus-daemon.js'
 import {openTerminal, requireHostTmux} from '../helpers/terminal.js'
-import {makeWorld, requireIncus, type World} from '../helpers/world.js'
-
-/**
- * The host's tmux, with the libraries and terminfo it needs, pushed into a busybox container
- * (busybox has no tmux, and no libc). The real Debian test image, once on main, makes this unneeded.
- */
-function pushHostTmux(world: World, name: string): void {
-  const files = execFileSync('sh', ['-c', "ldd /usr/bin/tmux | grep -o '/[^ ]*'"], {encoding: 'utf8'})
-    .split('\n')
-    .filter(Boolean)
-  const push = (source: string, target = source) =>
-    execFileSync('incus', ['file', 'push', '-p', source, `${name}${target}`, '--project', world.incusProject], {
-      env: world.env,
-      stdio: 'ignore',
-    })
-  for (const file of files) push(execFileSync('readlink', ['-f', file], {encoding: 'utf8'}).trim(), file)
-  push('/usr/bin/tmux', '/usr/bin/tmux')
-  for (const term of ['x/xterm', 's/screen', 'd/dumb', 't/tmux-256color']) push(`/lib/terminfo/${term}`)
-  // incus exec sets LANG=C.UTF-8, and tmux wants that locale to load.
-  push('/usr/lib/locale/C.utf8/LC_CTYPE')
-}
+import {makeWorld, requireIncus, requireRealImage, type World} from '../helpers/world.js'
 
 describe('detached sessions (real Incus, tmux on the host drives the terminal)', () => {
   let world: World
-  beforeEach(async function () {
+  afterEach(() => world?.dispose())
+
+  it('says in one line that the image (busybox) has no tmux', async function () {
     world = makeWorld(requireIncus(this))
     await world.setup()
     world.makeRepo('alpha')
     expect((await world.cli(['new', 'alpha'])).exitCode).to.equal(0)
-  })
-  afterEach(() => world?.dispose())
-
-  it('says in one line that the image has no tmux', async () => {
     const refused = await world.cli(['exec', '--detach', 'alpha', '--', 'sleep', '100'])
     expect(refused.exitCode).to.equal(1)
     expect(refused.stderr).to.equal(
@@ -47,9 +25,13 @@ describe('detached sessions (real Incus, tmux on the host drives the terminal)',
     expect(JSON.parse((await world.cli(['list', '--json'])).stdout)[0]).to.not.have.property('sessions')
   })
 
-  it('runs a command in a session that outlives exec, lists it, and attaches a terminal to it', async function () {
+  it('runs a command in a session that outlives exec, lists it, and attaches a terminal to it (Debian image, non-root user)', async function () {
     requireHostTmux(this)
-    pushHostTmux(world, 'alpha')
+    world = makeWorld(requireRealImage(this), {user: true})
+    await world.setup()
+    world.makeRepo('alpha')
+    const created = await world.cli(['new', 'alpha', '--image', REAL_IMAGE])
+    expect(created.exitCode, created.stderr).to.equal(0)
     const started = await world.cli([
       'exec',
       '--detach',
@@ -74,7 +56,9 @@ describe('detached sessions (real Incus, tmux on the host drives the terminal)',
     // A terminal on the host runs `repoman attach`, sees the output, types.
     const terminal = openTerminal(world, ['attach', 'alpha', session])
     try {
-      expect(await terminal.screen(/hi from/)).to.match(new RegExp(`hi from ${world.reposRoot}/alpha as root`))
+      expect(await terminal.screen(/hi from/)).to.match(
+        new RegExp(`hi from ${world.reposRoot}/alpha as ${world.user?.name}`),
+      )
       terminal.type('typed', 'Enter')
       const answer = join(world.reposRoot, 'alpha/answer.txt')
       for (let i = 0; i < 50 && !existsSync(answer); i++) await new Promise((r) => setTimeout(r, 200))

@@ -41,7 +41,8 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
 
   beforeEach(async function () {
     requireRoot(this)
-    world = makeWorld(requireIncus(this))
+    // As a non-root host user: restore runs rsync as that user, into a repo the agent wrote as it.
+    world = makeWorld(requireIncus(this), {user: true})
     mountTmpfs(world.backupRoot)
     await world.setup()
     repo = world.makeRepo('alpha')

@@ -1,4 +1,3 @@
-import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
@@ -12,12 +11,7 @@ describe('container snapshots and rollback (real Incus)', () => {
   })
   afterEach(() => world?.dispose())
 
-  /** Runs a command as root in the container, beside repoman (world.incus puts --project last, after `--`). */
-  const asRoot = (script: string) =>
-    execFileSync('incus', ['exec', 'alpha', '--project', world.incusProject, '--', 'sh', '-c', script], {
-      env: world.env,
-      encoding: 'utf8',
-    })
+  const asRoot = (script: string) => world.incus(['exec', 'alpha', '--', 'sh', '-c', script])
   const marker = () => asRoot('cat /root/marker')
   const setMarker = (text: string) => asRoot(`echo ${text} > /root/marker`)
 

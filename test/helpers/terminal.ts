@@ -31,6 +31,7 @@ let terminals = 0
 export function openTerminal(world: World, args: string[]): Terminal {
   const socket = ['-L', `rmtest-${process.pid}-${++terminals}`]
   const tmux = (more: string[]) => execFileSync('tmux', [...socket, ...more], {encoding: 'utf8'})
+  const asUser = world.user ? `setpriv --reuid=${world.user.uid} --regid=${world.user.gid} --init-groups ` : ''
   const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
   tmux([
     'new-session',
@@ -42,8 +43,8 @@ export function openTerminal(world: World, args: string[]): Terminal {
     ...Object.entries(world.env).flatMap(([key, value]) => ['-e', `${key}=${value}`]),
     '-c',
     world.home,
-    // The pane stays after the command ends, showing how it ended.
-    `"${process.execPath}" "${BIN}" ${quoted}; echo "exit code: $?"; sleep 600`,
+    // As the world's user, like world.cli; the pane stays after the command ends, showing how it ended.
+    `${asUser}"${process.execPath}" "${BIN}" ${quoted}; echo "exit code: $?"; sleep 600`,
   ])
   return {
     async screen(pattern) {
