@@ -49,7 +49,7 @@ export async function planRemoval(
     )
   if (!entry && keepIncus)
     throw new ProjectNotFoundError(`"${name}" is not in the registry; there is nothing to forget`)
-  const snapshots = instance && !keepIncus ? await incus.snapshotNames(name) : []
+  const snapshots = instance && !keepIncus ? (await incus.snapshots(name)).map((s) => s.name) : []
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
   const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
   return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus}

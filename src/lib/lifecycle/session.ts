@@ -2,6 +2,7 @@
 import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
+import type {IncusInstance} from '../incus/types.js'
 import {isWithin} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 
@@ -50,6 +51,13 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
 /** A login shell: bash where the image has it, else sh. */
 export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
 
+/** A registered project whose container is not in Incus. */
+export function containerGone(name: string): RepomanError {
+  return new RepomanError(
+    `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
+  )
+}
+
 /**
  * The `incus exec` arguments that run `command` in the container as the host user (HOME and
  * USER as on the host), starting the container first if it is stopped.
@@ -63,15 +71,27 @@ export async function sessionExecArgs(
 ): Promise<string[]> {
   const name = target.project.name
   const instance = await incus.getInstance(name)
-  if (!instance)
-    throw new RepomanError(
-      `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
-    )
+  if (!instance) throw containerGone(name)
   if (instance.status !== 'Running') await incus.startInstance(name)
-  const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
-  const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
-  const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}
-  return incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty})
+  return incus.execArgs(name, command, {
+    ...idsInside(registry, instance),
+    cwd: target.cwd,
+    env: sessionEnv(registry, options.env),
+    tty: options.tty,
+  })
+}
+
+/** The host user's ids inside the container (recorded on it when it was made). */
+export function idsInside(registry: Registry, instance: IncusInstance): {uid: number; gid: number} {
+  return {
+    uid: Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid),
+    gid: Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid),
+  }
+}
+
+/** What every session's environment starts from: HOME and USER as on the host, then `--env`. */
+export function sessionEnv(registry: Registry, env: Record<string, string>): Record<string, string> {
+  return {HOME: registry.host.home, USER: registry.host.user, ...env}
 }
 
 /** `exec`'s raw argv, split at `--`. */
