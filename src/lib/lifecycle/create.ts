@@ -23,6 +23,7 @@ import {
 import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceSpec} from '../incus/types.js'
+import {recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
@@ -204,6 +205,8 @@ export async function createTasks(
           deps.store.prepareWrite()
           await incus.launch(spec)
           await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
+          // What the host-run files look like before any agent ran: later sessions compare with it.
+          await recordBaseline(deps.paths.stateDir, request.name, repoPath)
         } catch (error) {
           if (error instanceof IncusAlreadyExistsError) c.undo.pop()
           await undoAll(c)

@@ -1,19 +1,39 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
 import {type ProjectRow, projectRows} from '../containers.js'
 import type {IncusClient} from '../incus/client.js'
+import {checkWatched, type IntegrityState} from '../integrity/snapshot.js'
+import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 
-export async function listProjects(registry: Registry, incus: IncusClient): Promise<ProjectRow[]> {
-  return projectRows(registry, await incus.listInstances())
+/** A `list --json` row. */
+export interface ListRow extends ProjectRow {
+  /** The files the host runs: as accepted (clean), changed, or unknown (no baseline). */
+  integrity: IntegrityState
+  /** How many of them changed since the user accepted them. */
+  changes: number
 }
 
-/** The human view: a table, then one line per drifted project. */
-export async function renderProjectList(rows: ProjectRow[]): Promise<string[]> {
+export async function listProjects(context: {
+  registry: Registry
+  incus: IncusClient
+  paths: RepomanPaths
+}): Promise<ListRow[]> {
+  const rows = projectRows(context.registry, await context.incus.listInstances())
+  return rows.map((row) => {
+    const {state, changes} = row.registered
+      ? checkWatched(context.paths.stateDir, row.name, row.path)
+      : {state: 'unknown' as const, changes: []}
+    return {...row, integrity: state, changes: changes.length}
+  })
+}
+
+/** The human view: a table, then one line per drifted or changed project. */
+export async function renderProjectList(rows: ListRow[]): Promise<string[]> {
   if (rows.length === 0) return ['No projects yet. Create one with: repoman new <name>']
   const {renderTable} = await import('../table.js')
   const minute = (iso: string | null) => (iso ? iso.slice(0, 16).replace('T', ' ') : '-')
   const table = rows.map((r) => [
-    r.name,
+    r.changes > 0 ? `${r.name} (changed)` : r.name,
     r.path,
     r.image,
     r.drift ? `${r.state} (!)` : r.state,
@@ -24,5 +44,8 @@ export async function renderProjectList(rows: ProjectRow[]): Promise<string[]> {
   return [
     await renderTable(['NAME', 'REPO', 'IMAGE', 'STATE', 'CREATED', 'LAST SYNC', 'BACKUP'], table),
     ...rows.filter((r) => r.drift).map((r) => `(!) ${r.name}: ${r.drift}`),
+    ...rows
+      .filter((r) => r.changes > 0)
+      .map((r) => `(changed) ${r.name}: ${r.changes} host-run file(s) changed; \`repoman review ${r.name}\``),
   ]
 }

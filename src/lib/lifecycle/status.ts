@@ -6,8 +6,10 @@ import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows,
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
+import {type IntegrityChange, integrityProblems, type SpecialFile} from '../integrity/fingerprint.js'
+import {checkWatched, type IntegrityState, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
-import {isWithin} from '../paths.js'
+import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 
@@ -34,6 +36,12 @@ export interface ProjectStatus {
   exposures: Exposure[]
   /** Network mode in force: open, restricted or allowlist. */
   network: string
+  /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
+  integrity: IntegrityState
+  /** What changed in them since the user accepted them. */
+  changes: IntegrityChange[]
+  /** setuid/setgid files, device nodes, FIFOs, sockets and closed directories anywhere in the repo. */
+  special_files: SpecialFile[]
   backup: boolean | null
   last_sync: string | null
   last_sync_age_seconds: number | null
@@ -62,10 +70,24 @@ function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boo
     .sort((a, b) => compareAscii(a.device, b.device))
 }
 
+/** What the integrity checks found in one repo. */
+export interface IntegrityFacts {
+  integrity: IntegrityState
+  changes: IntegrityChange[]
+  special_files: SpecialFile[]
+}
+
+const NO_INTEGRITY_FACTS: IntegrityFacts = {integrity: 'unknown', changes: [], special_files: []}
+
 export function projectStatus(
   row: ProjectRow,
   instance: IncusInstance | undefined,
-  facts: {sourceExists: (path: string) => boolean; now: Date; guard: GuardContext},
+  facts: {
+    sourceExists: (path: string) => boolean
+    now: Date
+    guard: GuardContext
+    integrityOf: (row: ProjectRow) => IntegrityFacts
+  },
 ): ProjectStatus {
   const {sourceExists, now} = facts
   const problems: string[] = []
@@ -74,7 +96,10 @@ export function projectStatus(
   const mounts = instance ? hostMounts(instance, sourceExists) : []
   for (const m of mounts)
     if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
-  if (row.registered && !sourceExists(row.path)) problems.push(`repo ${row.path} is missing on the host`)
+  const repoExists = sourceExists(row.path)
+  if (row.registered && !repoExists) problems.push(`repo ${row.path} is missing on the host`)
+  const integrity = row.registered && repoExists ? facts.integrityOf(row) : NO_INTEGRITY_FACTS
+  problems.push(...integrityProblems(row.name, integrity.changes, integrity.special_files))
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
     .map((m) => relative(row.path, m.path))
@@ -106,13 +131,24 @@ export function projectStatus(
     protected_paths: protectedPaths,
     exposures,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
+    ...integrity,
     backup: row.backup,
     last_sync: row.last_sync,
     last_sync_age_seconds: age,
   }
 }
 
-export async function gatherStatus(registry: Registry, incus: IncusClient, name?: string): Promise<StatusReport> {
+/** The cheap check of the watched paths and the full scan of the repo. */
+export function integrityFacts(stateDir: string, row: ProjectRow): IntegrityFacts {
+  const {state, changes} = checkWatched(stateDir, row.name, row.path)
+  return {integrity: state, changes, special_files: scanSpecialFiles(row.path)}
+}
+
+export async function gatherStatus(
+  context: {registry: Registry; incus: IncusClient; paths: RepomanPaths},
+  name?: string,
+): Promise<StatusReport> {
+  const {registry, incus} = context
   const [instances, backupRoot] = await Promise.all([
     incus.listInstances(),
     inspectBackupRoot(backupRootOf(registry), reposRootOf(registry), {
@@ -130,6 +166,7 @@ export async function gatherStatus(registry: Registry, incus: IncusClient, name?
     sourceExists: existsSync,
     now: new Date(),
     guard: guardContextOf(registry),
+    integrityOf: (row: ProjectRow) => integrityFacts(context.paths.stateDir, row),
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {
