@@ -16,7 +16,7 @@ export default class Review extends RepomanCommand<ReviewResult> {
     const {renderReview, reviewProject} = await import('../lib/integrity/review.js')
     const result = await reviewProject(registry, paths, args.name)
     if (!this.jsonEnabled()) for (const line of renderReview(result)) this.log(line)
-    if (result.changes.length > 0 || result.special_files.length > 0) process.exitCode = 1
+    if (result.problem || result.changes.length > 0 || result.special_files.length > 0) process.exitCode = 1
     return result
   }
 }

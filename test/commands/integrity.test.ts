@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {mountTmpfs, requireRoot, unmount} from '../helpers/mounts.js'
@@ -114,6 +114,21 @@ describe('integrity: what an agent changed in host-run files is seen (real Incus
     expect((await status()).exitCode).to.equal(0)
     const session = await world.cli(['exec', 'alpha', '--', 'true'])
     expect(session.stderr).to.equal('')
+  })
+
+  it('a baseline that cannot be read is said so, and accepting everything records a new one', async () => {
+    const file = join(world.home, '.local/state/repoman/integrity/alpha.json')
+    writeFileSync(file, '{"truncated')
+    const why = `${file} is not a baseline repoman wrote; \`repoman accept alpha\` records a new one`
+    const session = await world.cli(['exec', 'alpha', '--', 'true'])
+    expect(session).to.deep.include({exitCode: 0, stderr: `repoman: ${why}\n`})
+    const {exitCode, project} = await status()
+    expect(exitCode).to.equal(1)
+    expect(project).to.deep.include({integrity: 'unknown', problems: [why]})
+    expect((await world.cli(['accept', 'alpha', '.envrc'])).stderr).to.equal(`Error: ${why}\n`)
+    const accepted = await world.cli(['accept', 'alpha'])
+    expect(accepted.stdout).to.equal('alpha: recorded the files your host runs as they are now\n')
+    expect((await status()).project.integrity).to.equal('clean')
   })
 
   it('a setuid file anywhere in the repo is flagged by status, and reported (not refused) by sync', async () => {

@@ -1,6 +1,6 @@
 /** `repoman review` and `repoman accept`: look at what changed in the watched paths, then acknowledge it. */
 import {repoPathOf} from '../containers.js'
-import {ConfigError, ProjectNotFoundError, UsageError} from '../errors.js'
+import {ProjectNotFoundError, UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import {acceptChanges, type Fingerprint, type IntegrityChange, type SpecialFile} from './fingerprint.js'
@@ -16,6 +16,8 @@ export interface ReviewResult {
   name: string
   path: string
   integrity: IntegrityState
+  /** Why nothing could be compared (an unreadable baseline), else null. */
+  problem: string | null
   changes: ReviewedChange[]
   special_files: SpecialFile[]
 }
@@ -56,12 +58,20 @@ export async function reviewProject(registry: Registry, paths: RepomanPaths, nam
         : null
     return {...change, diff}
   })
-  return {name, path: repoPath, integrity: check.state, changes, special_files: scanSpecialFiles(repoPath)}
+  return {
+    name,
+    path: repoPath,
+    integrity: check.state,
+    problem: check.problem ?? null,
+    changes,
+    special_files: scanSpecialFiles(repoPath),
+  }
 }
 
 export function renderReview(result: ReviewResult): string[] {
   const lines: string[] = []
-  if (result.integrity === 'unknown')
+  if (result.problem) lines.push(result.problem)
+  else if (result.integrity === 'unknown')
     lines.push(`${result.name}: no baseline yet; \`repoman accept ${result.name}\` records the files as they are`)
   else if (result.changes.length === 0) lines.push(`${result.name}: the files your host runs are as you accepted them`)
   for (const change of result.changes) {
@@ -86,14 +96,10 @@ export async function acceptProject(
 ): Promise<AcceptResult> {
   const project = registered(registry, name)
   const repoPath = repoPathOf(registry, project.repo)
-  let check: ReturnType<typeof checkWatched> | undefined
-  try {
-    check = checkWatched(paths.stateDir, name, repoPath)
-  } catch (error) {
-    // A baseline that cannot be read is replaced when everything is accepted.
-    if (!(error instanceof ConfigError) || named.length > 0) throw error
-  }
-  if (!check?.baseline || !check.current) {
+  const check = checkWatched(paths.stateDir, name, repoPath)
+  // A baseline that cannot be read is replaced only when everything is accepted.
+  if (check.problem && named.length > 0) throw new UsageError(check.problem)
+  if (!check.baseline || !check.current) {
     if (named.length > 0)
       throw new UsageError(`"${name}" has no baseline yet; \`repoman accept ${name}\` without paths records one`)
     await recordBaseline(paths.stateDir, name, repoPath)

@@ -3,7 +3,6 @@
  * small reads, cheap enough to run after every session), the full scan of the repo for files
  * that should never be there, and the baselines under the state dir.
  */
-import {createHash} from 'node:crypto'
 import {type Dirent, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, type Stats} from 'node:fs'
 import {join} from 'node:path'
 import {ConfigError} from '../errors.js'
@@ -79,6 +78,8 @@ function entryOf(path: string, withIdentity: boolean, known: Entry | undefined):
     entry.hash = `unreadable (${(error as NodeJS.ErrnoException).code})`
     return entry
   }
+  // node:crypto takes longer to load than the whole check: only when something must be hashed.
+  const {createHash} = process.getBuiltinModule('node:crypto')
   entry.hash = createHash('sha256').update(content).digest('hex')
   if (content.length <= TEXT_LIMIT && !content.includes(0)) entry.text = content.toString('utf8')
   return entry
@@ -221,13 +222,25 @@ export async function recordBaseline(stateDir: string, name: string, repoPath: s
 
 export type IntegrityState = 'clean' | 'changed' | 'unknown'
 
+/** What the cheap check found. */
+export interface WatchedCheck {
+  state: IntegrityState
+  changes: IntegrityChange[]
+  /** Why nothing could be compared: the baseline cannot be read (state is unknown then). */
+  problem?: string
+  baseline?: Baseline
+  current?: Fingerprint
+}
+
 /** The cheap check (watched paths only): what changed since the baseline. */
-export function checkWatched(
-  stateDir: string,
-  name: string,
-  repoPath: string,
-): {state: IntegrityState; changes: IntegrityChange[]; baseline?: Baseline; current?: Fingerprint} {
-  const baseline = readBaseline(stateDir, name)
+export function checkWatched(stateDir: string, name: string, repoPath: string): WatchedCheck {
+  let baseline: Baseline | undefined
+  try {
+    baseline = readBaseline(stateDir, name)
+  } catch (error) {
+    if (error instanceof ConfigError) return {state: 'unknown', changes: [], problem: error.message}
+    throw error
+  }
   if (!baseline) return {state: 'unknown', changes: []}
   const current = takeFingerprint(repoPath, baseline.entries)
   const changes = compareFingerprints(baseline.entries, current)

@@ -1,7 +1,8 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
-import {type ProjectRow, projectRows} from '../containers.js'
+import {existsSync} from 'node:fs'
+import {type ProjectRow, projectRows, repoPathOf} from '../containers.js'
 import type {IncusClient} from '../incus/client.js'
-import {checkWatched, type IntegrityState} from '../integrity/snapshot.js'
+import {checkWatched, type IntegrityState, type WatchedCheck} from '../integrity/snapshot.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 
@@ -18,12 +19,19 @@ export async function listProjects(context: {
   incus: IncusClient
   paths: RepomanPaths
 }): Promise<ListRow[]> {
-  const rows = projectRows(context.registry, await context.incus.listInstances())
-  return rows.map((row) => {
-    const {state, changes} = row.registered
-      ? checkWatched(context.paths.stateDir, row.name, row.path)
-      : {state: 'unknown' as const, changes: []}
-    return {...row, integrity: state, changes: changes.length}
+  const {registry} = context
+  const instances = context.incus.listInstances()
+  // Should the file-system work below throw, the answer's own failure is not left unhandled.
+  instances.catch(() => undefined)
+  // Meanwhile (Incus answers in the background), the cheap check of each registered repo there is.
+  const checks = new Map<string, WatchedCheck>()
+  for (const project of registry.project) {
+    const repoPath = repoPathOf(registry, project.repo)
+    if (existsSync(repoPath)) checks.set(project.name, checkWatched(context.paths.stateDir, project.name, repoPath))
+  }
+  return projectRows(registry, await instances).map((row) => {
+    const check = checks.get(row.name)
+    return {...row, integrity: check?.state ?? 'unknown', changes: check?.changes.length ?? 0}
   })
 }
 

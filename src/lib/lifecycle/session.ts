@@ -162,7 +162,8 @@ export async function prepareSession(context: SessionContext, request: SessionRe
  */
 export function reportSessionChanges(stateDir: string, name: string, repoPath: string): void {
   try {
-    const {changes} = checkWatched(stateDir, name, repoPath)
+    const {changes, problem} = checkWatched(stateDir, name, repoPath)
+    if (problem) process.stderr.write(`repoman: ${problem}\n`)
     if (changes.length > 0) process.stderr.write(`${renderChangeBlock(name, changes).join('\n')}\n`)
   } catch (error) {
     process.stderr.write(`repoman: could not check the files your host runs in "${name}": ${oneLine(error)}\n`)

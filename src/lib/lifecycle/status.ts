@@ -2,7 +2,15 @@
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
-import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows, reposRootOf} from '../containers.js'
+import {
+  backupRootOf,
+  CONFIG_KEYS,
+  guardContextOf,
+  type ProjectRow,
+  projectRows,
+  repoPathOf,
+  reposRootOf,
+} from '../containers.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -75,6 +83,8 @@ export interface IntegrityFacts {
   integrity: IntegrityState
   changes: IntegrityChange[]
   special_files: SpecialFile[]
+  /** Why the watched paths could not be compared (an unreadable baseline). */
+  problem?: string
 }
 
 const NO_INTEGRITY_FACTS: IntegrityFacts = {integrity: 'unknown', changes: [], special_files: []}
@@ -98,7 +108,8 @@ export function projectStatus(
     if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
   const repoExists = sourceExists(row.path)
   if (row.registered && !repoExists) problems.push(`repo ${row.path} is missing on the host`)
-  const integrity = row.registered && repoExists ? facts.integrityOf(row) : NO_INTEGRITY_FACTS
+  const {problem, ...integrity} = row.registered && repoExists ? facts.integrityOf(row) : NO_INTEGRITY_FACTS
+  if (problem) problems.push(problem)
   problems.push(...integrityProblems(row.name, integrity.changes, integrity.special_files))
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
@@ -139,9 +150,9 @@ export function projectStatus(
 }
 
 /** The cheap check of the watched paths and the full scan of the repo. */
-export function integrityFacts(stateDir: string, row: ProjectRow): IntegrityFacts {
-  const {state, changes} = checkWatched(stateDir, row.name, row.path)
-  return {integrity: state, changes, special_files: scanSpecialFiles(row.path)}
+export function integrityFacts(stateDir: string, name: string, repoPath: string): IntegrityFacts {
+  const {state, changes, problem} = checkWatched(stateDir, name, repoPath)
+  return {integrity: state, changes, special_files: scanSpecialFiles(repoPath), problem}
 }
 
 export async function gatherStatus(
@@ -149,13 +160,23 @@ export async function gatherStatus(
   name?: string,
 ): Promise<StatusReport> {
   const {registry, incus} = context
-  const [instances, backupRoot] = await Promise.all([
+  const answers = Promise.all([
     incus.listInstances(),
     inspectBackupRoot(backupRootOf(registry), reposRootOf(registry), {
       allowLocal: registry.defaults.backup_allow_local === true,
       autofsWaitMs: 5_000,
     }),
   ])
+  // Should the file-system work below throw, the answers' own failure is not left unhandled.
+  answers.catch(() => undefined)
+  // Meanwhile (Incus and the mount table answer in the background), the repos on disk.
+  const integrity = new Map<string, IntegrityFacts>()
+  for (const project of registry.project) {
+    const repoPath = repoPathOf(registry, project.repo)
+    if ((name === undefined || project.name === name) && existsSync(repoPath))
+      integrity.set(project.name, integrityFacts(context.paths.stateDir, project.name, repoPath))
+  }
+  const [instances, backupRoot] = await answers
   let rows = projectRows(registry, instances)
   if (name !== undefined) {
     rows = rows.filter((r) => r.name === name)
@@ -166,7 +187,7 @@ export async function gatherStatus(
     sourceExists: existsSync,
     now: new Date(),
     guard: guardContextOf(registry),
-    integrityOf: (row: ProjectRow) => integrityFacts(context.paths.stateDir, row),
+    integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {
