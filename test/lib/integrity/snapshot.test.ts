@@ -32,13 +32,15 @@ describe('integrity: fingerprints and scans of real files', () => {
   const changed = () => checkWatched(state, 'p', repo).changes.map((c) => `${c.change} ${c.path}`)
 
   it('keeps small text whole, watches the hooks directory entry by entry, and skips what is absent', () => {
+    writeFileSync(join(repo, '.git/hooks/pre-push'), '#!/bin/sh\n')
     const entries = takeFingerprint(repo)
+    // Git never runs *.sample hooks: not read on every check.
     expect(Object.keys(entries).sort()).to.deep.equal([
       '.envrc',
       '.git',
       '.git/config',
       '.git/hooks',
-      '.git/hooks/pre-commit.sample',
+      '.git/hooks/pre-push',
     ])
     expect(entries['.envrc']).to.include({type: 'file', size: 8, text: 'use nix\n'})
     expect(entries['.git']?.identity).to.match(/^\d+:\d+$/)
@@ -49,7 +51,12 @@ describe('integrity: fingerprints and scans of real files', () => {
     expect(checkWatched(state, 'p', repo).state).to.equal('clean')
     writeFileSync(join(repo, '.git/config'), '[core]\n\tbare = FALSE\n')
     writeFileSync(join(repo, '.git/hooks/post-checkout'), '#!/bin/sh\n')
-    expect(changed()).to.deep.equal(['changed .git/config', 'added .git/hooks/post-checkout'])
+    renameSync(join(repo, '.git/hooks/pre-commit.sample'), join(repo, '.git/hooks/pre-commit'))
+    expect(changed()).to.deep.equal([
+      'changed .git/config',
+      'added .git/hooks/post-checkout',
+      'added .git/hooks/pre-commit',
+    ])
 
     await recordBaseline(state, 'p', repo)
     // The attack: the real .git moved aside, a copy made in its place.
