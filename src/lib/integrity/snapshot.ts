@@ -53,6 +53,9 @@ function lstatOrUndefined(path: string): Stats | Error | undefined {
  */
 const SIGNATURE_MIN_AGE_MS = 2_000
 
+/** Larger watched files are told apart by their signature alone. */
+const HASH_LIMIT = 16 * 1024 * 1024
+
 const signatureOf = (stat: Stats) => `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`
 
 /**
@@ -71,6 +74,8 @@ function entryOf(path: string, withIdentity: boolean, known: Entry | undefined):
   if (known?.signature === signature && known.type === 'file')
     return {...entry, hash: known.hash, text: known.text, signature}
   if (stat.ctimeMs < Date.now() - SIGNATURE_MIN_AGE_MS) entry.signature = signature
+  // No host tool reads a config this large; reading it could be the attack. Any write changes ctime.
+  if (stat.size > HASH_LIMIT) return {...entry, hash: `not hashed (${signature})`}
   let content: Buffer
   try {
     content = readFileSync(path)
@@ -113,19 +118,28 @@ function addDirectory(
   }
 }
 
-/** The watched paths of a repo as they are now; `known` (the baseline) spares hashing unchanged files. */
+/**
+ * The watched paths of a repo as they are now, and the directories above them (`.claude`,
+ * `.git/info`, ...); `known` (the baseline) spares hashing unchanged files. Nothing is looked
+ * at through a symlink or below a non-directory: the entry of what stands there says so.
+ */
 export function takeFingerprint(repoPath: string, known: Fingerprint = {}): Fingerprint {
   const entries: Fingerprint = {}
-  const add = (rel: string, withIdentity: boolean) => {
-    const entry = entryOf(join(repoPath, rel), withIdentity, known[rel])
+  const visited = new Map<string, Entry | undefined>()
+  const visit = (rel: string): Entry | undefined => {
+    if (visited.has(rel)) return visited.get(rel)
+    const slash = rel.lastIndexOf('/')
+    const parent = slash > 0 ? visit(rel.slice(0, slash)) : undefined
+    const entry =
+      slash > 0 && parent?.type !== 'dir'
+        ? undefined
+        : entryOf(join(repoPath, rel), WATCHED_ROOTS.includes(rel), known[rel])
+    visited.set(rel, entry)
     if (entry) entries[rel] = entry
+    return entry
   }
-  for (const rel of WATCHED_ROOTS) add(rel, true)
-  for (const rel of WATCHED_FILES) add(rel, false)
-  for (const rel of WATCHED_DIRS) {
-    add(rel, false)
-    if (entries[rel]?.type === 'dir') addDirectory(repoPath, rel, entries, known, 1)
-  }
+  for (const rel of [...WATCHED_ROOTS, ...WATCHED_FILES]) visit(rel)
+  for (const rel of WATCHED_DIRS) if (visit(rel)?.type === 'dir') addDirectory(repoPath, rel, entries, known, 1)
   return entries
 }
 

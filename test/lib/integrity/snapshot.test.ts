@@ -65,6 +65,22 @@ describe('integrity: fingerprints and scans of real files', () => {
     expect(changed()).to.deep.equal(['swapped .git'])
   })
 
+  it('looks at nothing through a symlink: the symlink itself is the change', async () => {
+    mkdirSync(join(repo, '.claude'))
+    writeFileSync(join(repo, '.claude/settings.json'), '{}\n')
+    await recordBaseline(state, 'p', repo)
+    mkdirSync(join(dir, 'elsewhere'))
+    writeFileSync(join(dir, 'elsewhere/settings.json'), '{"hooks": {}}\n')
+    rmSync(join(repo, '.claude'), {recursive: true})
+    symlinkSync(join(dir, 'elsewhere'), join(repo, '.claude'))
+    const {changes, current} = checkWatched(state, 'p', repo)
+    expect(changes.map((c) => `${c.change} ${c.path}: ${c.detail}`)).to.deep.equal([
+      `changed .claude: was a dir, now symlink to ${join(dir, 'elsewhere')}`,
+      'removed .claude/settings.json: was a file, 3 bytes, mode 0644',
+    ])
+    expect(current).to.not.have.property('.claude/settings.json')
+  })
+
   it('trusts an unchanged inode, size, mtime and ctime instead of hashing again, and sees any write after', async () => {
     // Files hashed "later" (the clock moved on) get a signature that spares hashing them again.
     sinon.useFakeTimers({now: Date.now() + 60_000, toFake: ['Date']})
