@@ -69,6 +69,9 @@ export interface Baseline {
   entries: Fingerprint
 }
 
+/** The watched paths: as the user accepted them, changed since, or unknown (no baseline). */
+export type IntegrityState = 'clean' | 'changed' | 'unknown'
+
 export type ChangeKind = 'added' | 'changed' | 'removed' | 'swapped'
 
 /** One difference between the baseline and now, as `status`, `review` and the session block show it. */
@@ -135,7 +138,7 @@ export function compareFingerprints(baseline: Fingerprint, current: Fingerprint)
 }
 
 /** True when `path` is `prefix` or lies below it (repo-relative, `/`-separated). */
-const covers = (prefix: string, path: string) => path === prefix || path.startsWith(`${prefix.replace(/\/+$/, '')}/`)
+const covers = (prefix: string, path: string) => path === prefix || path.startsWith(`${prefix}/`)
 
 /**
  * The baseline after the user accepted `paths` (all changes when none are named): those paths,
@@ -149,7 +152,7 @@ export function acceptChanges(
 ): {entries: Fingerprint; accepted: IntegrityChange[]; unknown?: string} {
   const changes = compareFingerprints(baseline, current)
   if (paths.length === 0) return {entries: current, accepted: changes}
-  const wanted = paths.map((p) => p.replace(/^\.\/+/, ''))
+  const wanted = paths.map((p) => p.replace(/^(\.\/+)+/, '').replace(/\/+$/, ''))
   const unknown = wanted.find((p) => !changes.some((c) => covers(p, c.path)))
   if (unknown !== undefined) return {entries: baseline, accepted: [], unknown}
   const accepted = changes.filter((c) => wanted.some((p) => covers(p, c.path)))

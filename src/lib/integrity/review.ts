@@ -3,8 +3,14 @@ import {repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
-import {acceptChanges, type Fingerprint, type IntegrityChange, type SpecialFile} from './fingerprint.js'
-import {checkWatched, type IntegrityState, recordBaseline, scanSpecialFiles, writeBaseline} from './snapshot.js'
+import {
+  acceptChanges,
+  type Fingerprint,
+  type IntegrityChange,
+  type IntegrityState,
+  type SpecialFile,
+} from './fingerprint.js'
+import {checkWatched, recordBaseline, scanSpecialFiles, writeBaseline} from './snapshot.js'
 
 export interface ReviewedChange extends IntegrityChange {
   /** A unified diff, when both sides are small text files (or one side is absent). */

@@ -14,6 +14,7 @@ import {
   type EntryType,
   type Fingerprint,
   type IntegrityChange,
+  type IntegrityState,
   type SpecialFile,
   TEXT_LIMIT,
   WATCHED_DIRS,
@@ -236,8 +237,6 @@ export async function recordBaseline(stateDir: string, name: string, repoPath: s
   await writeBaseline(stateDir, name, baseline)
   return baseline
 }
-
-export type IntegrityState = 'clean' | 'changed' | 'unknown'
 
 /** What the cheap check found. */
 export interface WatchedCheck {

@@ -2,7 +2,8 @@
 import {existsSync} from 'node:fs'
 import {type ProjectRow, projectRows, repoPathOf} from '../containers.js'
 import type {IncusClient} from '../incus/client.js'
-import {checkWatched, type IntegrityState, type WatchedCheck} from '../integrity/snapshot.js'
+import type {IntegrityState} from '../integrity/fingerprint.js'
+import {checkWatched, type WatchedCheck} from '../integrity/snapshot.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 

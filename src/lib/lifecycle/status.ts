@@ -14,8 +14,13 @@ import {
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
-import {type IntegrityChange, integrityProblems, type SpecialFile} from '../integrity/fingerprint.js'
-import {checkWatched, type IntegrityState, scanSpecialFiles} from '../integrity/snapshot.js'
+import {
+  type IntegrityChange,
+  type IntegrityState,
+  integrityProblems,
+  type SpecialFile,
+} from '../integrity/fingerprint.js'
+import {checkWatched, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'

@@ -76,7 +76,7 @@ describe('integrity: accepting changes', () => {
   })
 
   it('accepts only the named paths and those below them; the rest stay changed', () => {
-    const result = acceptChanges(accepted, now, ['./.git/hooks', '.mcp.json'])
+    const result = acceptChanges(accepted, now, ['./.git/hooks/', '.mcp.json'])
     expect(result.accepted.map((c) => c.path)).to.deep.equal(['.git/hooks/post-checkout', '.mcp.json'])
     expect(compareFingerprints(result.entries, now).map((c) => c.path)).to.deep.equal(['.envrc'])
   })
