@@ -177,4 +177,12 @@ describe('integrity: what an agent changed in host-run files is seen (real Incus
       'deep/er/tool: setuid file (mode 4755, owner 0)',
     ])
   })
+
+  it('remove forgets the baseline with the project', async () => {
+    const baseline = join(world.home, '.local/state/repoman/integrity/alpha.json')
+    expect(existsSync(baseline)).to.equal(true)
+    const removed = await world.cli(['remove', 'alpha', '--yes'])
+    expect(removed.exitCode, removed.stderr).to.equal(0)
+    expect(existsSync(baseline)).to.equal(false)
+  })
 })
