@@ -38,7 +38,18 @@ export function refreshNamesCache(paths: RepomanPaths, registry: Registry): Reco
 }
 
 /** Commands whose first argument is a project name, and `profile` subcommands that take profile names. */
-const PROJECT_COMMANDS = ['shell', 'exec', 'status', 'sync', 'remove', 'restore', 'rollback', 'attach']
+const PROJECT_COMMANDS = [
+  'shell',
+  'exec',
+  'status',
+  'sync',
+  'remove',
+  'restore',
+  'rollback',
+  'attach',
+  'review',
+  'accept',
+]
 const PROFILE_COMMANDS = ['diff', 'show', 'remove', 'install']
 const MARKER = '# repoman: project and profile names'
 

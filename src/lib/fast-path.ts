@@ -94,13 +94,13 @@ const asJson = (result: unknown) => [JSON.stringify(result, null, 2)]
 
 async function listOutput(context: RepomanContext, request: {json: boolean}) {
   const {listProjects, renderProjectList} = await import('./lifecycle/list.js')
-  const rows = await listProjects(context.registry, context.incus)
+  const rows = await listProjects(context)
   return {lines: request.json ? asJson(rows) : await renderProjectList(rows), exitCode: 0}
 }
 
 async function statusOutput(context: RepomanContext, request: {json: boolean; name?: string}) {
   const {gatherStatus, renderStatus} = await import('./lifecycle/status.js')
-  const report = await gatherStatus(context.registry, context.incus, request.name)
+  const report = await gatherStatus(context, request.name)
   return {lines: request.json ? asJson(report) : renderStatus(report, false), exitCode: report.healthy ? 0 : 1}
 }
 

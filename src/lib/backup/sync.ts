@@ -10,6 +10,8 @@ import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import type {SpecialFile} from '../integrity/fingerprint.js'
+import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
@@ -39,6 +41,8 @@ export interface ProjectSyncResult {
   files_deleted: number
   bytes_transferred: number
   seconds: number
+  /** setuid/setgid files, device nodes, FIFOs and sockets in the repo: reported, not refused. */
+  special_files: SpecialFile[]
 }
 
 /** The `sync --json` result. */
@@ -233,11 +237,13 @@ export async function syncTasks(
       files_deleted: 0,
       bytes_transferred: 0,
       seconds: 0,
+      special_files: [],
     }
     result.projects.push(entry)
     try {
       entry.target = targetFor(backupRootPath, project.repo)
       checkSource(project, entry.source)
+      entry.special_files = scanSpecialFiles(entry.source)
       ready.push(entry)
     } catch (error) {
       fail(entry, (error as Error).message)

@@ -25,6 +25,7 @@ import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '..
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceSpec} from '../incus/types.js'
+import {recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
@@ -208,6 +209,8 @@ export async function createTasks(
           deps.store.prepareWrite()
           await incus.launch(spec, [SYSTEMD_DROPIN])
           await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
+          // What the host-run files look like before any agent ran: later sessions compare with it.
+          await recordBaseline(deps.paths.stateDir, request.name, repoPath)
         } catch (error) {
           if (error instanceof IncusAlreadyExistsError) c.undo.pop()
           await undoAll(c)

@@ -1,9 +1,12 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
+import {existsSync} from 'node:fs'
 import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
-import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
+import {oneLine, ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
-import {isWithin} from '../paths.js'
+import {renderChangeBlock} from '../integrity/fingerprint.js'
+import {baselineFile, checkWatched, recordBaseline} from '../integrity/snapshot.js'
+import {isWithin, type RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 
 export interface SessionTarget {
@@ -148,23 +151,46 @@ export interface PreparedSession {
   run(): Promise<number>
 }
 
-export async function prepareSession(
-  context: {registry: Registry; incus: IncusClient},
-  request: SessionRequest,
-): Promise<PreparedSession> {
+type SessionContext = {registry: Registry; incus: IncusClient; paths: RepomanPaths}
+
+export async function prepareSession(context: SessionContext, request: SessionRequest): Promise<PreparedSession> {
   const target = resolveSessionTarget(context.registry, request.name, request.cwd, process.cwd())
   const env = parseEnvFlags(request.env)
   const args = await sessionExecArgs(context.incus, context.registry, target, request.command, {
     env,
     tty: request.tty,
   })
-  return {run: () => context.incus.runAttached(args)}
+  const {stateDir} = context.paths
+  const {name} = target.project
+  // A project from before integrity checks gets its baseline before its first session.
+  if (!existsSync(baselineFile(stateDir, name)))
+    await recordBaseline(stateDir, name, target.repoPath).catch((error) =>
+      process.stderr.write(`repoman: could not record the baseline of "${name}": ${oneLine(error)}\n`),
+    )
+  return {
+    run: async () => {
+      const exitCode = await context.incus.runAttached(args)
+      reportSessionChanges(stateDir, name, target.repoPath)
+      return exitCode
+    },
+  }
+}
+
+/**
+ * After a session: if the files the host runs differ from what the user accepted, one block on
+ * stderr says which and what to do. Never fails the session (its exit code is the command's).
+ */
+export function reportSessionChanges(stateDir: string, name: string, repoPath: string): void {
+  try {
+    const {changes, problem} = checkWatched(stateDir, name, repoPath)
+    if (problem) process.stderr.write(`repoman: ${problem}\n`)
+    if (changes.length > 0) process.stderr.write(`${renderChangeBlock(name, changes).join('\n')}\n`)
+  } catch (error) {
+    process.stderr.write(`repoman: could not check the files your host runs in "${name}": ${oneLine(error)}\n`)
+  }
 }
 
 /** Runs the session's command in the project's container; returns its exit code. */
-export async function runSession(
-  context: {registry: Registry; incus: IncusClient},
-  request: SessionRequest,
-): Promise<number> {
+export async function runSession(context: SessionContext, request: SessionRequest): Promise<number> {
   return (await prepareSession(context, request)).run()
 }
