@@ -1,5 +1,5 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
-import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
+import {CONFIG_KEYS, projectForDirectory, repoPathOf, reposRootOf, resolveInsideCwd} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import {isWithin} from '../paths.js'
@@ -139,6 +139,25 @@ export async function prepareSession(
     tty: request.tty,
   })
   return {run: () => context.incus.runAttached(args)}
+}
+
+/**
+ * What an agent launcher (`repoman agent install`) runs: `command ARGS` in the container of the
+ * repo holding the current directory, at the same path. Outside every repo it refuses: the
+ * host's own program runs only when asked (`NAME --host`).
+ */
+export async function prepareLaunch(
+  context: {registry: Registry; incus: IncusClient},
+  command: string,
+  args: string[],
+  tty: boolean,
+): Promise<PreparedSession> {
+  const cwd = process.cwd()
+  if (!projectForDirectory(context.registry, cwd))
+    throw new UsageError(
+      `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} --host\``,
+    )
+  return prepareSession(context, {command: [command, ...args], env: [], tty})
 }
 
 /** Runs the session's command in the project's container; returns its exit code. */

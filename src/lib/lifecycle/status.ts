@@ -9,6 +9,7 @@ import type {IncusInstance} from '../incus/types.js'
 import {compareAscii} from '../names.js'
 import {isWithin} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
+import {type ProgramShare, programShares} from '../profiles/library.js'
 import type {Registry} from '../registry/schema.js'
 
 export interface MountStatus {
@@ -32,6 +33,8 @@ export interface ProjectStatus {
   protected_paths: string[]
   /** Host paths or settings that look like secrets or the host itself. */
   exposures: Exposure[]
+  /** Agent programs its profiles share from the host, or say to install inside. */
+  programs: ProgramShare[]
   /** Network mode in force: open, restricted or allowlist. */
   network: string
   backup: boolean | null
@@ -105,6 +108,7 @@ export function projectStatus(
     mounts,
     protected_paths: protectedPaths,
     exposures,
+    programs: instance ? programShares(instance.expanded_config ?? instance.config) : [],
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     backup: row.backup,
     last_sync: row.last_sync,
@@ -169,6 +173,8 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
         )
       for (const e of p.exposures) lines.push(`          exposes ${e.path}: ${e.why} (${e.where})`)
     }
+    for (const program of p.programs)
+      if (verbose || program.state !== 'shared') lines.push(`          ${program.command}: ${program.state}`)
   }
   if (report.projects.length === 0) lines.push('No projects yet.')
   return lines

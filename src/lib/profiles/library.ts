@@ -6,6 +6,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
+import {type AgentPrograms, CONTAINER_PATH} from '../agents/programs.js'
 import {planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
@@ -24,6 +25,8 @@ export interface ProfileTemplate {
 }
 
 const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]*$/
+/** A command an agent profile or launcher may name: a plain file name, no path. */
+export const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
 
 function templatesIn(dir: string): Map<string, string> {
   const found = new Map<string, string>()
@@ -87,8 +90,57 @@ const stringMap = (value: unknown, what: string, file: string): Record<string, s
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]))
 }
 
+/** The profile key that says what became of a template's `program` on this host. */
+export const programStateKey = (command: string) => `user.repoman.program.${command}`
+
+/** What a template's `program` became: shared from the host, or to be installed inside. */
+export type ProgramState = 'shared' | 'shared, needs node inside' | 'not on the host, install it inside'
+
+export interface ProgramShare {
+  command: string
+  state: ProgramState
+}
+
+/** The programs a rendered profile shares or wants (from its state keys). */
+export function programShares(config: Record<string, string>): ProgramShare[] {
+  const prefix = programStateKey('')
+  return Object.entries(config)
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, state]) => ({command: key.slice(prefix.length), state: state as ProgramState}))
+    .sort((a, b) => (a.command < b.command ? -1 : 1))
+}
+
+/**
+ * The devices and config that share `command`'s install from the host, read-only at the same
+ * path, with repoman's link directory first on PATH (for `exec`, and for login shells through
+ * /etc/profile.d). The state key records the outcome, so `status` can say it without the host.
+ */
+function programParts(
+  command: string,
+  programs: AgentPrograms,
+  shift: string,
+): Pick<ProfileSpec, 'config' | 'devices'> {
+  const program = programs.find(command)
+  if (!program) return {config: {[programStateKey(command)]: 'not on the host, install it inside'}, devices: {}}
+  const readOnly = (path: string) => ({type: 'disk', source: path, path, readonly: 'true', shift})
+  const state: ProgramState = program.needsNode ? 'shared, needs node inside' : 'shared'
+  return {
+    config: {[programStateKey(command)]: state, 'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`},
+    devices: {
+      [`${command}-program`]: readOnly(program.installDir),
+      // The same two devices in every agent profile: Incus merges them into one.
+      'repoman-programs': readOnly(programs.linksDir),
+      'repoman-programs-path': {...readOnly(programs.profileScript), path: '/etc/profile.d/repoman-programs.sh'},
+    },
+  }
+}
+
 /** Renders a template into the profile Incus should hold. */
-export async function renderTemplate(template: ProfileTemplate, host: HostRecord): Promise<ProfileSpec> {
+export async function renderTemplate(
+  template: ProfileTemplate,
+  host: HostRecord,
+  programs: AgentPrograms,
+): Promise<ProfileSpec> {
   const {parse} = await import('yaml')
   const text = substitute(await readFile(template.file, 'utf8'), templateVariables(host), template.file)
   let doc: unknown
@@ -99,24 +151,32 @@ export async function renderTemplate(template: ProfileTemplate, host: HostRecord
   }
   if (typeof doc !== 'object' || doc === null)
     throw new ConfigError(`${template.file}: expected a mapping with description, config, devices`)
-  const {description, config, devices, ...rest} = doc as Record<string, unknown>
+  const {description, config, devices, program, ...rest} = doc as Record<string, unknown>
   const unknown = Object.keys(rest)
   if (unknown.length > 0)
     throw new ConfigError(
-      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, config, devices)`,
+      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, program, config, devices)`,
     )
   if (devices !== undefined && devices !== null && (typeof devices !== 'object' || Array.isArray(devices)))
     throw new ConfigError(`${template.file}: devices must be a mapping`)
+  if (program !== undefined && (typeof program !== 'string' || !COMMAND_NAME.test(program)))
+    throw new ConfigError(`${template.file}: program must be a command name, like claude`)
+  const shared = program
+    ? programParts(program, programs, templateVariables(host).SHIFT as string)
+    : {config: {}, devices: {}}
   return {
     name: template.name,
     description: typeof description === 'string' ? description : '',
-    config: stringMap(config, 'config', template.file),
-    devices: Object.fromEntries(
-      Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
-        name,
-        stringMap(d, `device ${name}`, template.file),
-      ]),
-    ),
+    config: {...stringMap(config, 'config', template.file), ...shared.config},
+    devices: {
+      ...Object.fromEntries(
+        Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
+          name,
+          stringMap(d, `device ${name}`, template.file),
+        ]),
+      ),
+      ...shared.devices,
+    },
   }
 }
 
