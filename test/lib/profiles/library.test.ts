@@ -1,10 +1,26 @@
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {expect} from 'chai'
+import type {AgentPrograms, HostProgram} from '../../../src/lib/agents/programs.js'
 import {ConfigError} from '../../../src/lib/errors.js'
-import {listTemplates, renderTemplate, substitute, VENDOR_PROFILES_DIR} from '../../../src/lib/profiles/library.js'
+import {
+  listTemplates,
+  programShares,
+  renderTemplate,
+  substitute,
+  VENDOR_PROFILES_DIR,
+} from '../../../src/lib/profiles/library.js'
 
 const host = {lan_ip: '192.168.1.42', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
+const linksDir = '/home/dev/.local/share/repoman/programs'
+const profileScript = '/home/dev/.local/share/repoman/programs-profile.sh'
+/** A host with these agent programs installed. */
+const programs = (found: Record<string, HostProgram> = {}): AgentPrograms => ({
+  linksDir,
+  profileScript,
+  find: (command) => found[command],
+})
+const none = programs()
 
 describe('profile library', () => {
   let dir: string
@@ -34,7 +50,7 @@ describe('profile library', () => {
 
   it('renders host values into claude-share and llm-share', async () => {
     const templates = Object.fromEntries(listTemplates(dir).map((t) => [t.name, t]))
-    const claude = await renderTemplate(templates['claude-share'] as never, host)
+    const claude = await renderTemplate(templates['claude-share'] as never, host, none)
     expect(claude.devices['claude-dir']).to.deep.equal({
       type: 'disk',
       source: '/home/dev/.claude',
@@ -42,14 +58,58 @@ describe('profile library', () => {
       shift: 'true',
     })
     expect(claude.devices['claude-json']?.path).to.equal('/home/dev/.claude.json')
-    const llm = await renderTemplate(templates['llm-share'] as never, host)
+    const llm = await renderTemplate(templates['llm-share'] as never, host, none)
     expect(llm.config['environment.OLLAMA_HOST']).to.equal('http://192.168.1.42:11434')
   })
 
   it('does not shift bind mounts for a host uid that needs raw.idmap', async () => {
     const claude = listTemplates(dir).find((t) => t.name === 'claude-share')
-    const spec = await renderTemplate(claude as never, {...host, uid: 2_000_000, gid: 2_000_000})
+    const spec = await renderTemplate(claude as never, {...host, uid: 2_000_000, gid: 2_000_000}, none)
     expect(spec.devices['claude-dir']?.shift).to.equal('false')
+  })
+
+  it("shares the agent's program read-only at the same path, with repoman's links first on PATH", async () => {
+    const claude = listTemplates(dir).find((t) => t.name === 'claude-share')
+    const pkg = '/home/dev/.local/lib/node_modules/@anthropic-ai/claude-code'
+    const spec = await renderTemplate(
+      claude as never,
+      host,
+      programs({claude: {command: 'claude', executable: `${pkg}/bin/claude.exe`, installDir: pkg, needsNode: false}}),
+    )
+    const readOnly = {type: 'disk', readonly: 'true', shift: 'true'}
+    expect(spec.devices['claude-program']).to.deep.equal({...readOnly, source: pkg, path: pkg})
+    expect(spec.devices['repoman-programs']).to.deep.equal({...readOnly, source: linksDir, path: linksDir})
+    expect(spec.devices['repoman-programs-path']).to.deep.equal({
+      ...readOnly,
+      source: profileScript,
+      path: '/etc/profile.d/repoman-programs.sh',
+    })
+    expect(spec.config).to.deep.equal({
+      'environment.PATH': `${linksDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      'user.repoman.program.claude': 'shared',
+    })
+    expect(programShares(spec.config)).to.deep.equal([{command: 'claude', state: 'shared'}])
+  })
+
+  it('says a JavaScript agent needs node inside, and a missing one must be installed inside', async () => {
+    const byName = Object.fromEntries(listTemplates(dir).map((t) => [t.name, t]))
+    const pkg = '/usr/lib/node_modules/@google/gemini-cli'
+    const gemini = await renderTemplate(
+      byName['gemini-share'] as never,
+      host,
+      programs({gemini: {command: 'gemini', executable: `${pkg}/dist/index.js`, installDir: pkg, needsNode: true}}),
+    )
+    expect(gemini.config['user.repoman.program.gemini']).to.equal('shared, needs node inside')
+    const codex = await renderTemplate(byName['codex-share'] as never, host, none)
+    expect(codex.config).to.deep.equal({'user.repoman.program.codex': 'not on the host, install it inside'})
+    expect(Object.keys(codex.devices)).to.deep.equal(['codex-dir'])
+  })
+
+  it('refuses a program that is not a plain command name', async () => {
+    writeFileSync(join(dir, 'odd.yaml'), 'description: x\nprogram: ../bin/sh\n')
+    const odd = listTemplates(dir).find((t) => t.name === 'odd')
+    const error = await renderTemplate(odd as never, host, none).catch((e) => e)
+    expect(error.message).to.match(/odd\.yaml: program must be a command name/)
   })
 
   it('names unknown and empty variables', () => {
@@ -67,7 +127,7 @@ describe('profile library', () => {
     mkdirSync(join(dir, 'sub'))
     writeFileSync(join(dir, 'bad.yaml'), 'description: x\nprofiles: [a]\n')
     const bad = listTemplates(dir).find((t) => t.name === 'bad')
-    const error = await renderTemplate(bad as never, host).catch((e) => e)
+    const error = await renderTemplate(bad as never, host, none).catch((e) => e)
     expect(error.message).to.match(/bad\.yaml: unknown key profiles/)
   })
 })
