@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {chmodSync, mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, renameSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {type CliResult, makeWorld, requireIncus, type World} from '../helpers/world.js'
@@ -62,6 +62,7 @@ describe('agent programs and launchers (real Incus)', () => {
     expect(rows.find((r: {name: string}) => r.name === 'claude-share').program).to.deep.equal({
       command: 'claude',
       state: 'shared',
+      executable: join(pkg, 'bin/claude.exe'),
     })
     expect((await world.cli(['profile', 'list'])).stdout).to.match(
       /codex-share .* codex: not on the host, install it inside/,
@@ -97,7 +98,23 @@ describe('agent programs and launchers (real Incus)', () => {
     expect(status.stdout).to.include('          codex: not on the host, install it inside\n')
     expect(status.stdout).not.to.include('claude: shared')
     const report = JSON.parse((await world.cli(['status', 'kappa', '--json'])).stdout)
-    expect(report.projects[0].programs).to.deep.equal([{command: 'claude', state: 'shared'}])
+    expect(report.projects[0].programs).to.deep.equal([
+      {command: 'claude', state: 'shared', executable: join(pkg, 'bin/claude.exe')},
+    ])
+    expect(report.projects[0].healthy).to.equal(true)
+
+    // The host's program moved (as an update of Claude's native install does): status says so.
+    const exe = join(pkg, 'bin/claude.exe')
+    renameSync(exe, `${exe}.old`)
+    try {
+      const moved = await world.cli(['status', 'kappa'])
+      expect(moved.exitCode).to.equal(1)
+      expect(moved.stdout).to.include(
+        `PROBLEM kappa: running, 6 mount(s), 0 protected, shift, network open, last sync never: claude: ${exe} is gone from the host (updated?); install the profile that shares it again (\`repoman profile list\` shows it as differs)\n`,
+      )
+    } finally {
+      renameSync(`${exe}.old`, exe)
+    }
   })
 
   it('a launcher runs the agent in the repo container at the same cwd, starting it; refuses outside; --host runs the host one', async () => {

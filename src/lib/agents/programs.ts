@@ -182,11 +182,11 @@ export function programsProfileScriptText(linksDir: string): string {
  * Points `<linksDir>/<command>` at the program (replacing an older link in one step) and writes
  * the login-shell snippet, so the mount sources exist before the profile is installed.
  */
-export function writeProgramLink(programs: AgentPrograms, program: HostProgram): void {
+export function writeProgramLink(programs: AgentPrograms, command: string, executable: string): void {
   mkdirSync(programs.linksDir, {recursive: true})
-  const link = join(programs.linksDir, program.command)
+  const link = join(programs.linksDir, command)
   const temporary = `${link}.${process.pid}.tmp`
-  symlinkSync(program.executable, temporary)
+  symlinkSync(executable, temporary)
   renameSync(temporary, link)
   // Written then renamed: a container reading it never sees half a file.
   const script = `${programs.profileScript}.${process.pid}.tmp`

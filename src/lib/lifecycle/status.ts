@@ -78,6 +78,12 @@ export function projectStatus(
   for (const m of mounts)
     if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
   if (row.registered && !sourceExists(row.path)) problems.push(`repo ${row.path} is missing on the host`)
+  const programs = instance ? programShares(instance.expanded_config ?? instance.config) : []
+  for (const p of programs)
+    if (p.executable && !sourceExists(p.executable))
+      problems.push(
+        `${p.command}: ${p.executable} is gone from the host (updated?); install the profile that shares it again (\`repoman profile list\` shows it as differs)`,
+      )
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
     .map((m) => relative(row.path, m.path))
@@ -108,7 +114,7 @@ export function projectStatus(
     mounts,
     protected_paths: protectedPaths,
     exposures,
-    programs: instance ? programShares(instance.expanded_config ?? instance.config) : [],
+    programs,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     backup: row.backup,
     last_sync: row.last_sync,

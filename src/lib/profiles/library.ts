@@ -10,6 +10,7 @@ import {type AgentPrograms, CONTAINER_PATH} from '../agents/programs.js'
 import {planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
+import {compareAscii} from '../names.js'
 import {PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord} from '../registry/schema.js'
 
@@ -90,8 +91,9 @@ const stringMap = (value: unknown, what: string, file: string): Record<string, s
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]))
 }
 
-/** The profile key that says what became of a template's `program` on this host. */
-export const programStateKey = (command: string) => `user.repoman.program.${command}`
+/** The profile keys that say what became of a template's `program` on this host. */
+const STATE_PREFIX = 'user.repoman.program.'
+const EXECUTABLE_PREFIX = 'user.repoman.program-executable.'
 
 /** What a template's `program` became: shared from the host, or to be installed inside. */
 export type ProgramState = 'shared' | 'shared, needs node inside' | 'not on the host, install it inside'
@@ -99,15 +101,19 @@ export type ProgramState = 'shared' | 'shared, needs node inside' | 'not on the 
 export interface ProgramShare {
   command: string
   state: ProgramState
+  /** The host's real executable that repoman's link points at, when shared. */
+  executable: string | null
 }
 
-/** The programs a rendered profile shares or wants (from its state keys). */
+/** The programs a rendered profile (or a container's expanded config) shares or wants. */
 export function programShares(config: Record<string, string>): ProgramShare[] {
-  const prefix = programStateKey('')
   return Object.entries(config)
-    .filter(([key]) => key.startsWith(prefix))
-    .map(([key, state]) => ({command: key.slice(prefix.length), state: state as ProgramState}))
-    .sort((a, b) => (a.command < b.command ? -1 : 1))
+    .filter(([key]) => key.startsWith(STATE_PREFIX))
+    .map(([key, state]) => {
+      const command = key.slice(STATE_PREFIX.length)
+      return {command, state: state as ProgramState, executable: config[EXECUTABLE_PREFIX + command] ?? null}
+    })
+    .sort((a, b) => compareAscii(a.command, b.command))
 }
 
 /**
@@ -121,11 +127,15 @@ function programParts(
   shift: string,
 ): Pick<ProfileSpec, 'config' | 'devices'> {
   const program = programs.find(command)
-  if (!program) return {config: {[programStateKey(command)]: 'not on the host, install it inside'}, devices: {}}
+  if (!program) return {config: {[STATE_PREFIX + command]: 'not on the host, install it inside'}, devices: {}}
   const readOnly = (path: string) => ({type: 'disk', source: path, path, readonly: 'true', shift})
   const state: ProgramState = program.needsNode ? 'shared, needs node inside' : 'shared'
   return {
-    config: {[programStateKey(command)]: state, 'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`},
+    config: {
+      [STATE_PREFIX + command]: state,
+      [EXECUTABLE_PREFIX + command]: program.executable,
+      'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`,
+    },
     devices: {
       [`${command}-program`]: readOnly(program.installDir),
       // The same two devices in every agent profile: Incus merges them into one.

@@ -127,10 +127,8 @@ export async function renderChecked(
   const programs = programsOf(ctx)
   const spec = await renderTemplate(template, ctx.registry.host, programs)
   // The links the profile mounts must exist before the check (and before Incus sees them).
-  for (const {command, state} of programShares(spec.config)) {
-    const program = state.startsWith('shared') ? programs.find(command) : undefined
-    if (program) writeProgramLink(programs, program)
-  }
+  for (const {command, executable} of programShares(spec.config))
+    if (executable) writeProgramLink(programs, command, executable)
   const missing = missingSources(spec, existsSync)
   if (missing.length > 0)
     throw new MissingSourceError(

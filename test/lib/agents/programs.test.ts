@@ -104,14 +104,8 @@ describe('agent programs on the host', () => {
         profileScript: join(dir, 'programs-profile.sh'),
         find: () => undefined,
       }
-      const program = {
-        command: 'claude',
-        executable: '/opt/claude/bin/claude',
-        installDir: '/opt/claude',
-        needsNode: false,
-      }
-      writeProgramLink(programs, program)
-      writeProgramLink(programs, {...program, executable: '/opt/claude/bin/claude-2'})
+      writeProgramLink(programs, 'claude', '/opt/claude/bin/claude')
+      writeProgramLink(programs, 'claude', '/opt/claude/bin/claude-2')
       expect(readlinkSync(join(dir, 'programs/claude'))).to.equal('/opt/claude/bin/claude-2')
       expect(readFileSync(programs.profileScript, 'utf8')).to.equal(programsProfileScriptText(programs.linksDir))
       expect(programsProfileScriptText('/l')).to.include(`*":/l:"*) ;; *) PATH="/l:$PATH"`)

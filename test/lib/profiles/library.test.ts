@@ -87,8 +87,11 @@ describe('profile library', () => {
     expect(spec.config).to.deep.equal({
       'environment.PATH': `${linksDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       'user.repoman.program.claude': 'shared',
+      'user.repoman.program-executable.claude': `${pkg}/bin/claude.exe`,
     })
-    expect(programShares(spec.config)).to.deep.equal([{command: 'claude', state: 'shared'}])
+    expect(programShares(spec.config)).to.deep.equal([
+      {command: 'claude', state: 'shared', executable: `${pkg}/bin/claude.exe`},
+    ])
   })
 
   it('says a JavaScript agent needs node inside, and a missing one must be installed inside', async () => {
