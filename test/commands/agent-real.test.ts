@@ -1,0 +1,99 @@
+/**
+ * The done case on the real Debian image, as host user rmtest (uid 1001) with Claude Code
+ * installed by npm into that user's ~/.local: `exec -- claude --version` and the `claude`
+ * launcher both print Claude Code's version from inside the container.
+ */
+import {spawnSync} from 'node:child_process'
+import {chownSync, mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import type {Context} from 'mocha'
+import {installClaudeCodeFor} from '../helpers/claude-npm.js'
+import * as daemonHelpers from '../helpers/incus-daemon.js'
+import * as worldHelpers from '../helpers/world.js'
+import {requireIncus, type World} from '../helpers/world.js'
+
+const USER = {uid: 1001, gid: 1001}
+
+/** The real-image tier (REAL_IMAGE, requireRealImage, makeWorld with {user: true}), coming to main. */
+interface RealImageTier {
+  REAL_IMAGE: string
+  requireRealImage(context: Context): void
+  makeWorld(incusDir: string, options: {user: boolean}): World
+}
+
+function realImageTier(context: Context): RealImageTier {
+  const tier = {...daemonHelpers, ...worldHelpers} as unknown as Partial<RealImageTier>
+  if (typeof tier.REAL_IMAGE !== 'string' || typeof tier.requireRealImage !== 'function') {
+    const why = 'the real-image tier (REAL_IMAGE, requireRealImage) is not in test/helpers yet'
+    if (process.env.CI === 'true') throw new Error(`CI=true: ${why}`)
+    console.warn(`      skipped: ${why}`)
+    context.skip()
+  }
+  tier.requireRealImage?.(context)
+  return tier as RealImageTier
+}
+
+describe('Claude Code shared from the host (real image, host uid 1001)', () => {
+  let world: World
+  let image: string
+  let version: string
+  before(async function () {
+    const incusDir = requireIncus(this)
+    const tier = realImageTier(this)
+    image = tier.REAL_IMAGE
+    world = tier.makeWorld(incusDir, {user: true})
+    await world.setup()
+    // A missing registry (and no cached install) fails here, under CI as anywhere.
+    version = installClaudeCodeFor(world.home, USER.uid, USER.gid)
+    mkdirSync(join(world.home, '.claude'))
+    writeFileSync(join(world.home, '.claude.json'), '{}\n')
+    for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), USER.uid, USER.gid)
+  })
+  after(() => world?.dispose())
+
+  /** Runs `command` as the test user would type it, with the launcher directory first on PATH. */
+  function asUser(command: string[], cwd: string) {
+    const launchers = join(world.home, '.local/share/repoman/bin')
+    return spawnSync('setpriv', [`--reuid=${USER.uid}`, `--regid=${USER.gid}`, '--clear-groups', ...command], {
+      cwd,
+      env: {...world.env, PATH: `${launchers}:${world.env.PATH}`},
+      encoding: 'utf8',
+    })
+  }
+
+  it('exec -- claude and the claude launcher run the host install inside; outside a repo the launcher refuses', async () => {
+    const install = await world.cli(['profile', 'install', 'claude-share'])
+    expect(install.exitCode, install.stderr).to.equal(0)
+    expect(install.stdout).to.equal('claude-share: created (vendor); claude: shared\n')
+    const repo = world.makeRepo('agent')
+    chownSync(repo, USER.uid, USER.gid)
+    const created = await world.cli([
+      'new',
+      'agent',
+      '--image',
+      image,
+      '--profile',
+      'default',
+      '--profile',
+      'claude-share',
+    ])
+    expect(created.exitCode, created.stderr).to.equal(0)
+
+    const exec = await world.cli(['exec', '--', 'claude', '--version'], {cwd: repo})
+    expect(exec.stderr).to.equal('')
+    expect(exec.stdout).to.equal(`${version} (Claude Code)\n`)
+    // A login shell (Debian's /etc/profile resets PATH) finds it too.
+    const shell = await world.cli(['exec', '--', 'bash', '-lc', 'claude --version'], {cwd: repo})
+    expect(shell.stdout).to.equal(`${version} (Claude Code)\n`)
+
+    expect((await world.cli(['agent', 'install', 'claude'])).exitCode).to.equal(0)
+    const launched = asUser(['claude', '--version'], repo)
+    expect(launched.stdout).to.equal(`${version} (Claude Code)\n`)
+    expect(launched.status).to.equal(0)
+    const outside = asUser(['claude', '--version'], world.home)
+    expect(outside.status).to.equal(2)
+    expect(outside.stderr.trimEnd().split('\n')).to.have.length(1)
+    expect(outside.stderr).to.match(/^Error: claude: .* is not in a registered repo under /)
+  })
+})
