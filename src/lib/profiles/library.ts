@@ -11,7 +11,7 @@ import {planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
-import {PACKAGE_ROOT} from '../paths.js'
+import {isWithin, PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord} from '../registry/schema.js'
 
 /** The vendor library, shipped in the package's `profiles/`. */
@@ -119,12 +119,14 @@ export function programShares(config: Record<string, string>): ProgramShare[] {
 /**
  * The devices and config that share `command`'s install from the host, read-only at the same
  * path, with repoman's link directory first on PATH (for `exec`, and for login shells through
- * /etc/profile.d). The state key records the outcome, so `status` can say it without the host.
+ * /etc/profile.d). The state keys record the outcome and the executable, so `status` can say
+ * it without the host's PATH, and `profile list` shows `differs` once the host's program moved.
  */
 function programParts(
   command: string,
   programs: AgentPrograms,
   shift: string,
+  templateDevices: ProfileSpec['devices'],
 ): Pick<ProfileSpec, 'config' | 'devices'> {
   const program = programs.find(command)
   if (!program) return {config: {[STATE_PREFIX + command]: 'not on the host, install it inside'}, devices: {}}
@@ -137,7 +139,13 @@ function programParts(
       'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`,
     },
     devices: {
-      [`${command}-program`]: readOnly(program.installDir),
+      // Not when the template already shares a directory holding it (a second mount at the
+      // same path is refused by Incus): e.g. a program kept in the agent's own data dir.
+      ...(Object.values(templateDevices).some(
+        (d) => d.type === 'disk' && d.path && isWithin(program.installDir, d.path),
+      )
+        ? {}
+        : {[`${command}-program`]: readOnly(program.installDir)}),
       // The same two devices in every agent profile: Incus merges them into one.
       'repoman-programs': readOnly(programs.linksDir),
       'repoman-programs-path': {...readOnly(programs.profileScript), path: '/etc/profile.d/repoman-programs.sh'},
@@ -171,22 +179,20 @@ export async function renderTemplate(
     throw new ConfigError(`${template.file}: devices must be a mapping`)
   if (program !== undefined && (typeof program !== 'string' || !COMMAND_NAME.test(program)))
     throw new ConfigError(`${template.file}: program must be a command name, like claude`)
+  const templateDevices = Object.fromEntries(
+    Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
+      name,
+      stringMap(d, `device ${name}`, template.file),
+    ]),
+  )
   const shared = program
-    ? programParts(program, programs, templateVariables(host).SHIFT as string)
+    ? programParts(program, programs, templateVariables(host).SHIFT as string, templateDevices)
     : {config: {}, devices: {}}
   return {
     name: template.name,
     description: typeof description === 'string' ? description : '',
     config: {...stringMap(config, 'config', template.file), ...shared.config},
-    devices: {
-      ...Object.fromEntries(
-        Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
-          name,
-          stringMap(d, `device ${name}`, template.file),
-        ]),
-      ),
-      ...shared.devices,
-    },
+    devices: {...templateDevices, ...shared.devices},
   }
 }
 

@@ -108,6 +108,21 @@ describe('profile library', () => {
     expect(Object.keys(codex.devices)).to.deep.equal(['codex-dir'])
   })
 
+  it('mounts no second copy of a program the template already shares (kept in the agent data dir)', async () => {
+    const opencode = listTemplates(dir).find((t) => t.name === 'opencode-share')
+    const data = '/home/dev/.local/share/opencode'
+    const spec = await renderTemplate(
+      opencode as never,
+      host,
+      programs({
+        opencode: {command: 'opencode', executable: `${data}/bin/opencode`, installDir: data, needsNode: false},
+      }),
+    )
+    expect(spec.devices['opencode-program']).to.equal(undefined)
+    expect(spec.devices['opencode-data']?.path).to.equal(data)
+    expect(spec.devices['repoman-programs']?.source).to.equal(linksDir)
+  })
+
   it('refuses a program that is not a plain command name', async () => {
     writeFileSync(join(dir, 'odd.yaml'), 'description: x\nprogram: ../bin/sh\n')
     const odd = listTemplates(dir).find((t) => t.name === 'odd')
