@@ -1,7 +1,7 @@
 /**
  * The fast path for the commands typed dozens of times a day: `list`, `status`, `exec`, `shell`
- * and `agent run` (what agent launchers run) in their everyday shapes, run without loading oclif (whose import alone costs more
- * here than the daemon's answer). It runs the same library functions and prints the same bytes
+ * and `agent run` (what agent launchers run) in their everyday shapes, run without loading
+ * oclif (whose import alone costs more here than the daemon's answer). It runs the same library functions and prints the same bytes
  * as the oclif commands. It only takes argument lists it fully understands and declines the
  * rest (help, --verbose, unknown flags, `--json` on a terminal, which oclif colours); and when
  * anything fails before it has printed or run something, it declines too: oclif then runs the

@@ -7,6 +7,7 @@
 import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
 import {UsageError} from '../errors.js'
+import {HOST_FLAG} from '../lifecycle/session.js'
 import {compareAscii} from '../names.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
 import {COMMAND_NAME} from '../profiles/library.js'
@@ -14,9 +15,6 @@ import {findProgram, hostFs, type ProgramFs} from './programs.js'
 
 /** The line that marks a launcher as repoman's (so `remove` never deletes anything else). */
 export const LAUNCHER_MARKER = '# repoman agent launcher'
-
-/** The escape that runs the host's own program, as the launcher's first argument. */
-export const HOST_FLAG = '--host'
 
 /** `text` as one sh word. */
 export function shellQuote(text: string): string {

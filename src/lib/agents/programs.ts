@@ -16,6 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import {basename, dirname, isAbsolute, join, relative, sep} from 'node:path'
+import {compareAscii} from '../names.js'
 import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
 
 /** What resolution needs to know about the host's files. */
@@ -40,6 +41,33 @@ export interface HostProgram {
 
 /** The container's default PATH (Incus's for `exec`), after repoman's directory of program links. */
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
+/** The profile keys that say what became of a template's `program` on this host. */
+const STATE_PREFIX = 'user.repoman.program.'
+const EXECUTABLE_PREFIX = 'user.repoman.program-executable.'
+export const programStateKey = (command: string) => STATE_PREFIX + command
+export const programExecutableKey = (command: string) => EXECUTABLE_PREFIX + command
+
+/** What a template's `program` became: shared from the host, or to be installed inside. */
+export type ProgramState = 'shared' | 'shared, needs node inside' | 'not on the host, install it inside'
+
+export interface ProgramShare {
+  command: string
+  state: ProgramState
+  /** The host's real executable that repoman's link points at, when shared. */
+  executable: string | null
+}
+
+/** The programs a rendered profile (or a container's expanded config) shares or wants. */
+export function programShares(config: Record<string, string>): ProgramShare[] {
+  return Object.entries(config)
+    .filter(([key]) => key.startsWith(STATE_PREFIX))
+    .map(([key, state]) => {
+      const command = key.slice(STATE_PREFIX.length)
+      return {command, state: state as ProgramState, executable: config[programExecutableKey(command)] ?? null}
+    })
+    .sort((a, b) => compareAscii(a.command, b.command))
+}
 
 /**
  * npm's global prefix for this user, as npm decides it: `npm_config_prefix` in the environment,

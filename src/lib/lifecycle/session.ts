@@ -141,6 +141,9 @@ export async function prepareSession(
   return {run: () => context.incus.runAttached(args)}
 }
 
+/** A launcher's first argument that runs the host's own program instead (handled in its sh). */
+export const HOST_FLAG = '--host'
+
 /**
  * What an agent launcher (`repoman agent install`) runs: `command ARGS` in the container of the
  * repo holding the current directory, at the same path. Outside every repo it refuses: the
@@ -155,7 +158,7 @@ export async function prepareLaunch(
   const cwd = process.cwd()
   if (!projectForDirectory(context.registry, cwd))
     throw new UsageError(
-      `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} --host\``,
+      `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} ${HOST_FLAG}\``,
     )
   return prepareSession(context, {command: [command, ...args], env: [], tty})
 }

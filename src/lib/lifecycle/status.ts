@@ -1,6 +1,7 @@
 /** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
+import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows, reposRootOf} from '../containers.js'
 import {ProjectNotFoundError} from '../errors.js'
@@ -9,7 +10,6 @@ import type {IncusInstance} from '../incus/types.js'
 import {compareAscii} from '../names.js'
 import {isWithin} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
-import {type ProgramShare, programShares} from '../profiles/library.js'
 import type {Registry} from '../registry/schema.js'
 
 export interface MountStatus {

@@ -6,11 +6,16 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {type AgentPrograms, CONTAINER_PATH} from '../agents/programs.js'
+import {
+  type AgentPrograms,
+  CONTAINER_PATH,
+  type ProgramState,
+  programExecutableKey,
+  programStateKey,
+} from '../agents/programs.js'
 import {planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
-import {compareAscii} from '../names.js'
 import {isWithin, PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord} from '../registry/schema.js'
 
@@ -91,31 +96,6 @@ const stringMap = (value: unknown, what: string, file: string): Record<string, s
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]))
 }
 
-/** The profile keys that say what became of a template's `program` on this host. */
-const STATE_PREFIX = 'user.repoman.program.'
-const EXECUTABLE_PREFIX = 'user.repoman.program-executable.'
-
-/** What a template's `program` became: shared from the host, or to be installed inside. */
-export type ProgramState = 'shared' | 'shared, needs node inside' | 'not on the host, install it inside'
-
-export interface ProgramShare {
-  command: string
-  state: ProgramState
-  /** The host's real executable that repoman's link points at, when shared. */
-  executable: string | null
-}
-
-/** The programs a rendered profile (or a container's expanded config) shares or wants. */
-export function programShares(config: Record<string, string>): ProgramShare[] {
-  return Object.entries(config)
-    .filter(([key]) => key.startsWith(STATE_PREFIX))
-    .map(([key, state]) => {
-      const command = key.slice(STATE_PREFIX.length)
-      return {command, state: state as ProgramState, executable: config[EXECUTABLE_PREFIX + command] ?? null}
-    })
-    .sort((a, b) => compareAscii(a.command, b.command))
-}
-
 /**
  * The devices and config that share `command`'s install from the host, read-only at the same
  * path, with repoman's link directory first on PATH (for `exec`, and for login shells through
@@ -129,13 +109,13 @@ function programParts(
   templateDevices: ProfileSpec['devices'],
 ): Pick<ProfileSpec, 'config' | 'devices'> {
   const program = programs.find(command)
-  if (!program) return {config: {[STATE_PREFIX + command]: 'not on the host, install it inside'}, devices: {}}
+  if (!program) return {config: {[programStateKey(command)]: 'not on the host, install it inside'}, devices: {}}
   const readOnly = (path: string) => ({type: 'disk', source: path, path, readonly: 'true', shift})
   const state: ProgramState = program.needsNode ? 'shared, needs node inside' : 'shared'
   return {
     config: {
-      [STATE_PREFIX + command]: state,
-      [EXECUTABLE_PREFIX + command]: program.executable,
+      [programStateKey(command)]: state,
+      [programExecutableKey(command)]: program.executable,
       'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`,
     },
     devices: {

@@ -1,6 +1,12 @@
 /** `repoman profile ...`: the library's templates against what the Incus project holds. */
 import {existsSync} from 'node:fs'
-import {type AgentPrograms, hostPrograms, writeProgramLink} from '../agents/programs.js'
+import {
+  type AgentPrograms,
+  hostPrograms,
+  type ProgramShare,
+  programShares,
+  writeProgramLink,
+} from '../agents/programs.js'
 import {guardContextOf} from '../containers.js'
 import {SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
@@ -16,8 +22,6 @@ import {
   missingSources,
   type ProfileOrigin,
   type ProfileTemplate,
-  type ProgramShare,
-  programShares,
   renderTemplate,
 } from './library.js'
 

@@ -1,15 +1,9 @@
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {expect} from 'chai'
-import type {AgentPrograms, HostProgram} from '../../../src/lib/agents/programs.js'
+import {type AgentPrograms, type HostProgram, programShares} from '../../../src/lib/agents/programs.js'
 import {ConfigError} from '../../../src/lib/errors.js'
-import {
-  listTemplates,
-  programShares,
-  renderTemplate,
-  substitute,
-  VENDOR_PROFILES_DIR,
-} from '../../../src/lib/profiles/library.js'
+import {listTemplates, renderTemplate, substitute, VENDOR_PROFILES_DIR} from '../../../src/lib/profiles/library.js'
 
 const host = {lan_ip: '192.168.1.42', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
 const linksDir = '/home/dev/.local/share/repoman/programs'
