@@ -7,55 +7,29 @@ import {spawnSync} from 'node:child_process'
 import {chownSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
-import type {Context} from 'mocha'
 import {installClaudeCodeFor} from '../helpers/claude-npm.js'
-import * as daemonHelpers from '../helpers/incus-daemon.js'
-import * as worldHelpers from '../helpers/world.js'
-import {requireIncus, type World} from '../helpers/world.js'
-
-const USER = {uid: 1001, gid: 1001}
-
-/** The real-image tier (REAL_IMAGE, requireRealImage, makeWorld with {user: true}), coming to main. */
-interface RealImageTier {
-  REAL_IMAGE: string
-  requireRealImage(context: Context): void
-  makeWorld(incusDir: string, options: {user: boolean}): World
-}
-
-function realImageTier(context: Context): RealImageTier {
-  const tier = {...daemonHelpers, ...worldHelpers} as unknown as Partial<RealImageTier>
-  if (typeof tier.REAL_IMAGE !== 'string' || typeof tier.requireRealImage !== 'function') {
-    const why = 'the real-image tier (REAL_IMAGE, requireRealImage) is not in test/helpers yet'
-    if (process.env.CI === 'true') throw new Error(`CI=true: ${why}`)
-    console.warn(`      skipped: ${why}`)
-    context.skip()
-  }
-  tier.requireRealImage?.(context)
-  return tier as RealImageTier
-}
+import {REAL_IMAGE} from '../helpers/incus-daemon.js'
+import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 describe('Claude Code shared from the host (real image, host uid 1001)', () => {
   let world: World
-  let image: string
   let version: string
+  const user = () => world.user as NonNullable<World['user']>
   before(async function () {
-    const incusDir = requireIncus(this)
-    const tier = realImageTier(this)
-    image = tier.REAL_IMAGE
-    world = tier.makeWorld(incusDir, {user: true})
+    world = makeWorld(requireRealImage(this), {user: true})
     await world.setup()
     // A missing registry (and no cached install) fails here, under CI as anywhere.
-    version = installClaudeCodeFor(world.home, USER.uid, USER.gid)
+    version = installClaudeCodeFor(world.home, user().uid, user().gid)
     mkdirSync(join(world.home, '.claude'))
     writeFileSync(join(world.home, '.claude.json'), '{}\n')
-    for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), USER.uid, USER.gid)
+    for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), user().uid, user().gid)
   })
   after(() => world?.dispose())
 
   /** Runs `command` as the test user would type it, with the launcher directory first on PATH. */
   function asUser(command: string[], cwd: string) {
     const launchers = join(world.home, '.local/share/repoman/bin')
-    return spawnSync('setpriv', [`--reuid=${USER.uid}`, `--regid=${USER.gid}`, '--clear-groups', ...command], {
+    return spawnSync('setpriv', [`--reuid=${user().uid}`, `--regid=${user().gid}`, '--init-groups', ...command], {
       cwd,
       env: {...world.env, PATH: `${launchers}:${world.env.PATH}`},
       encoding: 'utf8',
@@ -67,12 +41,11 @@ describe('Claude Code shared from the host (real image, host uid 1001)', () => {
     expect(install.exitCode, install.stderr).to.equal(0)
     expect(install.stdout).to.equal('claude-share: created (vendor); claude: shared\n')
     const repo = world.makeRepo('agent')
-    chownSync(repo, USER.uid, USER.gid)
     const created = await world.cli([
       'new',
       'agent',
       '--image',
-      image,
+      REAL_IMAGE,
       '--profile',
       'default',
       '--profile',

@@ -54,7 +54,7 @@ export interface ProfileRow {
 const programsOf = (ctx: ProfileContext): AgentPrograms => hostPrograms(ctx.registry.host, ctx.paths)
 
 const render = (template: ProfileTemplate, ctx: ProfileContext) =>
-  renderTemplate(template, ctx.registry.host, programsOf(ctx))
+  renderTemplate(template, ctx.registry, programsOf(ctx))
 
 export interface InstallOutcome {
   name: string
@@ -129,7 +129,7 @@ export async function renderChecked(
   allowSensitive: boolean,
 ): Promise<ProfileSpec> {
   const programs = programsOf(ctx)
-  const spec = await renderTemplate(template, ctx.registry.host, programs)
+  const spec = await renderTemplate(template, ctx.registry, programs)
   // The links the profile mounts must exist before the check (and before Incus sees them).
   for (const {command, executable} of programShares(spec.config))
     if (executable) writeProgramLink(programs, command, executable)

@@ -15,6 +15,8 @@ const programs = (found: Record<string, HostProgram> = {}): AgentPrograms => ({
   find: (command) => found[command],
 })
 const none = programs()
+/** A registry whose bind mounts are idmapped (`idmap = "shift"`). */
+const shifted = {host, defaults: {idmap: 'shift'}} as never
 
 describe('profile library', () => {
   let dir: string
@@ -44,7 +46,11 @@ describe('profile library', () => {
 
   it('renders host values into claude-share and llm-share', async () => {
     const templates = Object.fromEntries(listTemplates(dir).map((t) => [t.name, t]))
-    const claude = await renderTemplate(templates['claude-share'] as never, host, none)
+    const claude = await renderTemplate(
+      templates['claude-share'] as never,
+      {host, defaults: {idmap: 'shift'}} as never,
+      none,
+    )
     expect(claude.devices['claude-dir']).to.deep.equal({
       type: 'disk',
       source: '/home/dev/.claude',
@@ -52,13 +58,16 @@ describe('profile library', () => {
       shift: 'true',
     })
     expect(claude.devices['claude-json']?.path).to.equal('/home/dev/.claude.json')
-    const llm = await renderTemplate(templates['llm-share'] as never, host, none)
+    const llm = await renderTemplate(templates['llm-share'] as never, {host, defaults: {}} as never, none)
     expect(llm.config['environment.OLLAMA_HOST']).to.equal('http://192.168.1.42:11434')
   })
 
-  it('does not shift bind mounts for a host uid that needs raw.idmap', async () => {
+  it('does not shift bind mounts under raw.idmap (the default), nor for a uid that only fits raw.idmap', async () => {
     const claude = listTemplates(dir).find((t) => t.name === 'claude-share')
-    const spec = await renderTemplate(claude as never, {...host, uid: 2_000_000, gid: 2_000_000}, none)
+    const byDefault = await renderTemplate(claude as never, {host, defaults: {}} as never, none)
+    expect(byDefault.devices['claude-dir']?.shift).to.equal('false')
+    const large = {host: {...host, uid: 2_000_000, gid: 2_000_000}, defaults: {idmap: 'shift'}}
+    const spec = await renderTemplate(claude as never, large as never, none)
     expect(spec.devices['claude-dir']?.shift).to.equal('false')
   })
 
@@ -67,7 +76,7 @@ describe('profile library', () => {
     const pkg = '/home/dev/.local/lib/node_modules/@anthropic-ai/claude-code'
     const spec = await renderTemplate(
       claude as never,
-      host,
+      shifted,
       programs({claude: {command: 'claude', executable: `${pkg}/bin/claude.exe`, installDir: pkg, needsNode: false}}),
     )
     const readOnly = {type: 'disk', readonly: 'true', shift: 'true'}
@@ -93,11 +102,11 @@ describe('profile library', () => {
     const pkg = '/usr/lib/node_modules/@google/gemini-cli'
     const gemini = await renderTemplate(
       byName['gemini-share'] as never,
-      host,
+      shifted,
       programs({gemini: {command: 'gemini', executable: `${pkg}/dist/index.js`, installDir: pkg, needsNode: true}}),
     )
     expect(gemini.config['user.repoman.program.gemini']).to.equal('shared, needs node inside')
-    const codex = await renderTemplate(byName['codex-share'] as never, host, none)
+    const codex = await renderTemplate(byName['codex-share'] as never, shifted, none)
     expect(codex.config).to.deep.equal({'user.repoman.program.codex': 'not on the host, install it inside'})
     expect(Object.keys(codex.devices)).to.deep.equal(['codex-dir'])
   })
@@ -107,7 +116,7 @@ describe('profile library', () => {
     const data = '/home/dev/.local/share/opencode'
     const spec = await renderTemplate(
       opencode as never,
-      host,
+      shifted,
       programs({
         opencode: {command: 'opencode', executable: `${data}/bin/opencode`, installDir: data, needsNode: false},
       }),
@@ -120,7 +129,7 @@ describe('profile library', () => {
   it('refuses a program that is not a plain command name', async () => {
     writeFileSync(join(dir, 'odd.yaml'), 'description: x\nprogram: ../bin/sh\n')
     const odd = listTemplates(dir).find((t) => t.name === 'odd')
-    const error = await renderTemplate(odd as never, host, none).catch((e) => e)
+    const error = await renderTemplate(odd as never, shifted, none).catch((e) => e)
     expect(error.message).to.match(/odd\.yaml: program must be a command name/)
   })
 
@@ -139,7 +148,7 @@ describe('profile library', () => {
     mkdirSync(join(dir, 'sub'))
     writeFileSync(join(dir, 'bad.yaml'), 'description: x\nprofiles: [a]\n')
     const bad = listTemplates(dir).find((t) => t.name === 'bad')
-    const error = await renderTemplate(bad as never, host, none).catch((e) => e)
+    const error = await renderTemplate(bad as never, {host, defaults: {}} as never, none).catch((e) => e)
     expect(error.message).to.match(/bad\.yaml: unknown key profiles/)
   })
 })
