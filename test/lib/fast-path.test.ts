@@ -33,6 +33,17 @@ describe('the fast path', () => {
       expect(take(line), line).to.equal(undefined)
   })
 
+  it('takes `agent run NAME -- ARGS` exactly as a launcher writes it', () => {
+    expect(take('agent run claude -- --version')).to.deep.equal({
+      command: 'agent run',
+      agent: 'claude',
+      args: ['--version'],
+    })
+    expect(take('agent run claude --')).to.deep.equal({command: 'agent run', agent: 'claude', args: []})
+    for (const line of ['agent run claude', 'agent run --help --', 'agent list', 'agent run -- x'])
+      expect(take(line), line).to.equal(undefined)
+  })
+
   it('declines whatever oclif should judge: help, other flags, mistakes, other commands', () => {
     for (const line of [
       'list --help',

@@ -1,6 +1,6 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
-import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
+import {CONFIG_KEYS, projectForDirectory, repoPathOf, reposRootOf, resolveInsideCwd} from '../containers.js'
 import {oneLine, ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -188,6 +188,28 @@ export function reportSessionChanges(stateDir: string, name: string, repoPath: s
   } catch (error) {
     process.stderr.write(`repoman: could not check the files your host runs in "${name}": ${oneLine(error)}\n`)
   }
+}
+
+/** A launcher's first argument that runs the host's own program instead (handled in its sh). */
+export const HOST_FLAG = '--host'
+
+/**
+ * What an agent launcher (`repoman agent install`) runs: `command ARGS` in the container of the
+ * repo holding the current directory, at the same path. Outside every repo it refuses: the
+ * host's own program runs only when asked (`NAME --host`).
+ */
+export async function prepareLaunch(
+  context: SessionContext,
+  command: string,
+  args: string[],
+  tty: boolean,
+): Promise<PreparedSession> {
+  const cwd = process.cwd()
+  if (!projectForDirectory(context.registry, cwd))
+    throw new UsageError(
+      `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} ${HOST_FLAG}\``,
+    )
+  return prepareSession(context, {command: [command, ...args], env: [], tty})
 }
 
 /** Runs the session's command in the project's container; returns its exit code. */

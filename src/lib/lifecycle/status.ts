@@ -1,6 +1,7 @@
 /** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
+import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import {
   backupRootOf,
@@ -53,6 +54,8 @@ export interface ProjectStatus {
   protected_paths: string[]
   /** Host paths or settings that look like secrets or the host itself. */
   exposures: Exposure[]
+  /** Agent programs its profiles share from the host, or say to install inside. */
+  programs: ProgramShare[]
   /** Network mode in force: open, restricted or allowlist. */
   network: string
   /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
@@ -122,6 +125,12 @@ export function projectStatus(
   const {problem, ...integrity} = row.registered && repoExists ? facts.integrityOf(row) : NO_INTEGRITY_FACTS
   if (problem) problems.push(problem)
   problems.push(...integrityProblems(row.name, integrity.changes, integrity.special_files))
+  const programs = instance ? programShares(instance.expanded_config ?? instance.config) : []
+  for (const p of programs)
+    if (p.executable && !sourceExists(p.executable))
+      problems.push(
+        `${p.command}: ${p.executable} is gone from the host (updated?); install the profile that shares it again (\`repoman profile list\` shows it as differs)`,
+      )
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
     .map((m) => relative(row.path, m.path))
@@ -160,6 +169,7 @@ export function projectStatus(
     mounts,
     protected_paths: protectedPaths,
     exposures,
+    programs,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     ...integrity,
     backup: row.backup,
@@ -253,6 +263,8 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
         )
       for (const e of p.exposures) lines.push(`          exposes ${e.path}: ${e.why} (${e.where})`)
     }
+    for (const program of p.programs)
+      if (verbose || program.state !== 'shared') lines.push(`          ${program.command}: ${program.state}`)
   }
   if (report.projects.length === 0) lines.push('No projects yet.')
   return lines
