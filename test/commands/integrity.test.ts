@@ -84,7 +84,7 @@ describe('integrity: what an agent changed in host-run files is seen (real Incus
     expect(text.stdout).to.match(/^PROBLEM alpha: .*\.envrc added since accepted/m)
 
     const list = JSON.parse((await world.cli(['list', '--json'])).stdout)
-    expect(list[0]).to.include({name: 'alpha', integrity: 'changed', changes: 1})
+    expect(list[0]).to.include({name: 'alpha', integrity: 'changed', changed_files: 1})
     const table = (await world.cli(['list'])).stdout
     expect(table).to.match(/^alpha \(changed\) /m)
     expect(table).to.include('(changed) alpha: 1 host-run file(s) changed; `repoman review alpha`')

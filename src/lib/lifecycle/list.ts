@@ -12,7 +12,7 @@ export interface ListRow extends ProjectRow {
   /** The files the host runs: as accepted (clean), changed, or unknown (no baseline). */
   integrity: IntegrityState
   /** How many of them changed since the user accepted them. */
-  changes: number
+  changed_files: number
 }
 
 /** With `sessions`, also each running project's detached sessions (one `incus exec` each, at once). */
@@ -33,7 +33,7 @@ export async function listProjects(
   const listed = await instances
   const rows: ListRow[] = projectRows(registry, listed).map((row) => {
     const check = checks.get(row.name)
-    return {...row, integrity: check?.state ?? 'unknown', changes: check?.changes.length ?? 0}
+    return {...row, integrity: check?.state ?? 'unknown', changed_files: check?.changes.length ?? 0}
   })
   if (options.sessions) {
     const {sessionsIn} = await import('./detach.js')
@@ -57,7 +57,7 @@ export async function renderProjectList(rows: ListRow[]): Promise<string[]> {
   const withSessions = rows.some((r) => r.sessions !== undefined)
   const sessions = (list: string[] | null | undefined) => (list === null ? '?' : list?.join(',') || '-')
   const table = rows.map((r) => [
-    r.changes > 0 ? `${r.name} (changed)` : r.name,
+    r.changed_files > 0 ? `${r.name} (changed)` : r.name,
     r.path,
     r.image,
     r.drift ? `${r.state} (!)` : r.state,
@@ -71,7 +71,7 @@ export async function renderProjectList(rows: ListRow[]): Promise<string[]> {
     await renderTable(withSessions ? [...head, 'SESSIONS'] : head, table),
     ...rows.filter((r) => r.drift).map((r) => `(!) ${r.name}: ${r.drift}`),
     ...rows
-      .filter((r) => r.changes > 0)
-      .map((r) => `(changed) ${r.name}: ${r.changes} host-run file(s) changed; \`repoman review ${r.name}\``),
+      .filter((r) => r.changed_files > 0)
+      .map((r) => `(changed) ${r.name}: ${r.changed_files} host-run file(s) changed; \`repoman review ${r.name}\``),
   ]
 }
