@@ -63,7 +63,9 @@ describe('repoman setup (real Incus)', () => {
     expect(readFileSync(world.registryFile, 'utf8')).to.equal(broken)
     const json = await world.cli(['setup', '--non-interactive', '--json'])
     expect(json.exitCode).to.equal(1)
-    expect(JSON.parse(json.stdout).error).to.deep.include({code: 'ERROR', exit_code: 1})
+    const {error} = JSON.parse(json.stdout)
+    expect(error).to.have.all.keys('code', 'message', 'exit_code')
+    expect(error).to.include({code: 'CONFIG', exit_code: 1})
   })
 
   it('fails fast with a hint when the daemon is unreachable', async () => {
