@@ -52,7 +52,8 @@ export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; the
 
 /**
  * The `incus exec` arguments that run `command` in the container as the host user (HOME and
- * USER as on the host), starting the container first if it is stopped.
+ * USER as on the host), starting the container first if it is stopped (and then checking that
+ * the user's account is there).
  */
 export async function sessionExecArgs(
   incus: IncusClient,
@@ -67,7 +68,18 @@ export async function sessionExecArgs(
     throw new RepomanError(
       `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
     )
-  if (instance.status !== 'Running') await incus.startInstance(name)
+  if (instance.status !== 'Running') {
+    await incus.startInstance(name)
+    // Only here, not on every exec (its cost is benched): a container that was re-provisioned
+    // while stopped gets its account back; in the everyday case this is one exec.
+    const {ensureAccount, instanceAccountWant} = await import('./account.js')
+    await ensureAccount(incus, name, instanceAccountWant(registry, instance), 'on-change').catch((error: Error) =>
+      // The command can still run as the user's uid: say so rather than refuse it.
+      process.stderr.write(
+        `Warning: your account inside "${name}" could not be checked (${error.message.split('\n')[0]}); \`repoman status ${name} --fix\` retries\n`,
+      ),
+    )
+  }
   const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
   const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
   const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}

@@ -39,6 +39,8 @@ export interface Defaults {
   network?: string
   /** Hosts/CIDRs (optionally :port) a restricted or allowlist project may reach; ${HOST_LAN_IP} allowed. */
   network_allow?: string[]
+  /** Passwordless sudo for the host user in new containers; unset means on. */
+  sudo?: boolean
 }
 
 export interface ProjectEntry {
@@ -79,6 +81,7 @@ const KNOWN = {
     'protected_paths',
     'network',
     'network_allow',
+    'sudo',
   ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
@@ -132,6 +135,7 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
     network: v.optionalString(defaults, 'defaults', 'network'),
     network_allow:
       defaults.network_allow === undefined ? undefined : v.strings(defaults, 'defaults', 'network_allow', []),
+    sudo: defaults.sudo === undefined ? undefined : v.boolean(defaults, 'defaults', 'sudo'),
   }
   if (defaultsRecord.network && !['open', 'restricted', 'allowlist'].includes(defaultsRecord.network))
     v.fail('defaults', 'network', 'must be "open", "restricted" or "allowlist"')

@@ -1,0 +1,66 @@
+/** Makes (or repairs) the host user's account in a running container; see account.ts for the rules. */
+import {
+  type AccountPlan,
+  type AccountWant,
+  accountApplyScript,
+  accountFactsScript,
+  parseAccountFacts,
+  planUserAccount,
+  sudoersFile,
+} from '../account.js'
+import {CONFIG_KEYS} from '../containers.js'
+import {hostGroupName} from '../host.js'
+import type {IncusClient} from '../incus/client.js'
+import type {IncusInstance} from '../incus/types.js'
+import type {Registry} from '../registry/schema.js'
+
+/** Whether new containers give the host user passwordless sudo: `[defaults] sudo`, on unless set false. */
+export function defaultSudo(registry: Registry): boolean {
+  return registry.defaults.sudo !== false
+}
+
+/** The account a container of this registry should have, with the ids `planIdmap` chose. */
+export function accountWant(registry: Registry, ids: {uid: number; gid: number}, sudo: boolean): AccountWant {
+  const {user, home, gid} = registry.host
+  return {user, uid: ids.uid, gid: ids.gid, group: hostGroupName({user, gid}), home, sudo}
+}
+
+/** The account a container repoman made should have, from what it recorded on the container. */
+export function instanceAccountWant(registry: Registry, instance: IncusInstance): AccountWant {
+  const recorded = instance.config[CONFIG_KEYS.sudo]
+  return accountWant(
+    registry,
+    {
+      uid: Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid),
+      gid: Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid),
+    },
+    recorded === undefined ? defaultSudo(registry) : recorded === 'true',
+  )
+}
+
+/**
+ * When to wait for cloud-init (it makes the image's own first user, which the plan must see):
+ * `wait` before reading (a new container), `skip` (no cloud-init on the image), or
+ * `on-change`: read without waiting, and only when something must change (a re-provisioned
+ * container) wait and read again, so that a container in its everyday state costs one exec.
+ */
+export type CloudInitWait = 'wait' | 'skip' | 'on-change'
+
+/** Reads the container's accounts, plans, and applies what is missing (a second exec, only then). */
+export async function ensureAccount(
+  incus: IncusClient,
+  name: string,
+  want: AccountWant,
+  cloudInit: CloudInitWait,
+): Promise<AccountPlan> {
+  const facts = accountFactsScript(cloudInit === 'wait')
+  const output = await incus.run(
+    incus.execArgs(name, ['sh', '-c', facts, 'sh', want.home, sudoersFile(want.user)]),
+    {timeoutMs: 10 * 60_000},
+  )
+  const plan = planUserAccount(parseAccountFacts(output), want)
+  if (plan.actions.length === 0) return plan
+  if (cloudInit === 'on-change') return ensureAccount(incus, name, want, 'wait')
+  await incus.run(incus.execArgs(name, ['sh', '-c', accountApplyScript(plan.actions)]), {timeoutMs: 60_000})
+  return plan
+}
