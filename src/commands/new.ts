@@ -21,11 +21,12 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
     image: Flags.string({description: 'Image to create the container from (default: [defaults].default_image).'}),
     profile: Flags.string({
       description:
-        'Incus profile to add (repeatable): added to [defaults].profiles (or repos.d/<name>.toml\'s), duplicates dropped, order kept.',
+        "Incus profile to add (repeatable): added to [defaults].profiles (or repos.d/<name>.toml's), duplicates dropped, order kept.",
       multiple: true,
     }),
     'no-default-profiles': Flags.boolean({
-      description: 'Apply exactly the --profile profiles, without [defaults].profiles (a root disk is added if none has one).',
+      description:
+        'Apply exactly the --profile profiles, without [defaults].profiles (a root disk is added if none has one).',
     }),
     'no-sudo': Flags.boolean({
       description: 'No passwordless sudo for you inside (default: on, unless [defaults] sudo = false).',

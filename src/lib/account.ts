@@ -108,11 +108,13 @@ export function sudoersFile(user: string): string {
  * - groups likewise: the gid's group is renamed when it is a regular group whose new name is
  *   free; otherwise the gid keeps its group name. A missing gid is added, under the host
  *   group's name or, when a group elsewhere has that name, a free variant of it.
- * - uid 0 (repoman run as root) is root inside: nothing to do.
+ * - uid 0 (repoman run as root) is root inside: only the home directory.
  */
 export function planUserAccount(facts: AccountFacts, want: AccountWant): AccountPlan {
   const shell = facts.bash ?? '/bin/sh'
-  if (want.uid === 0) return {actions: [], user: 'root', group: 'root', notes: []}
+  const home: AccountAction[] =
+    facts.homeOwner === `${want.uid}:${want.gid}` ? [] : [{kind: 'home', path: want.home, uid: want.uid, gid: want.gid}]
+  if (want.uid === 0) return {actions: home, user: 'root', group: 'root', notes: []}
   const users = parseDb(facts.passwd, 'passwd')
   const groups = parseDb(facts.group, 'group')
   const actions: AccountAction[] = []
@@ -182,12 +184,11 @@ export function planUserAccount(facts: AccountFacts, want: AccountWant): Account
   const inSudo = sudoGroup?.members?.includes(formerName) ?? false
   if (sudoGroup && want.sudo && !inSudo) actions.push({kind: 'add-to-group', user, group: 'sudo'})
   if (sudoGroup && !want.sudo && inSudo) actions.push({kind: 'remove-from-group', user, group: 'sudo'})
-  if (want.sudo && facts.sudoInstalled && !facts.sudoersPresent) actions.push({kind: 'sudoers', user: want.user, uid: want.uid})
+  if (want.sudo && facts.sudoInstalled && !facts.sudoersPresent)
+    actions.push({kind: 'sudoers', user: want.user, uid: want.uid})
   if (!want.sudo && facts.sudoersPresent) actions.push({kind: 'remove-sudoers', user: want.user})
 
-  if (facts.homeOwner !== `${want.uid}:${want.gid}`)
-    actions.push({kind: 'home', path: want.home, uid: want.uid, gid: want.gid})
-  return {actions, user, group, notes}
+  return {actions: [...actions, ...home], user, group, notes}
 }
 
 const quote = (value: string | number) => `'${String(value).replace(/'/g, `'\\''`)}'`

@@ -94,10 +94,10 @@ describe('planUserAccount', () => {
 
   it('moves an account with the name aside when another account holds the uid: one name per uid', () => {
     const plan = planUserAccount(
-      facts(['alice:x:1000:1000::/home/alice:/bin/bash', 'bob:x:1001:1001::/home/bob:/bin/bash'], [
-        'alice:x:1000:',
-        'bob:x:1001:',
-      ]),
+      facts(
+        ['alice:x:1000:1000::/home/alice:/bin/bash', 'bob:x:1001:1001::/home/bob:/bin/bash'],
+        ['alice:x:1000:', 'bob:x:1001:'],
+      ),
       want,
     )
     expect(plan.actions.slice(0, 2)).to.deep.equal([
@@ -163,8 +163,10 @@ describe('planUserAccount', () => {
     expect(plan.actions).to.deep.equal([{kind: 'home', path: '/home/alice', uid: 1001, gid: 1001}])
   })
 
-  it('has nothing to do for root (repoman run as root is root inside)', () => {
-    expect(planUserAccount(facts(), {...want, user: 'root', uid: 0, gid: 0, home: '/root'}).actions).to.deep.equal([])
+  it('only makes the home directory for root (repoman run as root is root inside)', () => {
+    const root = {...want, user: 'root', uid: 0, gid: 0, home: '/home/admin'}
+    expect(planUserAccount(facts(), root).actions).to.deep.equal([{kind: 'home', path: '/home/admin', uid: 0, gid: 0}])
+    expect(planUserAccount(facts([], [], {homeOwner: '0:0'}), root).actions).to.deep.equal([])
   })
 })
 

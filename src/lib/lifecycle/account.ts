@@ -54,10 +54,9 @@ export async function ensureAccount(
   cloudInit: CloudInitWait,
 ): Promise<AccountPlan> {
   const facts = accountFactsScript(cloudInit === 'wait')
-  const output = await incus.run(
-    incus.execArgs(name, ['sh', '-c', facts, 'sh', want.home, sudoersFile(want.user)]),
-    {timeoutMs: 10 * 60_000},
-  )
+  const output = await incus.run(incus.execArgs(name, ['sh', '-c', facts, 'sh', want.home, sudoersFile(want.user)]), {
+    timeoutMs: 10 * 60_000,
+  })
   const plan = planUserAccount(parseAccountFacts(output), want)
   if (plan.actions.length === 0) return plan
   if (cloudInit === 'on-change') return ensureAccount(incus, name, want, 'wait')

@@ -171,7 +171,8 @@ export async function fixAccounts(registry: Registry, incus: IncusClient, name?:
     const instance = instances.find((i) => i.name === project.name)
     const fix: AccountFix = {name: project.name, changes: [], notes: [], skipped: null}
     if (!instance) fix.skipped = 'the container is gone'
-    else if (instance.status !== 'Running') fix.skipped = `${instance.status.toLowerCase()}; checked when exec or shell starts it`
+    else if (instance.status !== 'Running')
+      fix.skipped = `${instance.status.toLowerCase()}; checked when exec or shell starts it`
     else {
       const plan = await ensureAccount(incus, project.name, instanceAccountWant(registry, instance), 'on-change')
       fix.changes = plan.actions.map(describeAction)
