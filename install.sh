@@ -16,6 +16,16 @@ if ! command -v incus >/dev/null || ! command -v rsync >/dev/null; then
   exit 1
 fi
 
+# repoman maps only your own ids into containers (raw.idmap); Incus allows that once root may
+# map them. Run with sudo, this adds the lines for the user who ran sudo (setup says what to do
+# otherwise).
+if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  for pair in "/etc/subuid:$(id -u "$SUDO_USER")" "/etc/subgid:$(id -g "$SUDO_USER")"; do
+    file=${pair%%:*} id=${pair#*:}
+    grep -qx "root:$id:1" "$file" 2>/dev/null || { echo "root:$id:1" >>"$file" && say "Added root:$id:1 to $file"; }
+  done
+fi
+
 if ! incus info >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "The Incus daemon does not answer: start it (sudo systemctl start incus) and make sure you are in the incus-admin group" >&2

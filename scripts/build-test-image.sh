@@ -42,7 +42,6 @@ chroot "$rootfs" sh -c 'export DEBIAN_FRONTEND=noninteractive
 }
 umount "$rootfs/proc"
 rm -f "$rootfs/etc/resolv.conf"
-echo repoman-test >"$rootfs/etc/hostname"
 cat >"$work/metadata.yaml" <<META
 architecture: x86_64
 creation_date: $(date +%s)
@@ -51,8 +50,19 @@ properties:
   os: debian
   release: trixie
   variant: cloud
+templates:
+  /etc/hostname:
+    when: [create, copy]
+    template: hostname.tpl
+  /etc/hosts:
+    when: [create, copy]
+    template: hosts.tpl
 META
-tar -C "$work" -czf "$work/meta.tar.gz" metadata.yaml
+# As Incus's own images do: the container's name in /etc/hostname and /etc/hosts (sudo looks it up).
+mkdir -p "$work/templates"
+echo '{{ instance.name }}' >"$work/templates/hostname.tpl"
+printf '127.0.0.1 localhost\n127.0.1.1 {{ instance.name }}\n::1 localhost ip6-localhost ip6-loopback\n' >"$work/templates/hosts.tpl"
+tar -C "$work" -czf "$work/meta.tar.gz" metadata.yaml templates
 tar -C "$rootfs" --numeric-owner -czf "$work/rootfs.tar.gz" .
 mkdir -p "$out"
 mv "$work/meta.tar.gz" "$work/rootfs.tar.gz" "$out/"

@@ -1,6 +1,7 @@
 /**
- * Mocha root hooks: one private Incus daemon for the whole run. Under CI=true a machine without
- * Incus fails the run; elsewhere the integration suites are skipped with a loud reason.
+ * Mocha root hooks: one private Incus daemon for the whole run, with the busybox and the real
+ * Debian images and the non-root test user. Under CI=true a machine without Incus (or without the
+ * real image) fails the run; elsewhere those suites are skipped with a loud reason.
  */
 import {missingIncus, startTestDaemon, type TestDaemon} from './helpers/incus-daemon.js'
 
@@ -16,6 +17,11 @@ export async function mochaGlobalSetup(): Promise<void> {
   }
   daemon = await startTestDaemon()
   process.env.REPOMAN_TEST_INCUS_DIR = daemon.dir
+  process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
+  if (daemon.realImageMissing) {
+    process.env.REPOMAN_TEST_NO_REAL_IMAGE = daemon.realImageMissing
+    console.warn(`\n  !! Real-image tests will be skipped: ${daemon.realImageMissing}\n`)
+  }
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

@@ -3,6 +3,7 @@
  * how registry and Incus line up, and which project a directory belongs to. No I/O.
  */
 import {isAbsolute, join, normalize, relative} from 'node:path'
+import {containmentSeccompPolicy} from './containment.js'
 import {UsageError} from './errors.js'
 import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from './incus/types.js'
 import {compareAscii} from './names.js'
@@ -40,34 +41,53 @@ export function subidAllows(text: string, id: number): boolean {
   return ranges.some((r) => r.count < CONTAINER_ID_RANGE) && !ranges.some((r) => r.count >= CONTAINER_ID_RANGE)
 }
 
+/**
+ * The command that adds what /etc/subuid and /etc/subgid lack for raw.idmap to map these host
+ * ids, or undefined when nothing is missing.
+ */
+export function subidFixCommand(host: Pick<HostRecord, 'uid' | 'gid'>, subuid: string, subgid: string) {
+  const missing = [
+    ...(subidAllows(subuid, host.uid) ? [] : [`echo root:${host.uid}:1 | sudo tee -a /etc/subuid`]),
+    ...(subidAllows(subgid, host.gid) ? [] : [`echo root:${host.gid}:1 | sudo tee -a /etc/subgid`]),
+  ]
+  return missing.length > 0 ? missing.join(' && ') : undefined
+}
+
 /** Ids an unprivileged Incus container maps by default (0 to 65535). */
 export const CONTAINER_ID_RANGE = 65_536
 /** The uid cloud images give their first user; used inside when the host uid cannot be. */
 export const DEFAULT_CONTAINER_ID = 1000
 
+export type IdmapMode = 'raw.idmap' | 'shift'
+
 export interface IdmapPlan {
-  /** `shift`: idmapped mount, same ids inside and out. `raw.idmap`: host ids mapped onto `uid`/`gid` inside. */
-  mode: 'shift' | 'raw.idmap'
+  /** `raw.idmap`: only the host user's ids are mapped, onto `uid`/`gid` inside. `shift`: idmapped mounts. */
+  mode: IdmapMode
   uid: number
   gid: number
   rawIdmap?: string
 }
 
 /**
- * How the host user's files appear inside. With `shift=true` a file written by container uid N
- * is owned by host uid N, which is right when the user runs as their own uid inside; that uid
- * must exist in the container's id range. Otherwise (e.g. a directory-service uid of 1234567)
- * the host ids are mapped onto the container's first user with raw.idmap.
+ * How the host user's files appear inside, decided in one place.
+ *
+ * `raw.idmap` (the default): only the host user's uid and gid are mapped into the container,
+ * onto the same ids inside (or onto 1000 when they do not fit the container's range, e.g. a
+ * directory-service uid of 1234567). Every other id inside, root included, is a host id in the
+ * container's own range, so nothing made inside, even by root with setuid bits, is owned by
+ * host root or another host user; the repo is mounted without shifting.
+ *
+ * `shift` (only when asked for, and only when the ids fit): idmapped mounts, the same ids inside
+ * and out. Simpler (no /etc/subuid lines) but container root writes as host root through them.
+ * It is also what a host user who is root gets: mapping host root into a container is what
+ * raw.idmap must never do, and without a mapping root's own repo would be read-only inside.
  */
-export function planIdmap(host: Pick<HostRecord, 'uid' | 'gid'>): IdmapPlan {
-  if (host.uid < CONTAINER_ID_RANGE && host.gid < CONTAINER_ID_RANGE)
-    return {mode: 'shift', uid: host.uid, gid: host.gid}
-  return {
-    mode: 'raw.idmap',
-    uid: DEFAULT_CONTAINER_ID,
-    gid: DEFAULT_CONTAINER_ID,
-    rawIdmap: `uid ${host.uid} ${DEFAULT_CONTAINER_ID}\ngid ${host.gid} ${DEFAULT_CONTAINER_ID}`,
-  }
+export function planIdmap(host: Pick<HostRecord, 'uid' | 'gid'>, requested: IdmapMode = 'raw.idmap'): IdmapPlan {
+  const fits = host.uid < CONTAINER_ID_RANGE && host.gid < CONTAINER_ID_RANGE
+  if ((requested === 'shift' || host.uid === 0) && fits) return {mode: 'shift', uid: host.uid, gid: host.gid}
+  const uid = host.uid < CONTAINER_ID_RANGE ? host.uid : DEFAULT_CONTAINER_ID
+  const gid = host.gid < CONTAINER_ID_RANGE ? host.gid : DEFAULT_CONTAINER_ID
+  return {mode: 'raw.idmap', uid, gid, rawIdmap: `uid ${host.uid} ${uid}\ngid ${host.gid} ${gid}`}
 }
 
 /**
@@ -159,6 +179,7 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   }
   if (plan.sudo !== undefined) config[CONFIG_KEYS.sudo] = String(plan.sudo)
   if (plan.idmap.rawIdmap) config['raw.idmap'] = plan.idmap.rawIdmap
+  config['raw.seccomp'] = containmentSeccompPolicy()
   for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
 
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
@@ -212,6 +233,20 @@ export function reposRootOf(registry: Registry): string {
 /** The backup root, `~` expanded for the host user. */
 export function backupRootOf(registry: Registry): string {
   return expandHome(registry.defaults.backup_root, registry.host.home)
+}
+
+/**
+ * Paths that systemd images mount file systems over at boot (a tmpfs on /tmp and /run), hiding
+ * a repo mounted beneath them; and the kernel's own.
+ */
+const HIDDEN_INSIDE = ['/tmp', '/run', '/dev', '/proc', '/sys']
+
+/** Why a repo cannot be mounted at its own path inside, or undefined when it can. */
+export function repoPathProblem(repoPath: string): string | undefined {
+  const under = HIDDEN_INSIDE.find((dir) => isWithin(repoPath, dir))
+  return under
+    ? `repo ${repoPath} is under ${under}, which the container's system mounts over at boot; keep repos_root elsewhere (e.g. ~/repos)`
+    : undefined
 }
 
 export function repoPathOf(registry: Registry, dirname: string): string {

@@ -3,7 +3,9 @@
  * Read from the environment, /etc/passwd and the kernel's route table: nothing is sent.
  */
 import {readFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 import {networkInterfaces, userInfo} from 'node:os'
+import {subidFixCommand} from './containers.js'
 import type {HostUser} from './registry/schema.js'
 
 interface PasswdEntry {
@@ -106,4 +108,11 @@ export function detectLanIp(): string {
     // Not Linux, or /proc hidden: fall back to the interface list.
   }
   return pickLanIp(defaultRouteInterfaces(routes), networkInterfaces())
+}
+
+/** What to run so Incus may map the host user's ids with raw.idmap; undefined when nothing is missing. */
+export async function missingSubids(host: Pick<HostUser, 'uid' | 'gid'>): Promise<string | undefined> {
+  const read = (file: string) => readFile(file, 'utf8').catch(() => '')
+  const [subuid, subgid] = await Promise.all([read('/etc/subuid'), read('/etc/subgid')])
+  return subidFixCommand(host, subuid, subgid)
 }

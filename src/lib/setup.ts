@@ -5,8 +5,9 @@
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import type {ListrTask} from 'listr2'
+import {planIdmap} from './containers.js'
 import {RepomanError, UsageError} from './errors.js'
-import {detectHostUser, detectLanIp} from './host.js'
+import {detectHostUser, detectLanIp, missingSubids} from './host.js'
 import {describeIncusCommand, IncusClient, type IncusCommandEntry} from './incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusStoragePool} from './incus/types.js'
 import {isIpv4, isProjectBridge} from './network.js'
@@ -299,6 +300,23 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
         }
         await incus.updateProfile({name: 'default', description: profile.description, config: profile.config, devices})
         changed(task, `default profile: root disk on pool "${pool}"${network ? `, eth0 on network "${network}"` : ''}`)
+      },
+    },
+    {
+      title: 'Your ids can be mapped into containers',
+      task: async (_, task) => {
+        if (planIdmap(host, result.defaults.idmap).mode !== 'raw.idmap') {
+          task.title = 'Your ids are shifted into containers (idmap = "shift")'
+          return
+        }
+        const command = await missingSubids(host)
+        if (!command) {
+          task.title = `Your uid ${host.uid} and gid ${host.gid} can be mapped into containers`
+          return
+        }
+        const warning = `\`repoman new\` maps only your ids into containers (raw.idmap); let Incus do that once: ${command}`
+        result.warnings.push(warning)
+        task.output = `warning: ${warning}`
       },
     },
     {

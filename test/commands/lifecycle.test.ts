@@ -156,11 +156,21 @@ describe('container lifecycle (real Incus)', () => {
   it('rolls back a container that was created but failed to start, leaving the registry as it was', async () => {
     world.makeRepo('epsilon')
     world.incus(['profile', 'create', 'broken'])
-    world.incus(['profile', 'device', 'add', 'broken', 'gone', 'disk', 'source=/tmp/rm-does-not-exist', 'path=/gone'])
+    // Incus accepts it at create time and fails to start it: the device is not there.
+    world.incus([
+      'profile',
+      'device',
+      'add',
+      'broken',
+      'gone',
+      'unix-char',
+      'source=/dev/rm-does-not-exist',
+      'path=/dev/gone',
+    ])
     const registry = world.registryText()
     const result = await world.cli(['new', 'epsilon', '--profile', 'default', '--profile', 'broken'])
     expect(result.exitCode).to.equal(1)
-    expect(result.stderr).to.match(/^Error: incus launch failed: /m)
+    expect(result.stderr).to.match(/^Error: incus start failed: .*Failed to start device "gone"/m)
     expect(names(world)).to.deep.equal([])
     expect(world.registryText()).to.equal(registry)
   })

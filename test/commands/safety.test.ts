@@ -116,7 +116,7 @@ describe('safety (real Incus)', () => {
       expect(refused.exitCode).to.equal(2)
       expect(refused.stderr).to.match(
         new RegExp(
-          `your uid ${uid} is outside the container's id range, .* needs root:${uid}:1 to /etc/subuid and root:${uid}:1 to /etc/subgid`,
+          `maps only your ids .* run \`echo root:${uid}:1 \\| sudo tee -a /etc/subuid && echo root:${uid}:1 \\| sudo tee -a /etc/subgid\``,
         ),
       )
 

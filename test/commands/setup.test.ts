@@ -25,7 +25,7 @@ describe('repoman setup (real Incus)', () => {
     expect(registry).to.include(`repos_root = "${world.reposRoot}"`)
     expect(registry).to.include(`incus_project = "${world.incusProject}"`)
     expect(registry).to.match(
-      /\[host\]\nlan_ip = "192\.0\.2\.10"\nuser = "root"\nuid = 0\ngid = 0\nhome = "\/tmp\/rm-home-/,
+      /\[host\]\nlan_ip = "192\.0\.2\.10"\nuser = "root"\nuid = 0\ngid = 0\nhome = "\/var\/tmp\/rm-home-/,
     )
 
     const second = await world.setup()
@@ -58,7 +58,7 @@ describe('repoman setup (real Incus)', () => {
     writeFileSync(world.registryFile, broken)
     const result = await world.cli(['setup', '--non-interactive'])
     expect(result.exitCode).to.equal(1)
-    expect(result.stderr).to.match(/^Error: \/tmp\/rm-home-[^:]+\/repoman\.toml:\d+: .*fix the TOML syntax/)
+    expect(result.stderr).to.match(/^Error: \/var\/tmp\/rm-home-[^:]+\/repoman\.toml:\d+: .*fix the TOML syntax/)
     expect(result.stderr).to.not.match(/\n\s+at /)
     expect(readFileSync(world.registryFile, 'utf8')).to.equal(broken)
   })

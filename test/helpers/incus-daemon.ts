@@ -1,7 +1,9 @@
 /**
  * A private Incus daemon for the integration tests: its own INCUS_DIR under /tmp, a `dir`
- * storage pool and a busybox image built from busybox-static (no image server is needed).
- * It never touches the user's own Incus.
+ * storage pool, a busybox image built from busybox-static and the real-distro image (Debian 13
+ * with systemd, built from Debian's packages by scripts/build-test-image.sh and cached), so no
+ * image server is needed. Its socket is open to the test host user's group. It never touches the
+ * user's own Incus.
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {
@@ -15,14 +17,22 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import {dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
+import {ensureTestUser, type TestUser} from './test-user.js'
 
 export const TEST_IMAGE = 'busybox'
+/** Debian 13 with systemd, cloud-init, sudo, git, bash and tmux: what users really run. */
+export const REAL_IMAGE = 'debian13'
+const BUILD_REAL_IMAGE = resolve(import.meta.dirname, '../../scripts/build-test-image.sh')
 const INCUSD = '/usr/libexec/incus/incusd'
 const BUSYBOX = '/bin/busybox'
 
 export interface TestDaemon {
   dir: string
+  /** The non-root host user the user-facing tests run as (uid 1001). */
+  user: TestUser
+  /** Why the real-distro image is not there, or undefined when it is. */
+  realImageMissing?: string
   env: NodeJS.ProcessEnv
   incus(args: string[], input?: string): string
   stop(): void
@@ -72,14 +82,34 @@ function buildBusyboxImage(daemon: TestDaemon): void {
   rmSync(work, {recursive: true, force: true})
 }
 
+/**
+ * Builds (or takes from the cache) the Debian image and imports it. Set REPOMAN_TEST_REAL_IMAGE=0
+ * to leave it out; the real-image suites then say so (and fail under CI=true).
+ */
+function importRealImage(daemon: TestDaemon): string | undefined {
+  if (process.env.REPOMAN_TEST_REAL_IMAGE === '0') return 'REPOMAN_TEST_REAL_IMAGE=0'
+  let built: string
+  try {
+    built = execFileSync('bash', [BUILD_REAL_IMAGE], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']}).trim()
+  } catch (error) {
+    return `scripts/build-test-image.sh failed: ${(error as Error).message.split('\n')[0]}`
+  }
+  daemon.incus(['image', 'import', join(built, 'meta.tar.gz'), join(built, 'rootfs.tar.gz'), '--alias', REAL_IMAGE])
+  return undefined
+}
+
 export async function startTestDaemon(): Promise<TestDaemon> {
+  // Before the daemon starts: Incus reads /etc/subuid and /etc/subgid when it starts.
+  const user = ensureTestUser()
   // Short path: the daemon's unix socket path must stay under 108 bytes.
   const dir = mkdtempSync('/tmp/rm-incus-')
   const env = {...process.env, INCUS_DIR: dir}
-  const child = spawn(INCUSD, ['--group', 'root'], {env, stdio: ['ignore', 'ignore', 'ignore'], detached: true})
+  // The socket's group is the test user's, as incus-admin is a real user's.
+  const child = spawn(INCUSD, ['--group', user.group], {env, stdio: ['ignore', 'ignore', 'ignore'], detached: true})
   child.unref()
   const daemon: TestDaemon = {
     dir,
+    user,
     env,
     incus(args, input) {
       return execFileSync('incus', args, {env, encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe']})
@@ -99,11 +129,15 @@ export async function startTestDaemon(): Promise<TestDaemon> {
         // nothing mounted
       }
       rmSync(dir, {recursive: true, force: true})
+      user.restore()
     },
   }
+  // The socket's directory must be reachable by the test user.
+  chmodSync(dir, 0o755)
   execFileSync('incus', ['admin', 'waitready', '--timeout', '60'], {env, stdio: 'ignore'})
   daemon.incus(['storage', 'create', 'default', 'dir'])
   daemon.incus(['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default'])
   buildBusyboxImage(daemon)
+  daemon.realImageMissing = importRealImage(daemon)
   return daemon
 }

@@ -4,10 +4,11 @@
  * run them: the built CLI in a child process.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Context} from 'mocha'
 import {TEST_IMAGE} from './incus-daemon.js'
+import type {TestUser} from './test-user.js'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
 
@@ -18,6 +19,8 @@ export interface CliResult {
 }
 
 export interface World {
+  /** The host user the CLI runs as: the non-root test user, or undefined for root. */
+  user?: TestUser
   home: string
   reposRoot: string
   backupRoot: string
@@ -34,6 +37,8 @@ export interface World {
   setup(extra?: string[]): Promise<CliResult>
   /** Makes `<reposRoot>/<name>` with a file in it (and `git init` when asked). */
   makeRepo(name: string, options?: {git?: boolean}): string
+  /** Runs git in a repo as the world's user (git refuses repos owned by another user). */
+  git(repo: string, ...args: string[]): string
   registryText(): string
   /** Writes a registry by hand (no Incus needed) with these projects. */
   writeRegistry(projects: Array<{name: string; repo?: string; backup?: boolean}>, defaults?: string): void
@@ -52,10 +57,34 @@ export function requireIncus(context: Context): string {
   return dir as string
 }
 
+/** Like requireIncus, for suites that need the real Debian image as well. */
+export function requireRealImage(context: Context): string {
+  const dir = requireIncus(context)
+  const why = process.env.REPOMAN_TEST_NO_REAL_IMAGE
+  if (why) {
+    if (process.env.CI === 'true') throw new Error(`CI=true and the real Debian test image is missing: ${why}`)
+    console.warn(`      skipped: no real image (${why})`)
+    context.skip()
+  }
+  return dir
+}
+
+function testUser(): TestUser {
+  const user = process.env.REPOMAN_TEST_USER
+  if (!user) throw new Error('no test user: run the suite through test/setup.ts (npm test)')
+  return JSON.parse(user)
+}
+
 let worlds = 0
 
-export function makeWorld(incusDir: string): World {
-  const home = mkdtempSync('/tmp/rm-home-')
+/**
+ * `{user: true}`: the CLI runs as the non-root test user (uid 1001), who owns the world's home
+ * and repos, as a real user would; otherwise as root.
+ */
+export function makeWorld(incusDir: string, options: {user?: boolean} = {}): World {
+  const user = options.user ? testUser() : undefined
+  // Not under /tmp: systemd images mount a tmpfs there, over the repo's path.
+  const home = mkdtempSync('/var/tmp/rm-home-')
   const reposRoot = join(home, 'repos')
   const backupRoot = join(home, 'backup')
   mkdirSync(reposRoot, {recursive: true})
@@ -63,12 +92,21 @@ export function makeWorld(incusDir: string): World {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
-    USER: 'root',
+    USER: user?.name ?? 'root',
     LANG: 'C.UTF-8',
     INCUS_DIR: incusDir,
     NO_COLOR: '1',
   }
+  if (user) chownSync(home, user.uid, user.gid)
+  const chownToUser = (path: string) => {
+    if (user) execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path])
+  }
+  chownToUser(reposRoot)
+  // setpriv keeps the environment as given: HOME and USER are the world's.
+  const asUser = (command: string[]) =>
+    user ? ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', ...command] : command
   const world: World = {
+    user,
     home,
     reposRoot,
     backupRoot,
@@ -77,7 +115,8 @@ export function makeWorld(incusDir: string): World {
     registryFile: join(home, '.config/repoman/repoman.toml'),
     cli(args, options = {}) {
       return new Promise((resolvePromise, reject) => {
-        const child = spawn(process.execPath, [BIN, ...args], {
+        const [command, ...rest] = asUser([process.execPath, BIN, ...args]) as [string, ...string[]]
+        const child = spawn(command, rest, {
           env: {...env, ...options.env},
           cwd: options.cwd ?? home,
           stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -92,7 +131,7 @@ export function makeWorld(incusDir: string): World {
       })
     },
     incus(args) {
-      return execFileSync('incus', [...args, '--project', incusProject], {
+      return execFileSync('incus', ['--project', incusProject, ...args], {
         env,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,7 +163,12 @@ export function makeWorld(incusDir: string): World {
       mkdirSync(dir, {recursive: true})
       execFileSync('sh', ['-c', 'echo "hello" > README.md && mkdir -p src && echo "x=1" > src/main.txt'], {cwd: dir})
       if (options.git) execFileSync('git', ['init', '-q'], {cwd: dir})
+      chownToUser(dir)
       return dir
+    },
+    git(repo, ...args) {
+      const [command, ...rest] = asUser(['git', '-C', repo, ...args]) as [string, ...string[]]
+      return execFileSync(command, rest, {encoding: 'utf8', env: {...env, GIT_CONFIG_NOSYSTEM: '1'}})
     },
     writeRegistry(projects, defaults = '') {
       mkdirSync(join(home, '.config/repoman'), {recursive: true})
@@ -138,6 +182,7 @@ export function makeWorld(incusDir: string): World {
         world.registryFile,
         `schema = 3\n[defaults]\nrepos_root = "${reposRoot}"\nbackup_root = "${backupRoot}"\nincus_project = "${incusProject}"\n${defaults}\n${entries}`,
       )
+      chownToUser(join(home, '.config'))
     },
     registryText() {
       return readFileSync(world.registryFile, 'utf8')

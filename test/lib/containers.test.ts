@@ -5,8 +5,10 @@ import {
   planIdmap,
   projectForDirectory,
   projectRows,
+  repoPathProblem,
   resolveInsideCwd,
 } from '../../src/lib/containers.js'
+import {containmentState} from '../../src/lib/containment.js'
 import {UsageError} from '../../src/lib/errors.js'
 import type {IncusInstance, IncusProfile} from '../../src/lib/incus/types.js'
 import {resolveNewRequest} from '../../src/lib/lifecycle/create.js'
@@ -46,10 +48,21 @@ const instance = (name: string, status = 'Running', config: Record<string, strin
 
 describe('container decisions', () => {
   describe('planIdmap', () => {
-    it('shifts when the host ids fit the container range', () => {
-      expect(planIdmap({uid: 1000, gid: 1000})).to.deep.equal({mode: 'shift', uid: 1000, gid: 1000})
-      expect(planIdmap({uid: 0, gid: 0}).mode).to.equal('shift')
-      expect(planIdmap({uid: 65_535, gid: 100}).mode).to.equal('shift')
+    it("maps only the host user's ids, onto the same ids inside, by default", () => {
+      expect(planIdmap({uid: 1001, gid: 1001})).to.deep.equal({
+        mode: 'raw.idmap',
+        uid: 1001,
+        gid: 1001,
+        rawIdmap: 'uid 1001 1001\ngid 1001 1001',
+      })
+      expect(planIdmap({uid: 65_535, gid: 100}).rawIdmap).to.equal('uid 65535 65535\ngid 100 100')
+    })
+
+    it('shifts only when asked and the ids fit, or for a host user who is root', () => {
+      expect(planIdmap({uid: 1000, gid: 1000}, 'shift')).to.deep.equal({mode: 'shift', uid: 1000, gid: 1000})
+      expect(planIdmap({uid: 1_234_567, gid: 1000}, 'shift').mode).to.equal('raw.idmap')
+      // Host root is never put into a raw.idmap: the container would hold host root's ids.
+      expect(planIdmap({uid: 0, gid: 0})).to.deep.equal({mode: 'shift', uid: 0, gid: 0})
     })
 
     it('maps large host ids onto the first container user with raw.idmap', () => {
@@ -66,10 +79,10 @@ describe('container decisions', () => {
   describe('buildInstanceSpec', () => {
     const base = {name: 'p', image: 'img', profiles: ['default'], repoPath: '/home/dev/repos/p', host, token: 'abc'}
 
-    it('mounts the repo at its host path, shifted, with the override inline', () => {
+    it('mounts the repo at its host path, shifted when asked, with the override inline', () => {
       const spec = buildInstanceSpec({
         ...base,
-        idmap: planIdmap(host),
+        idmap: planIdmap(host, 'shift'),
         override: {
           mounts: [{source: '~/.npm', path: '/home/dev/.npm', readonly: true}],
           env: {NODE_ENV: 'development'},
@@ -94,6 +107,13 @@ describe('container decisions', () => {
         'user.repoman.token': 'abc',
       })
       expect(spec.config).to.not.have.property('raw.idmap')
+    })
+
+    it('gives every container the containment policy', () => {
+      const spec = buildInstanceSpec({...base, idmap: planIdmap(host), override: EMPTY_OVERRIDE})
+      expect(containmentState(spec.config['raw.seccomp'])).to.equal('enforced')
+      expect(spec.config['raw.idmap']).to.equal('uid 1000 1000\ngid 1000 1000')
+      expect(spec.devices.repo).to.not.have.property('shift')
     })
 
     it('uses raw.idmap instead of shift for a large uid', () => {
@@ -149,6 +169,16 @@ describe('container decisions', () => {
       expect(resolve({profiles: ['llm-share', 'default']})).to.deep.equal(['default', 'claude-share', 'llm-share'])
       expect(resolve({profiles: ['llm-share'], noDefaultProfiles: true})).to.deep.equal(['llm-share'])
       expect(resolve({profiles: ['x']}, {...EMPTY_OVERRIDE, profiles: ['default']})).to.deep.equal(['default', 'x'])
+    })
+  })
+
+  describe('repoPathProblem', () => {
+    it('refuses repos where a systemd image mounts over them at boot, and nowhere else', () => {
+      expect(repoPathProblem('/tmp/repos/x')).to.match(/under \/tmp, which the container's system mounts over/)
+      expect(repoPathProblem('/run/user/1000/x')).to.match(/under \/run/)
+      expect(repoPathProblem('/home/dev/repos/x')).to.equal(undefined)
+      expect(repoPathProblem('/var/tmp/repos/x')).to.equal(undefined)
+      expect(repoPathProblem('/tmpfoo/x')).to.equal(undefined)
     })
   })
 

@@ -17,6 +17,7 @@ import type {
   IncusProject,
   IncusServer,
   IncusStoragePool,
+  InstanceFile,
   InstanceSpec,
   ProfileSpec,
 } from './types.js'
@@ -235,16 +236,57 @@ export class IncusClient {
   }
 
   /**
-   * Creates and starts an instance in one go, with its config, devices and profiles inline (fed
-   * on stdin, which is how the CLI takes devices no profile has). The CLI reads YAML there;
-   * JSON is YAML, and needs no library.
+   * Creates and starts an instance, with its config, devices and profiles inline (fed on stdin,
+   * which is how the CLI takes devices no profile has; the CLI reads YAML there, and JSON is
+   * YAML). `files` are placed into its root file system before the first boot, so it is
+   * created, given them, then started; without files it is one `incus launch`.
    */
-  async launch(spec: InstanceSpec): Promise<void> {
+  async launch(spec: InstanceSpec, files: InstanceFile[] = []): Promise<void> {
     const profileArgs = spec.profiles.length === 0 ? ['--no-profiles'] : spec.profiles.flatMap((p) => ['--profile', p])
-    await this.run(['launch', spec.image, spec.name, '--project', this.project, ...profileArgs], {
-      input: JSON.stringify({config: spec.config, devices: spec.devices}),
-      timeoutMs: LAUNCH_TIMEOUT_MS,
-    })
+    await this.run(
+      [files.length === 0 ? 'launch' : 'create', spec.image, spec.name, '--project', this.project, ...profileArgs],
+      {
+        input: JSON.stringify({config: spec.config, devices: spec.devices}),
+        timeoutMs: LAUNCH_TIMEOUT_MS,
+      },
+    )
+    if (files.length === 0) return
+    for (const file of files) await this.pushFile(spec.name, file)
+    await this.startInstance(spec.name)
+  }
+
+  /** Writes a root-owned file into an instance (running or not), making its directories. */
+  async pushFile(name: string, file: InstanceFile): Promise<void> {
+    const {mkdtemp, rm, writeFile} = await import('node:fs/promises')
+    const {tmpdir} = await import('node:os')
+    const {join} = await import('node:path')
+    const dir = await mkdtemp(join(tmpdir(), 'repoman-push-'))
+    try {
+      const local = join(dir, 'file')
+      await writeFile(local, file.content)
+      const target = `${name}${file.path}`
+      await this.run(
+        [
+          'file',
+          'push',
+          local,
+          target,
+          '--project',
+          this.project,
+          '--create-dirs',
+          '--uid',
+          '0',
+          '--gid',
+          '0',
+          '--mode',
+          '0644',
+          '--quiet',
+        ],
+        {timeoutMs: 60_000},
+      )
+    } finally {
+      await rm(dir, {recursive: true, force: true})
+    }
   }
 
   async startInstance(name: string): Promise<void> {

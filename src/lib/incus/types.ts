@@ -59,6 +59,13 @@ export interface IncusProfile {
 
 export type ProfileSpec = Omit<IncusProfile, 'used_by'>
 
+/** A file to place into an instance's root file system. */
+export interface InstanceFile {
+  /** Absolute path inside. */
+  path: string
+  content: string
+}
+
 export interface InstanceSpec {
   name: string
   image: string

@@ -5,7 +5,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
-import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
+import {chown, mkdir, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {
@@ -19,9 +19,11 @@ import {
   planIdmap,
   planProtection,
   repoPathOf,
-  subidAllows,
+  repoPathProblem,
 } from '../containers.js'
+import {SYSTEMD_DROPIN} from '../containment.js'
 import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, InstanceSpec} from '../incus/types.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
@@ -126,7 +128,7 @@ export async function createTasks(
   const override = await readOverride(deps.paths.overridesDir, request.name)
   const {repo, image, profiles} = resolveNewRequest(request, override, registry)
   const repoPath = repoPathOf(registry, repo)
-  const idmap = planIdmap(registry.host)
+  const idmap = planIdmap(registry.host, registry.defaults.idmap)
   const sudo = request.sudo ?? defaultSudo(registry)
   const policy = resolvePolicy(registry, override, `repos.d/${request.name}.toml`)
   for (const entry of policy.allow) parseAllowEntry(entry)
@@ -157,6 +159,8 @@ export async function createTasks(
           )
         if (!existsSync(repoPath) || !statSync(repoPath).isDirectory())
           throw new UsageError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
+        const hidden = repoPathProblem(repoPath)
+        if (hidden) throw new UsageError(hidden)
         if (!existsSync(join(repoPath, '.git')) && !existsSync(join(repoPath, '.hg'))) {
           const warning = `${repoPath} is neither a git nor an hg repo`
           result.warnings.push(warning)
@@ -225,7 +229,7 @@ export async function createTasks(
           c.undo.push(() => rollback(incus, spec))
           // The registry is written next: its modules load while Incus creates the container.
           deps.store.prepareWrite()
-          await incus.launch(spec)
+          await incus.launch(spec, [SYSTEMD_DROPIN])
           const want = accountWant(registry, idmap, sudo)
           const account = await ensureAccount(incus, request.name, want, c.cloudInit ? 'wait' : 'skip')
           result.user = account.user
@@ -267,16 +271,10 @@ export async function createTasks(
 
 /** raw.idmap needs root to own the host ids in /etc/subuid and /etc/subgid; say exactly what to add. */
 async function checkSubids(registry: Registry): Promise<void> {
-  const {uid, gid} = registry.host
-  const read = (file: string) => readFile(file, 'utf8').catch(() => '')
-  const [subuid, subgid] = await Promise.all([read('/etc/subuid'), read('/etc/subgid')])
-  const missing = [
-    ...(subidAllows(subuid, uid) ? [] : [`root:${uid}:1 to /etc/subuid`]),
-    ...(subidAllows(subgid, gid) ? [] : [`root:${gid}:1 to /etc/subgid`]),
-  ]
-  if (missing.length > 0)
+  const command = await missingSubids(registry.host)
+  if (command)
     throw new UsageError(
-      `your uid ${uid} is outside the container's id range, so repoman maps it with raw.idmap, which needs ${missing.join(' and ')} (outside root's own container range); add them as root and run \`repoman new\` again`,
+      `repoman maps only your ids into the container (raw.idmap), and Incus allows that once root may map them; run \`${command}\`, then \`repoman new\` again`,
     )
 }
 

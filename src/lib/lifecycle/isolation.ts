@@ -15,7 +15,7 @@ export function resolvePolicy(registry: Registry, override: ProjectOverride, fil
     override.network?.mode ?? registry.defaults.network ?? 'open',
     override.network?.mode ? file : '[defaults].network',
   )
-  const variables = templateVariables(registry.host)
+  const variables = templateVariables(registry.host, registry.defaults.idmap)
   const allow = (override.network?.allow ?? registry.defaults.network_allow ?? []).map((entry) =>
     substitute(entry, variables, override.network?.allow ? file : '[defaults].network_allow'),
   )

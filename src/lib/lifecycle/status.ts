@@ -3,6 +3,7 @@ import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows, reposRootOf} from '../containers.js'
+import {type ContainmentState, containmentState} from '../containment.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -27,6 +28,11 @@ export interface ProjectStatus {
   problems: string[]
   /** `shift`, `raw.idmap`, or `unknown` for a container repoman did not make. */
   idmap: string
+  /**
+   * Whether repoman's seccomp policy keeps root inside from unmounting or getting around the
+   * read-only paths: `enforced`, `modified` (raw.seccomp changed by hand) or `none`.
+   */
+  containment: ContainmentState
   mounts: MountStatus[]
   /** Repo paths mounted read-only over the repo (the host-execution guard). */
   protected_paths: string[]
@@ -108,6 +114,13 @@ export function projectStatus(
     : instance?.config[CONFIG_KEYS.managed]
       ? 'shift'
       : 'unknown'
+  const containment = containmentState(instance?.config['raw.seccomp'])
+  if (instance && containment !== 'enforced')
+    problems.push(
+      containment === 'none'
+        ? 'made without the containment policy (by an older repoman?): root inside can unmount the read-only paths; make it anew (`repoman remove`, `repoman new`)'
+        : 'raw.seccomp was changed by hand: root inside may get around the read-only paths; restore it or make the container anew',
+    )
   const age = row.last_sync ? Math.max(0, Math.round((now.getTime() - Date.parse(row.last_sync)) / 1000)) : null
   return {
     name: row.name,
@@ -116,6 +129,7 @@ export function projectStatus(
     healthy: problems.length === 0,
     problems: [...new Set(problems)],
     idmap,
+    containment,
     mounts,
     protected_paths: protectedPaths,
     exposures,
@@ -204,6 +218,13 @@ export function formatAge(seconds: number | null): string {
   return `${seconds}s ago`
 }
 
+/** What each id mapping lets through to the host, in a few words. */
+function describeIdmap(idmap: string): string {
+  if (idmap === 'raw.idmap') return 'raw.idmap (only your ids reach the host)'
+  if (idmap === 'shift') return 'shift (container root writes as host root)'
+  return `idmap ${idmap}`
+}
+
 /** The human view: the backup root, then a line per project (and its exposures when it matters). */
 export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   const b = report.backup_root
@@ -211,7 +232,7 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   for (const p of report.projects) {
     const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
     const sudo = p.sudo === null ? '' : p.sudo ? ', sudo' : ', no sudo'
-    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${p.idmap}, network ${p.network}${sudo}`
+    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, network ${p.network}${sudo}`
     const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
     lines.push(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
     // The exposure report: what this container can reach on the host.

@@ -3,7 +3,9 @@
  * container is refused unless the user says --allow-sensitive. Pure: decided from the
  * rendered profile and a few host facts.
  */
+
 import {resolve} from 'node:path'
+import {containmentState} from '../containment.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {isWithin} from '../paths.js'
 
@@ -77,6 +79,7 @@ export function findExposures(spec: ProfileSpec, ctx: GuardContext): Exposure[] 
   if (spec.config['security.privileged'] === 'true')
     exposures.push({where: 'security.privileged', path: '/', why: 'a privileged container is root on the host'})
   for (const key of ['raw.lxc', 'raw.apparmor', 'raw.seccomp'])
-    if (spec.config[key]) exposures.push({where: key, path: key, why: 'raw low-level settings can lift the isolation'})
+    if (spec.config[key] && !(key === 'raw.seccomp' && containmentState(spec.config[key]) === 'enforced'))
+      exposures.push({where: key, path: key, why: 'raw low-level settings can lift the isolation'})
   return exposures
 }

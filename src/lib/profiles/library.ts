@@ -6,11 +6,11 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
-import {planIdmap} from '../containers.js'
+import {type IdmapMode, planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {PACKAGE_ROOT} from '../paths.js'
-import type {HostRecord} from '../registry/schema.js'
+import type {HostRecord, Registry} from '../registry/schema.js'
 
 /** The vendor library, shipped in the package's `profiles/`. */
 export const VENDOR_PROFILES_DIR = join(PACKAGE_ROOT, 'profiles')
@@ -54,7 +54,7 @@ export function findTemplate(name: string, userDir: string, vendorDir = VENDOR_P
 }
 
 /** Values substituted for `${NAME}` in templates. */
-export function templateVariables(host: HostRecord): Record<string, string> {
+export function templateVariables(host: HostRecord, idmap: IdmapMode | undefined): Record<string, string> {
   return {
     HOST_LAN_IP: host.lan_ip,
     USER: host.user,
@@ -62,7 +62,7 @@ export function templateVariables(host: HostRecord): Record<string, string> {
     UID: String(host.uid),
     GID: String(host.gid),
     // Bind mounts follow the same id mapping as the repo mount (see planIdmap).
-    SHIFT: planIdmap(host).mode === 'shift' ? 'true' : 'false',
+    SHIFT: planIdmap(host, idmap).mode === 'shift' ? 'true' : 'false',
   }
 }
 
@@ -88,9 +88,13 @@ const stringMap = (value: unknown, what: string, file: string): Record<string, s
 }
 
 /** Renders a template into the profile Incus should hold. */
-export async function renderTemplate(template: ProfileTemplate, host: HostRecord): Promise<ProfileSpec> {
+export async function renderTemplate(
+  template: ProfileTemplate,
+  registry: Pick<Registry, 'host' | 'defaults'>,
+): Promise<ProfileSpec> {
   const {parse} = await import('yaml')
-  const text = substitute(await readFile(template.file, 'utf8'), templateVariables(host), template.file)
+  const variables = templateVariables(registry.host, registry.defaults.idmap)
+  const text = substitute(await readFile(template.file, 'utf8'), variables, template.file)
   let doc: unknown
   try {
     doc = parse(text)

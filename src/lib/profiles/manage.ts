@@ -81,7 +81,7 @@ export async function listProfileRows(ctx: ProfileContext): Promise<ProfileRow[]
       used_by: instancesUsing(current),
     }
     try {
-      const spec = await renderTemplate(template, ctx.registry.host)
+      const spec = await renderTemplate(template, ctx.registry)
       row.description = spec.description
       if (current) row.state = (await inStep(spec, current)) ? 'in step' : 'differs'
     } catch (error) {
@@ -109,7 +109,7 @@ export async function renderChecked(
   ctx: ProfileContext,
   allowSensitive: boolean,
 ): Promise<ProfileSpec> {
-  const spec = await renderTemplate(template, ctx.registry.host)
+  const spec = await renderTemplate(template, ctx.registry)
   const missing = missingSources(spec, existsSync)
   if (missing.length > 0)
     throw new MissingSourceError(
@@ -164,7 +164,7 @@ export async function installProfiles(
 
 export async function diffProfile(name: string, ctx: ProfileContext): Promise<ProfileDiff> {
   const template = findTemplate(name, ctx.paths.userProfilesDir)
-  const [spec, current] = await Promise.all([renderTemplate(template, ctx.registry.host), ctx.incus.getProfile(name)])
+  const [spec, current] = await Promise.all([renderTemplate(template, ctx.registry), ctx.incus.getProfile(name)])
   const [{createTwoFilesPatch}, wanted, held] = await Promise.all([
     import('diff'),
     canonicalYaml(spec),
@@ -187,7 +187,7 @@ export async function showProfile(
   ctx: ProfileContext,
 ): Promise<{spec: ProfileSpec; yaml: string; origin: ProfileOrigin}> {
   const template = findTemplate(name, ctx.paths.userProfilesDir)
-  const spec = await renderTemplate(template, ctx.registry.host)
+  const spec = await renderTemplate(template, ctx.registry)
   return {spec, yaml: await canonicalYaml(spec), origin: template.origin}
 }
 

@@ -2,6 +2,7 @@
  * The registry file (`repoman.toml`), schema 3: its types, and pure functions that parse,
  * migrate, validate and serialize it. No I/O here; see `store.ts` for that.
  */
+import type {IdmapMode} from '../containers.js'
 import {ConfigError} from '../errors.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {lineOf, type Table, TomlValidator} from '../toml-check.js'
@@ -39,6 +40,8 @@ export interface Defaults {
   network?: string
   /** Hosts/CIDRs (optionally :port) a restricted or allowlist project may reach; ${HOST_LAN_IP} allowed. */
   network_allow?: string[]
+  /** How new containers map the host user's ids: raw.idmap (default: only your ids) or shift. */
+  idmap?: IdmapMode
   /** Passwordless sudo for the host user in new containers; unset means on. */
   sudo?: boolean
 }
@@ -81,6 +84,7 @@ const KNOWN = {
     'protected_paths',
     'network',
     'network_allow',
+    'idmap',
     'sudo',
   ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
@@ -135,8 +139,11 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
     network: v.optionalString(defaults, 'defaults', 'network'),
     network_allow:
       defaults.network_allow === undefined ? undefined : v.strings(defaults, 'defaults', 'network_allow', []),
+    idmap: v.optionalString(defaults, 'defaults', 'idmap') as IdmapMode | undefined,
     sudo: defaults.sudo === undefined ? undefined : v.boolean(defaults, 'defaults', 'sudo'),
   }
+  if (defaultsRecord.idmap && !['raw.idmap', 'shift'].includes(defaultsRecord.idmap))
+    v.fail('defaults', 'idmap', 'must be "raw.idmap" (only your ids are mapped) or "shift"')
   if (defaultsRecord.network && !['open', 'restricted', 'allowlist'].includes(defaultsRecord.network))
     v.fail('defaults', 'network', 'must be "open", "restricted" or "allowlist"')
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(defaultsRecord.incus_project))

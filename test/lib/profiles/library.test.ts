@@ -34,7 +34,7 @@ describe('profile library', () => {
 
   it('renders host values into claude-share and llm-share', async () => {
     const templates = Object.fromEntries(listTemplates(dir).map((t) => [t.name, t]))
-    const claude = await renderTemplate(templates['claude-share'] as never, host)
+    const claude = await renderTemplate(templates['claude-share'] as never, {host, defaults: {idmap: 'shift'}} as never)
     expect(claude.devices['claude-dir']).to.deep.equal({
       type: 'disk',
       source: '/home/dev/.claude',
@@ -42,13 +42,16 @@ describe('profile library', () => {
       shift: 'true',
     })
     expect(claude.devices['claude-json']?.path).to.equal('/home/dev/.claude.json')
-    const llm = await renderTemplate(templates['llm-share'] as never, host)
+    const llm = await renderTemplate(templates['llm-share'] as never, {host, defaults: {}} as never)
     expect(llm.config['environment.OLLAMA_HOST']).to.equal('http://192.168.1.42:11434')
   })
 
-  it('does not shift bind mounts for a host uid that needs raw.idmap', async () => {
+  it('does not shift bind mounts under raw.idmap (the default), nor for a uid that only fits raw.idmap', async () => {
     const claude = listTemplates(dir).find((t) => t.name === 'claude-share')
-    const spec = await renderTemplate(claude as never, {...host, uid: 2_000_000, gid: 2_000_000})
+    const byDefault = await renderTemplate(claude as never, {host, defaults: {}} as never)
+    expect(byDefault.devices['claude-dir']?.shift).to.equal('false')
+    const large = {host: {...host, uid: 2_000_000, gid: 2_000_000}, defaults: {idmap: 'shift'}}
+    const spec = await renderTemplate(claude as never, large as never)
     expect(spec.devices['claude-dir']?.shift).to.equal('false')
   })
 
@@ -67,7 +70,7 @@ describe('profile library', () => {
     mkdirSync(join(dir, 'sub'))
     writeFileSync(join(dir, 'bad.yaml'), 'description: x\nprofiles: [a]\n')
     const bad = listTemplates(dir).find((t) => t.name === 'bad')
-    const error = await renderTemplate(bad as never, host).catch((e) => e)
+    const error = await renderTemplate(bad as never, {host, defaults: {}} as never).catch((e) => e)
     expect(error.message).to.match(/bad\.yaml: unknown key profiles/)
   })
 })
