@@ -196,6 +196,9 @@ const quote = (value: string | number) => `'${String(value).replace(/'/g, `'\\''
 /** Section markers in the facts output (no passwd or group line can look like them). */
 const MARK = {passwd: '#repoman:passwd', group: '#repoman:group', state: '#repoman:state'}
 
+/** The line after the facts: the script then runs what it is sent on stdin (see `accountScript`). */
+export const FACTS_END = '#repoman:end'
+
 /**
  * Waits until cloud-init has finished, where it runs. `cloud-init status --wait` costs 0.4 to
  * 2.5 s (Python) even when there is nothing to wait for, so it is skipped where cloud-init's
@@ -210,10 +213,12 @@ export const CLOUD_INIT_WAIT = [
 ].join('\n')
 
 /**
- * Prints the facts `planUserAccount` needs, after cloud-init (when `waitForCloudInit`) has
- * finished making the image's own first user. Arguments: $1 home, $2 sudoers file.
+ * One script for the whole job, so that it costs one `incus exec`: it prints the facts
+ * `planUserAccount` needs (after cloud-init, when `waitForCloudInit`, has made the image's own
+ * first user), then the FACTS_END line, then runs as root what it reads on stdin (the apply
+ * script, or nothing). Arguments: $1 home, $2 sudoers file.
  */
-export function accountFactsScript(waitForCloudInit: boolean): string {
+export function accountScript(waitForCloudInit: boolean): string {
   return [
     ...(waitForCloudInit ? [CLOUD_INIT_WAIT] : []),
     `echo '${MARK.passwd}'; cat /etc/passwd`,
@@ -223,6 +228,9 @@ export function accountFactsScript(waitForCloudInit: boolean): string {
     'if [ -d "$1" ]; then echo "home=$(stat -c %u:%g "$1")"; fi',
     'if command -v visudo >/dev/null 2>&1; then echo sudo=yes; fi',
     'if [ -e "$2" ]; then echo sudoers=yes; fi',
+    `echo '${FACTS_END}'`,
+    'apply=$(cat)',
+    'if [ -n "$apply" ]; then exec sh -c "$apply"; fi',
   ].join('\n')
 }
 

@@ -1,8 +1,10 @@
+import {execFileSync} from 'node:child_process'
 import {expect} from 'chai'
 import {
   type AccountFacts,
   type AccountWant,
-  accountFactsScript,
+  accountScript,
+  FACTS_END,
   parseAccountFacts,
   planUserAccount,
   sudoersFile,
@@ -194,8 +196,20 @@ describe('account facts', () => {
   })
 
   it('waits for cloud-init only when asked, and not where its generator disabled it', () => {
-    expect(accountFactsScript(false)).to.not.include('cloud-init')
-    expect(accountFactsScript(true)).to.include('[ ! -e /run/cloud-init/disabled ]')
+    expect(accountScript(false)).to.not.include('cloud-init')
+    expect(accountScript(true)).to.include('[ ! -e /run/cloud-init/disabled ]')
+  })
+
+  it('prints the facts, then runs what it is sent on stdin (nothing when sent nothing)', () => {
+    const run = (input: string) =>
+      execFileSync('sh', ['-c', accountScript(false), 'sh', '/nonexistent-home', '/nonexistent-sudoers'], {
+        input,
+        encoding: 'utf8',
+      })
+    const quiet = run('')
+    expect(quiet.endsWith(`${FACTS_END}\n`)).to.equal(true)
+    expect(parseAccountFacts(quiet).passwd).to.match(/^root:/m)
+    expect(run('echo applied; exit 0')).to.match(new RegExp(`${FACTS_END}\napplied\n$`))
   })
 
   it('names the sudoers file so that sudo reads it (no dots)', () => {

@@ -3,12 +3,14 @@ import {
   type AccountPlan,
   type AccountWant,
   accountApplyScript,
-  accountFactsScript,
+  accountScript,
+  FACTS_END,
   parseAccountFacts,
   planUserAccount,
   sudoersFile,
 } from '../account.js'
 import {CONFIG_KEYS} from '../containers.js'
+import {RepomanError} from '../errors.js'
 import {hostGroupName} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -46,20 +48,29 @@ export function instanceAccountWant(registry: Registry, instance: IncusInstance)
  */
 export type CloudInitWait = 'wait' | 'skip' | 'on-change'
 
-/** Reads the container's accounts, plans, and applies what is missing (a second exec, only then). */
+/**
+ * Reads the container's accounts, plans, and applies what is missing, in one `incus exec` (a
+ * dialogue: the plan is sent back to the same shell). With `on-change` a needed change is not
+ * made in that exec but in a second one, after cloud-init (a rare repair).
+ */
 export async function ensureAccount(
   incus: IncusClient,
   name: string,
   want: AccountWant,
   cloudInit: CloudInitWait,
 ): Promise<AccountPlan> {
-  const facts = accountFactsScript(cloudInit === 'wait')
-  const output = await incus.run(incus.execArgs(name, ['sh', '-c', facts, 'sh', want.home, sudoersFile(want.user)]), {
-    timeoutMs: 10 * 60_000,
-  })
-  const plan = planUserAccount(parseAccountFacts(output), want)
-  if (plan.actions.length === 0) return plan
-  if (cloudInit === 'on-change') return ensureAccount(incus, name, want, 'wait')
-  await incus.run(incus.execArgs(name, ['sh', '-c', accountApplyScript(plan.actions)]), {timeoutMs: 60_000})
+  let plan: AccountPlan | undefined
+  const script = accountScript(cloudInit === 'wait')
+  await incus.dialogue(
+    incus.execArgs(name, ['sh', '-c', script, 'sh', want.home, sudoersFile(want.user)]),
+    FACTS_END,
+    (facts) => {
+      plan = planUserAccount(parseAccountFacts(facts), want)
+      return cloudInit === 'on-change' || plan.actions.length === 0 ? '' : accountApplyScript(plan.actions)
+    },
+    10 * 60_000,
+  )
+  if (!plan) throw new RepomanError(`the account check in "${name}" printed no facts; is its /bin/sh working?`)
+  if (cloudInit === 'on-change' && plan.actions.length > 0) return ensureAccount(incus, name, want, 'wait')
   return plan
 }
