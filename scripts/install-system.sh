@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for repoman and its tests: Incus (bookworm-backports
-# on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git.
+# on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git; with
+# --test also what only the tests use: debootstrap (the real Debian test image) and a C compiler
+# with static libc (the 32-bit syscall attack).
 # A no-op when everything is there; as a non-root user it only says what is missing.
 set -euo pipefail
 need=()
@@ -8,6 +10,11 @@ command -v incus >/dev/null || need+=(incus)
 command -v rsync >/dev/null || need+=(rsync)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v git >/dev/null || need+=(git)
+if [ "${1:-}" = --test ]; then
+  command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+  command -v gcc >/dev/null || need+=(gcc)
+  [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
+fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing: ${need[*]} (install them, or run this as root on Debian: scripts/install-system.sh)" >&2

@@ -170,7 +170,7 @@ describe('container lifecycle (real Incus)', () => {
     const registry = world.registryText()
     const result = await world.cli(['new', 'epsilon', '--profile', 'default', '--profile', 'broken'])
     expect(result.exitCode).to.equal(1)
-    expect(result.stderr).to.match(/^Error: incus start failed: .*Failed to start device "gone"/m)
+    expect(result.stderr).to.match(/^Error: Failed to start device "gone": The required device path doesn.t exist/m)
     expect(names(world)).to.deep.equal([])
     expect(world.registryText()).to.equal(registry)
   })
