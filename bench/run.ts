@@ -266,6 +266,17 @@ async function main(): Promise<void> {
         1.6,
       ),
     )
+    // An agent launcher (`repoman agent install`), typed in a repo: sh, then exec's fast path.
+    execFileSync(node, [BIN, 'agent', 'install', 'true'], {env, stdio: 'ignore'})
+    rows.push(
+      compare(
+        'launcher `true` in a repo',
+        () => time([join(world.home, '.local/share/repoman/bin/true')], env, join(world.reposRoot, 'p000')),
+        [nodeFloor, incus('exec', 'p000', '--project', world.incusProject, '--', 'true')],
+        'node -e 0 + incus exec',
+        1.6,
+      ),
+    )
     countHotPaths(100)
 
     // new: repoman's full create (checks, launch, home, registry) against a bare launch of the same.

@@ -10,6 +10,7 @@ stdin, stdout and stderr pass through; a TTY is used only when stdin is one; the
   static override examples = [
     '<%= config.bin %> exec isurus -- make test',
     'cd ~/repos/isurus/src && <%= config.bin %> exec -- claude',
+    '<%= config.bin %> exec --detach isurus -- claude',
   ]
   static override strict = false
   static override enableJsonFlag = false
@@ -17,12 +18,22 @@ stdin, stdout and stderr pass through; a TTY is used only when stdin is one; the
   static override flags = {
     cwd: cwdFlag,
     env: Flags.string({description: 'Set an environment variable inside (KEY=VALUE, repeatable).', multiple: true}),
+    detach: Flags.boolean({
+      description: 'Run it in a tmux session inside that outlives this terminal; prints the session name.',
+    }),
   }
 
   async run(): Promise<void> {
     const {flags} = await this.parse(Exec)
     const {runSession, splitExecArgv} = await import('../lib/lifecycle/session.js')
     const {name, command} = splitExecArgv(this.argv)
+    if (flags.detach) {
+      const {startDetached} = await import('../lib/lifecycle/detach.js')
+      const started = await startDetached(await this.repoman(), {name, command, cwd: flags.cwd, env: flags.env ?? []})
+      this.log(started.session)
+      this.logToStderr(`Detached; back to it with: repoman attach ${started.name} ${started.session}`)
+      return
+    }
     const code = await runSession(await this.repoman(), {
       name,
       command,

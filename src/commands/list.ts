@@ -1,16 +1,28 @@
+import {Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
-import type {ProjectRow} from '../lib/containers.js'
+import type {ListRow} from '../lib/lifecycle/list.js'
 
-export default class List extends RepomanCommand<ProjectRow[]> {
-  static override summary = 'List projects: repo, image, live state, created, last sync, backup.'
+export default class List extends RepomanCommand<ListRow[]> {
+  static override summary =
+    'List projects: repo, image, live state, created, last sync, backup, changed host-run files.'
   static override description =
     'Also shows drift: a registry entry whose container is gone, and a container in the Incus project that the registry does not know.'
-  static override examples = ['<%= config.bin %> list', '<%= config.bin %> list --json']
+  static override examples = [
+    '<%= config.bin %> list',
+    '<%= config.bin %> list --json',
+    '<%= config.bin %> list --sessions',
+  ]
+  static override flags = {
+    sessions: Flags.boolean({
+      description: 'Also show the detached sessions (`exec --detach`) running in each container (slower).',
+    }),
+  }
 
-  async run(): Promise<ProjectRow[]> {
-    const {registry, incus} = await this.repoman()
+  async run(): Promise<ListRow[]> {
+    const {flags} = await this.parse(List)
+    const context = await this.repoman()
     const {listProjects, renderProjectList} = await import('../lib/lifecycle/list.js')
-    const rows = await listProjects(registry, incus)
+    const rows = await listProjects(context, {sessions: flags.sessions})
     // Under --json only the result is printed: no table to build.
     if (!this.jsonEnabled()) for (const line of await renderProjectList(rows)) this.log(line)
     return rows

@@ -29,7 +29,7 @@ export default class Remove extends RepomanCommand<RemoveResult | {cancelled: tr
         return {cancelled: true}
       }
     }
-    const result = await executeRemoval(plan, incus, store)
+    const result = await executeRemoval(plan, incus, store, this.paths.stateDir)
     this.log(`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`)
     return result
   }

@@ -3,9 +3,11 @@ import {RepomanCommand} from '../lib/command.js'
 import type {StatusReport} from '../lib/lifecycle/status.js'
 
 export default class Status extends RepomanCommand<StatusReport> {
-  static override summary = 'Health check: containers, their mounts, the backup root, and the last sync.'
+  static override summary =
+    'Health check: containers, their mounts, the backup root, the last sync, and changed host-run files.'
   static override description =
-    'Exits 0 when everything is healthy and 1 when anything is wrong, with the reason on the line.'
+    `Exits 0 when everything is healthy and 1 when anything is wrong, with the reason on the line.
+Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman accept\`; so are setuid/setgid files, device nodes, FIFOs and sockets anywhere in the repo.`
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status isurus --json',
@@ -21,10 +23,10 @@ export default class Status extends RepomanCommand<StatusReport> {
 
   async run(): Promise<StatusReport> {
     const {args, flags} = await this.parse(Status)
-    const {registry, incus} = await this.repoman()
+    const context = await this.repoman()
     const {fixAccounts, gatherStatus, renderFixes, renderStatus} = await import('../lib/lifecycle/status.js')
-    const fixed = flags.fix ? await fixAccounts(registry, incus, args.name) : undefined
-    const report = {...(await gatherStatus(registry, incus, args.name)), ...(fixed ? {fixed} : {})}
+    const fixed = flags.fix ? await fixAccounts(context.registry, context.incus, args.name) : undefined
+    const report = {...(await gatherStatus(context, args.name)), ...(fixed ? {fixed} : {})}
     if (!this.jsonEnabled())
       for (const line of [...renderFixes(fixed ?? []), ...renderStatus(report, flags.verbose)]) this.log(line)
     if (!report.healthy) process.exitCode = 1

@@ -44,6 +44,8 @@ One project failing does not stop the others; the exit code is 1 if any failed. 
         if (p.changes.length > 50) this.log(`  ... and ${p.changes.length - 50} more`)
       }
     for (const p of result.projects.filter((r) => !r.ok)) this.logToStderr(`${p.name}: ${p.error}`)
+    for (const p of result.projects)
+      for (const file of p.special_files) this.logToStderr(`${p.name}: flagged ${file.path}: ${file.detail}`)
     this.log(summarize(result))
     if (result.failed > 0) process.exitCode = 1
     return result

@@ -38,7 +38,18 @@ export function refreshNamesCache(paths: RepomanPaths, registry: Registry): Reco
 }
 
 /** Commands whose first argument is a project name, and `profile` subcommands that take profile names. */
-const PROJECT_COMMANDS = ['shell', 'exec', 'status', 'sync', 'remove']
+const PROJECT_COMMANDS = [
+  'shell',
+  'exec',
+  'status',
+  'sync',
+  'remove',
+  'restore',
+  'rollback',
+  'attach',
+  'review',
+  'accept',
+]
 const PROFILE_COMMANDS = ['diff', 'show', 'remove', 'install']
 const MARKER = '# repoman: project and profile names'
 
@@ -57,6 +68,7 @@ _${bin}_complete_with_names() {
   if [[ "$cur" != -* ]]; then
     case "\${COMP_WORDS[1]}" in
       ${PROJECT_COMMANDS.join('|')}) [[ $COMP_CWORD -eq 2 ]] && kind=projects ;;
+      snapshot) [[ $COMP_CWORD -eq 2 || ( $COMP_CWORD -eq 3 && "\${COMP_WORDS[2]}" =~ ^(list|create)$ ) ]] && kind=projects ;;
       profile) case "\${COMP_WORDS[2]}" in ${PROFILE_COMMANDS.join('|')}) [[ $COMP_CWORD -ge 3 ]] && kind=profiles ;; esac ;;
     esac
   fi

@@ -274,6 +274,8 @@ export interface ProjectRow {
   registered: boolean
   /** What is out of step between registry and Incus, if anything. */
   drift: string | null
+  /** Only with `list --sessions`: its detached sessions (null: cannot tell, e.g. no tmux there). */
+  sessions?: string[] | null
 }
 
 /** Registry entries joined with the project's containers, drift both ways. */

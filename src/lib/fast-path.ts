@@ -1,24 +1,28 @@
 /**
- * The fast path for the commands typed dozens of times a day: `list`, `status`, `exec` and
- * `shell` in their everyday shapes, run without loading oclif (whose import alone costs more
- * here than the daemon's answer). It runs the same library functions and prints the same bytes
+ * The fast path for the commands typed dozens of times a day: `list`, `status`, `exec`, `shell`
+ * and `agent run` (what agent launchers run) in their everyday shapes, run without loading
+ * oclif (whose import alone costs more here than the daemon's answer). It runs the same library functions and prints the same bytes
  * as the oclif commands. It only takes argument lists it fully understands and declines the
  * rest (help, --verbose, unknown flags, `--json` on a terminal, which oclif colours); and when
  * anything fails before it has printed or run something, it declines too: oclif then runs the
  * command from the start and reports the error in its usual form.
  */
 import {openRepoman, type RepomanContext} from './context.js'
-import {LOGIN_SHELL, prepareSession, splitExecArgv} from './lifecycle/session.js'
+import {LOGIN_SHELL, prepareLaunch, prepareSession, splitExecArgv} from './lifecycle/session.js'
 import {resolvePaths} from './paths.js'
 
 export type FastRequest =
   | {command: 'list'; json: boolean}
   | {command: 'status'; json: boolean; name?: string}
   | {command: 'exec' | 'shell'; name?: string; run: string[]; cwd?: string; env: string[]}
+  | {command: 'agent run'; agent: string; args: string[]}
 
 /** What the fast path would do with `argv`, or undefined when it is oclif's to run. */
 export function parseFastRequest(argv: string[], stdoutIsTerminal: boolean): FastRequest | undefined {
   const [command, ...rest] = argv
+  // `agent run NAME -- ARGS`, exactly as a launcher writes it.
+  if (command === 'agent' && rest[0] === 'run' && rest[2] === '--' && rest[1] && !rest[1].startsWith('-'))
+    return {command: 'agent run', agent: rest[1], args: rest.slice(3)}
   if (command === 'exec' || command === 'shell') {
     // `shell [NAME] [--cwd DIR]` is `exec` of a login shell, without --env.
     if (command === 'shell' && rest.includes('--')) return undefined
@@ -57,13 +61,16 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
       commandId: request.command,
       changesState: false,
       readAhead: (incus) => {
-        if (!('run' in request)) incus.readAhead(incus.instancesPath())
-        else if (request.name !== undefined) incus.readAhead(incus.instancePath(request.name))
+        if (request.command === 'list' || request.command === 'status') incus.readAhead(incus.instancesPath())
+        else if ('name' in request && request.name !== undefined) incus.readAhead(incus.instancePath(request.name))
       },
     })
-    if ('run' in request) {
+    if (request.command !== 'list' && request.command !== 'status') {
       const tty = Boolean(process.stdin.isTTY)
-      const session = await prepareSession(context, {...request, command: request.run, tty})
+      const session =
+        request.command === 'agent run'
+          ? await prepareLaunch(context, request.agent, request.args, tty)
+          : await prepareSession(context, {...request, command: request.run, tty})
       // Every check has passed. The command fails only when incus could not be started at all
       // (nothing ran, so oclif may try again and explain); else its exit code is the command's.
       const [exitCode] = await Promise.all([session.run(), refreshCompletion(context)])
@@ -94,13 +101,13 @@ const asJson = (result: unknown) => [JSON.stringify(result, null, 2)]
 
 async function listOutput(context: RepomanContext, request: {json: boolean}) {
   const {listProjects, renderProjectList} = await import('./lifecycle/list.js')
-  const rows = await listProjects(context.registry, context.incus)
+  const rows = await listProjects(context)
   return {lines: request.json ? asJson(rows) : await renderProjectList(rows), exitCode: 0}
 }
 
 async function statusOutput(context: RepomanContext, request: {json: boolean; name?: string}) {
   const {gatherStatus, renderStatus} = await import('./lifecycle/status.js')
-  const report = await gatherStatus(context.registry, context.incus, request.name)
+  const report = await gatherStatus(context, request.name)
   return {lines: request.json ? asJson(report) : renderStatus(report, false), exitCode: report.healthy ? 0 : 1}
 }
 

@@ -20,6 +20,12 @@ export interface RepomanPaths {
   stateDir: string
   /** Cached completion data (project and profile names). */
   cacheDir: string
+  /** Agent launchers (`repoman agent install`), meant to come first on the user's PATH. */
+  launcherDir: string
+  /** Links to the agent programs the profiles share, mounted read-only and on PATH inside. */
+  programsDir: string
+  /** The login-shell snippet that puts programsDir on PATH inside (mounted in /etc/profile.d). */
+  programsProfileScript: string
 }
 
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): RepomanPaths {
@@ -30,6 +36,8 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): RepomanPaths
   }
 
   const configDir = join(xdg('XDG_CONFIG_HOME', '.config'), 'repoman')
+  // Also where oclif keeps user plugins (bin/run.js looks there too).
+  const dataDir = join(xdg('XDG_DATA_HOME', '.local/share'), 'repoman')
   return {
     configDir,
     registryFile: join(configDir, 'repoman.toml'),
@@ -37,6 +45,9 @@ export function resolvePaths(env: NodeJS.ProcessEnv = process.env): RepomanPaths
     userProfilesDir: join(configDir, 'profiles.d'),
     stateDir: join(xdg('XDG_STATE_HOME', '.local/state'), 'repoman'),
     cacheDir: join(xdg('XDG_CACHE_HOME', '.cache'), 'repoman'),
+    launcherDir: join(dataDir, 'bin'),
+    programsDir: join(dataDir, 'programs'),
+    programsProfileScript: join(dataDir, 'programs-profile.sh'),
   }
 }
 

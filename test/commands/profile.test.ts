@@ -23,7 +23,10 @@ describe('repoman profile (real Incus)', () => {
     expect((await rows())['claude-share']).to.include({origin: 'vendor', state: 'not installed'})
     const install = await world.cli(['profile', 'install', 'claude-share', 'llm-share'])
     expect(install.exitCode, install.stderr).to.equal(0)
-    expect(install.stdout).to.equal('claude-share: created (vendor)\nllm-share: created (vendor)\n')
+    // This host has no `claude`: the profile installs, and says to install the agent inside.
+    expect(install.stdout).to.equal(
+      'claude-share: created (vendor); claude: not on the host, install it inside\nllm-share: created (vendor)\n',
+    )
     const held = world.query<{devices: Record<string, Record<string, string>>}>('/1.0/profiles/claude-share')
     expect(held.devices['claude-dir']).to.deep.equal({
       type: 'disk',

@@ -33,11 +33,23 @@ describe('the fast path', () => {
       expect(take(line), line).to.equal(undefined)
   })
 
+  it('takes `agent run NAME -- ARGS` exactly as a launcher writes it', () => {
+    expect(take('agent run claude -- --version')).to.deep.equal({
+      command: 'agent run',
+      agent: 'claude',
+      args: ['--version'],
+    })
+    expect(take('agent run claude --')).to.deep.equal({command: 'agent run', agent: 'claude', args: []})
+    for (const line of ['agent run claude', 'agent run --help --', 'agent list', 'agent run -- x'])
+      expect(take(line), line).to.equal(undefined)
+  })
+
   it('declines whatever oclif should judge: help, other flags, mistakes, other commands', () => {
     for (const line of [
       'list --help',
       'list -h',
       'list --verbose',
+      'list --sessions',
       'list --json --json',
       'list web',
       'status a b',
@@ -48,6 +60,8 @@ describe('the fast path', () => {
       'exec a b -- ls',
       'exec --cwd=src -- ls',
       'exec --help -- ls',
+      'exec --detach web -- claude',
+      'exec web --detach -- claude',
       'new web',
       'sync',
       'profile list',

@@ -33,7 +33,10 @@ export default class ProfileInstall extends RepomanCommand<InstallOutcome[]> {
       allowSensitive: flags['allow-sensitive'],
       skipMissing: flags.all,
     })
-    for (const o of outcomes) this.log(`${o.name}: ${o.action} (${o.origin})${o.reason ? `: ${o.reason}` : ''}`)
+    for (const o of outcomes)
+      this.log(
+        `${o.name}: ${o.action} (${o.origin})${o.reason ? `: ${o.reason}` : ''}${o.program ? `; ${o.program.command}: ${o.program.state}` : ''}`,
+      )
     return outcomes
   }
 }

@@ -14,8 +14,15 @@ export default class ProfileList extends RepomanCommand<ProfileRow[]> {
     const rows = await listProfileRows(context)
     this.log(
       await renderTable(
-        ['NAME', 'ORIGIN', 'STATE', 'USED BY', 'DESCRIPTION'],
-        rows.map((r) => [r.name, r.origin, r.state, r.used_by.join(',') || '-', r.problem ?? r.description]),
+        ['NAME', 'ORIGIN', 'STATE', 'USED BY', 'PROGRAM', 'DESCRIPTION'],
+        rows.map((r) => [
+          r.name,
+          r.origin,
+          r.state,
+          r.used_by.join(',') || '-',
+          r.program ? `${r.program.command}: ${r.program.state}` : '-',
+          r.problem ?? r.description,
+        ]),
       ),
     )
     return rows

@@ -67,6 +67,8 @@ export function judgeBackupRoot(
   reposRoot: string,
   facts: BackupRootFacts,
   allowLocal: boolean,
+  /** `read`: a restore only reads from the root (a read-only share is fine then). */
+  access: 'read' | 'write' = 'write',
 ): BackupRootState {
   const backupMount = mountOf(root, facts.mounts)
   const reposMount = mountOf(reposRoot, facts.mounts)
@@ -86,7 +88,8 @@ export function judgeBackupRoot(
     state.problem = `backup root ${root} is an autofs mount point that did not mount; check the NFS server and the automounter`
   else if (!separate && !allowLocal)
     state.problem = `backup root ${root} is not a separate mount (it is on the repos' own file system at ${backupMount?.mountPoint ?? '/'}), so the NFS share looks unmounted; mount it, or pass --allow-local if a local disk is meant`
-  else if (!facts.writable) state.problem = `backup root ${root} is not writable (read-only mount or permissions)`
+  else if (!facts.writable && access === 'write')
+    state.problem = `backup root ${root} is not writable (read-only mount or permissions)`
   return state
 }
 
@@ -101,7 +104,7 @@ async function readMounts(): Promise<MountEntry[]> {
 export async function inspectBackupRoot(
   root: string,
   reposRoot: string,
-  options: {allowLocal: boolean; autofsWaitMs?: number},
+  options: {allowLocal: boolean; autofsWaitMs?: number; access?: 'read' | 'write'},
 ): Promise<BackupRootState> {
   const deadline = Date.now() + (options.autofsWaitMs ?? 10_000)
   for (;;) {
@@ -118,7 +121,7 @@ export async function inspectBackupRoot(
           () => true,
           () => false,
         ))
-      return judgeBackupRoot(root, reposRoot, {exists, writable, mounts}, options.allowLocal)
+      return judgeBackupRoot(root, reposRoot, {exists, writable, mounts}, options.allowLocal, options.access)
     }
     await new Promise((r) => setTimeout(r, 200))
   }

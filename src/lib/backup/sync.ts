@@ -10,6 +10,8 @@ import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import type {SpecialFile} from '../integrity/fingerprint.js'
+import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
@@ -39,6 +41,8 @@ export interface ProjectSyncResult {
   files_deleted: number
   bytes_transferred: number
   seconds: number
+  /** setuid/setgid files, device nodes, FIFOs and sockets in the repo: reported, not refused. */
+  special_files: SpecialFile[]
 }
 
 /** The `sync --json` result. */
@@ -98,14 +102,17 @@ export interface RsyncSummary {
 /** An itemized line as `--out-format=%i %l %n` prints it. */
 const ITEMIZED = /^(\*deleting|[<>ch.*][fdLDS][.+?cstpoguax]{9})\s+(\d+) (.+)$/
 
-/** Splits rsync's itemized output by the repo it belongs to (the first segment of each path). */
-export function parseRsyncOutput(stdout: string): Map<string, RsyncSummary> {
+/**
+ * Splits rsync's itemized output by the repo it belongs to (the first segment of each path), or
+ * with `oneTree` (an rsync into one repo) keeps every path whole under the key ''.
+ */
+export function parseRsyncOutput(stdout: string, oneTree = false): Map<string, RsyncSummary> {
   const byRepo = new Map<string, RsyncSummary>()
   for (const line of stdout.split('\n')) {
     const match = ITEMIZED.exec(line)
     if (!match) continue
     const [, item, length, path] = match as unknown as [string, string, string, string]
-    const [dirname, ...rest] = path.split('/')
+    const [dirname, ...rest] = oneTree ? ['', path] : path.split('/')
     const inside = rest.join('/') || './'
     const summary = byRepo.get(dirname as string) ?? {
       changes: [],
@@ -126,13 +133,17 @@ export function parseRsyncOutput(stdout: string): Map<string, RsyncSummary> {
   return byRepo
 }
 
-/** rsync's failure in the user's terms. */
-export function explainRsyncFailure(stderr: string, exitCode: number | null, target: string): string {
+/** rsync's failure in the user's terms; `destination` names what it writes to. */
+export function explainRsyncFailure(
+  stderr: string,
+  exitCode: number | null,
+  target: string,
+  destination = 'the backup root',
+): string {
   if (exitCode === 127 || /rsync: (command )?not found/.test(stderr))
     return 'rsync is not installed; install it (e.g. `apt install rsync`)'
-  if (/Read-only file system/i.test(stderr)) return `the backup root is read-only (${target}); remount it read-write`
-  if (/No space left on device/i.test(stderr))
-    return `the backup root is full (${target}); free space on the backup server`
+  if (/Read-only file system/i.test(stderr)) return `${destination} is read-only (${target}); remount it read-write`
+  if (/No space left on device/i.test(stderr)) return `${destination} is full (${target}); free space on it`
   const line =
     stderr.split('\n').find((l) => l.startsWith('rsync:') || l.startsWith('rsync error:')) ??
     stderr.trim().split('\n')[0]
@@ -163,7 +174,8 @@ interface SyncDeps {
   verbose?: (line: string) => void
 }
 
-async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
+/** Runs rsync, logging the command and all it printed; `onLine` gets each itemized line as it comes. */
+export async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
   const {$} = await import('zx/core')
   log.write(`$ rsync ${args.join(' ')}`)
   const child = $({quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe']})`rsync ${args}`
@@ -225,11 +237,13 @@ export async function syncTasks(
       files_deleted: 0,
       bytes_transferred: 0,
       seconds: 0,
+      special_files: [],
     }
     result.projects.push(entry)
     try {
       entry.target = targetFor(backupRootPath, project.repo)
       checkSource(project, entry.source)
+      entry.special_files = scanSpecialFiles(entry.source)
       ready.push(entry)
     } catch (error) {
       fail(entry, (error as Error).message)

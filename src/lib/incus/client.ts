@@ -16,6 +16,7 @@ import type {
   IncusProfile,
   IncusProject,
   IncusServer,
+  IncusSnapshot,
   IncusStoragePool,
   InstanceFile,
   InstanceSpec,
@@ -77,20 +78,29 @@ export class IncusClient {
 
   /** Runs `incus ARGS...` and returns its stdout; a failure becomes a typed IncusError. */
   async run(args: string[], options: RunOptions = {}): Promise<string> {
-    const {$} = await import('zx/core')
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    const result = await this.capture(args, options)
+    if (result.exitCode === 0) return result.stdout
+    throw classifyIncusFailure({...result, timeoutMs})
+  }
+
+  /**
+   * Runs `incus ARGS...` and returns what it printed and its exit code, failing or not: for
+   * `incus exec` (from execArgs), whose exit code is the command's.
+   */
+  async capture(args: string[], options: RunOptions = {}): Promise<IncusCommandEntry & {signal: string | null}> {
+    const {$} = await import('zx/core')
     const shell = $({
       env: this.env,
       quiet: true,
       nothrow: true,
-      timeout: timeoutMs,
+      timeout: options.timeoutMs ?? this.timeoutMs,
       ...(options.input === undefined ? {stdio: ['ignore', 'pipe', 'pipe']} : {input: options.input}),
     })
     const output = await shell`incus ${args}`
     const result = {args, exitCode: output.exitCode, stdout: output.stdout, stderr: output.stderr}
     this.onCommand?.(result)
-    if (output.exitCode === 0) return output.stdout
-    throw classifyIncusFailure({...result, signal: output.signal, timeoutMs})
+    return {...result, signal: output.signal}
   }
 
   /**
@@ -346,6 +356,16 @@ export class IncusClient {
     await this.run(['start', name, '--project', this.project], {timeoutMs: 5 * 60_000})
   }
 
+  /** Freezes (`freeze`) or thaws (`unfreeze`) a running instance's processes, and waits for it. */
+  async setFrozen(name: string, frozen: boolean): Promise<void> {
+    await this.query(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/state`), {
+      method: 'PUT',
+      body: {action: frozen ? 'freeze' : 'unfreeze', timeout: -1},
+      wait: true,
+      timeoutMs: 2 * 60_000,
+    })
+  }
+
   async deleteInstance(name: string): Promise<void> {
     await this.run(['delete', name, '--project', this.project, '--force'], {timeoutMs: 5 * 60_000})
   }
@@ -379,10 +399,21 @@ export class IncusClient {
     return [...args, '--', ...command]
   }
 
-  /** Names of an instance's snapshots. */
-  async snapshotNames(name: string): Promise<string[]> {
-    const urls = await this.list<string>(this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots`))
-    return urls.map((url) => decodeURIComponent(url.split('?')[0]?.split('/').pop() ?? ''))
+  /** An instance's snapshots (of its root volume), oldest first. */
+  async snapshots(name: string): Promise<IncusSnapshot[]> {
+    const snapshots = await this.list<IncusSnapshot>(
+      this.scoped(`/1.0/instances/${encodeURIComponent(name)}/snapshots?recursion=1`),
+    )
+    return snapshots.sort((a, b) => a.created_at.localeCompare(b.created_at))
+  }
+
+  async createSnapshot(name: string, snapshot: string): Promise<void> {
+    await this.run(['snapshot', 'create', name, snapshot, '--project', this.project], {timeoutMs: 15 * 60_000})
+  }
+
+  /** Incus stops a running container for the restore and starts it again after. */
+  async restoreSnapshot(name: string, snapshot: string): Promise<void> {
+    await this.run(['snapshot', 'restore', name, snapshot, '--project', this.project], {timeoutMs: 15 * 60_000})
   }
 
   async getNetwork(name: string): Promise<IncusNetwork | undefined> {

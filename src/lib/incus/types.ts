@@ -49,6 +49,12 @@ export interface IncusInstance {
   expanded_devices?: DeviceMap
 }
 
+export interface IncusSnapshot {
+  name: string
+  created_at: string
+  stateful: boolean
+}
+
 export interface IncusProfile {
   name: string
   description: string

@@ -15,6 +15,7 @@ import {hostGroupName} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
+import {idsInside} from './session.js'
 
 /** Whether new containers give the host user passwordless sudo: `[defaults] sudo`, on unless set false. */
 export function defaultSudo(registry: Registry): boolean {
@@ -32,10 +33,7 @@ export function instanceAccountWant(registry: Registry, instance: IncusInstance)
   const recorded = instance.config[CONFIG_KEYS.sudo]
   return accountWant(
     registry,
-    {
-      uid: Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid),
-      gid: Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid),
-    },
+    idsInside(registry, instance),
     recorded === undefined ? defaultSudo(registry) : recorded === 'true',
   )
 }

@@ -26,6 +26,7 @@ import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '..
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, InstanceSpec} from '../incus/types.js'
+import {recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
@@ -234,6 +235,8 @@ export async function createTasks(
           const account = await ensureAccount(incus, request.name, want, c.cloudInit ? 'wait' : 'skip')
           result.user = account.user
           result.warnings.push(...account.notes)
+          // What the host-run files look like before any agent ran: later sessions compare with it.
+          await recordBaseline(deps.paths.stateDir, request.name, repoPath)
         } catch (error) {
           if (error instanceof IncusAlreadyExistsError) c.undo.pop()
           await undoAll(c)

@@ -2,11 +2,13 @@
  * `repoman remove`: deletes a project's container (and its snapshots) and forgets its registry
  * entry. It never deletes or writes into the repo or its backup.
  */
+import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {backupRootOf, CONFIG_KEYS, repoPathOf} from '../containers.js'
 import {ProjectNotFoundError, SafetyError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
+import {baselineFile} from '../integrity/snapshot.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {removeIsolation} from './isolation.js'
@@ -49,7 +51,7 @@ export async function planRemoval(
     )
   if (!entry && keepIncus)
     throw new ProjectNotFoundError(`"${name}" is not in the registry; there is nothing to forget`)
-  const snapshots = instance && !keepIncus ? await incus.snapshotNames(name) : []
+  const snapshots = instance && !keepIncus ? (await incus.snapshots(name)).map((s) => s.name) : []
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
   const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
   return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus}
@@ -79,6 +81,7 @@ export async function executeRemoval(
   plan: RemovalPlan,
   incus: IncusClient,
   store: RegistryStore,
+  stateDir: string,
 ): Promise<RemoveResult> {
   // Container first: if deleting it fails, the registry still knows about it.
   const deleteContainer = Boolean(plan.instance && !plan.keepIncus)
@@ -93,6 +96,8 @@ export async function executeRemoval(
       registry.project = registry.project.filter((p) => p.name !== plan.name)
       removed = registry.project.length < before
     })
+  // What the user accepted of this repo means nothing to a later project of the same name.
+  if (removed) rmSync(baselineFile(stateDir, plan.name), {force: true})
   return {
     name: plan.name,
     container_deleted: deleteContainer,

@@ -1,8 +1,12 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
-import {CONFIG_KEYS, projectForDirectory, repoPathOf, resolveInsideCwd} from '../containers.js'
-import {ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
+import {existsSync} from 'node:fs'
+import {CONFIG_KEYS, projectForDirectory, repoPathOf, reposRootOf, resolveInsideCwd} from '../containers.js'
+import {oneLine, ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
-import {isWithin} from '../paths.js'
+import type {IncusInstance} from '../incus/types.js'
+import {renderChangeBlock} from '../integrity/fingerprint.js'
+import {baselineFile, checkWatched, recordBaseline} from '../integrity/snapshot.js'
+import {isWithin, type RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 
 export interface SessionTarget {
@@ -50,6 +54,13 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
 /** A login shell: bash where the image has it, else sh. */
 export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
 
+/** A registered project whose container is not in Incus. */
+export function containerGone(name: string): RepomanError {
+  return new RepomanError(
+    `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
+  )
+}
+
 /**
  * The `incus exec` arguments that run `command` in the container as the host user (HOME and
  * USER as on the host), starting the container first if it is stopped (and then checking that
@@ -64,10 +75,7 @@ export async function sessionExecArgs(
 ): Promise<string[]> {
   const name = target.project.name
   const instance = await incus.getInstance(name)
-  if (!instance)
-    throw new RepomanError(
-      `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
-    )
+  if (!instance) throw containerGone(name)
   if (instance.status !== 'Running') {
     await incus.startInstance(name)
     // Only here, not on every exec (its cost is benched): a container that was re-provisioned
@@ -80,10 +88,25 @@ export async function sessionExecArgs(
       ),
     )
   }
-  const uid = Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid)
-  const gid = Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid)
-  const env = {HOME: registry.host.home, USER: registry.host.user, ...options.env}
-  return incus.execArgs(name, command, {uid, gid, cwd: target.cwd, env, tty: options.tty})
+  return incus.execArgs(name, command, {
+    ...idsInside(registry, instance),
+    cwd: target.cwd,
+    env: sessionEnv(registry, options.env),
+    tty: options.tty,
+  })
+}
+
+/** The host user's ids inside the container (recorded on it when it was made). */
+export function idsInside(registry: Registry, instance: IncusInstance): {uid: number; gid: number} {
+  return {
+    uid: Number(instance.config[CONFIG_KEYS.uid] ?? registry.host.uid),
+    gid: Number(instance.config[CONFIG_KEYS.gid] ?? registry.host.gid),
+  }
+}
+
+/** What every session's environment starts from: HOME and USER as on the host, then `--env`. */
+export function sessionEnv(registry: Registry, env: Record<string, string>): Record<string, string> {
+  return {HOME: registry.host.home, USER: registry.host.user, ...env}
 }
 
 /** `exec`'s raw argv, split at `--`. */
@@ -140,23 +163,68 @@ export interface PreparedSession {
   run(): Promise<number>
 }
 
-export async function prepareSession(
-  context: {registry: Registry; incus: IncusClient},
-  request: SessionRequest,
-): Promise<PreparedSession> {
+type SessionContext = {registry: Registry; incus: IncusClient; paths: RepomanPaths}
+
+export async function prepareSession(context: SessionContext, request: SessionRequest): Promise<PreparedSession> {
   const target = resolveSessionTarget(context.registry, request.name, request.cwd, process.cwd())
   const env = parseEnvFlags(request.env)
   const args = await sessionExecArgs(context.incus, context.registry, target, request.command, {
     env,
     tty: request.tty,
   })
-  return {run: () => context.incus.runAttached(args)}
+  const {stateDir} = context.paths
+  const {name} = target.project
+  // A project from before integrity checks gets its baseline before its first session.
+  if (!existsSync(baselineFile(stateDir, name)))
+    await recordBaseline(stateDir, name, target.repoPath).catch((error) =>
+      process.stderr.write(`repoman: could not record the baseline of "${name}": ${oneLine(error)}\n`),
+    )
+  return {
+    run: async () => {
+      const exitCode = await context.incus.runAttached(args)
+      reportSessionChanges(stateDir, name, target.repoPath)
+      return exitCode
+    },
+  }
+}
+
+/**
+ * After a session: if the files the host runs differ from what the user accepted, one block on
+ * stderr says which and what to do. Never fails the session (its exit code is the command's).
+ */
+export function reportSessionChanges(stateDir: string, name: string, repoPath: string): void {
+  try {
+    const {changes, problem} = checkWatched(stateDir, name, repoPath)
+    if (problem) process.stderr.write(`repoman: ${problem}\n`)
+    if (changes.length > 0) process.stderr.write(`${renderChangeBlock(name, changes).join('\n')}\n`)
+  } catch (error) {
+    process.stderr.write(`repoman: could not check the files your host runs in "${name}": ${oneLine(error)}\n`)
+  }
+}
+
+/** A launcher's first argument that runs the host's own program instead (handled in its sh). */
+export const HOST_FLAG = '--host'
+
+/**
+ * What an agent launcher (`repoman agent install`) runs: `command ARGS` in the container of the
+ * repo holding the current directory, at the same path. Outside every repo it refuses: the
+ * host's own program runs only when asked (`NAME --host`).
+ */
+export async function prepareLaunch(
+  context: SessionContext,
+  command: string,
+  args: string[],
+  tty: boolean,
+): Promise<PreparedSession> {
+  const cwd = process.cwd()
+  if (!projectForDirectory(context.registry, cwd))
+    throw new UsageError(
+      `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} ${HOST_FLAG}\``,
+    )
+  return prepareSession(context, {command: [command, ...args], env: [], tty})
 }
 
 /** Runs the session's command in the project's container; returns its exit code. */
-export async function runSession(
-  context: {registry: Registry; incus: IncusClient},
-  request: SessionRequest,
-): Promise<number> {
+export async function runSession(context: SessionContext, request: SessionRequest): Promise<number> {
   return (await prepareSession(context, request)).run()
 }

@@ -1,14 +1,30 @@
 /** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
+import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
-import {backupRootOf, CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows, reposRootOf} from '../containers.js'
+import {
+  backupRootOf,
+  CONFIG_KEYS,
+  guardContextOf,
+  type ProjectRow,
+  projectRows,
+  repoPathOf,
+  reposRootOf,
+} from '../containers.js'
 import {type ContainmentState, containmentState} from '../containment.js'
 import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
+import {
+  type IntegrityChange,
+  type IntegrityState,
+  integrityProblems,
+  type SpecialFile,
+} from '../integrity/fingerprint.js'
+import {checkWatched, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
-import {isWithin} from '../paths.js'
+import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 
@@ -38,10 +54,18 @@ export interface ProjectStatus {
   protected_paths: string[]
   /** Host paths or settings that look like secrets or the host itself. */
   exposures: Exposure[]
+  /** Agent programs its profiles share from the host, or say to install inside. */
+  programs: ProgramShare[]
   /** Network mode in force: open, restricted or allowlist. */
   network: string
   /** Passwordless sudo for you inside; null when the container does not record it (not made by this repoman). */
   sudo: boolean | null
+  /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
+  integrity: IntegrityState
+  /** What changed in them since the user accepted them. */
+  changes: IntegrityChange[]
+  /** setuid/setgid files, device nodes, FIFOs, sockets and closed directories anywhere in the repo. */
+  special_files: SpecialFile[]
   backup: boolean | null
   last_sync: string | null
   last_sync_age_seconds: number | null
@@ -82,10 +106,26 @@ function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boo
     .sort((a, b) => compareAscii(a.device, b.device))
 }
 
+/** What the integrity checks found in one repo. */
+export interface IntegrityFacts {
+  integrity: IntegrityState
+  changes: IntegrityChange[]
+  special_files: SpecialFile[]
+  /** Why the watched paths could not be compared (an unreadable baseline). */
+  problem?: string
+}
+
+const NO_INTEGRITY_FACTS: IntegrityFacts = {integrity: 'unknown', changes: [], special_files: []}
+
 export function projectStatus(
   row: ProjectRow,
   instance: IncusInstance | undefined,
-  facts: {sourceExists: (path: string) => boolean; now: Date; guard: GuardContext},
+  facts: {
+    sourceExists: (path: string) => boolean
+    now: Date
+    guard: GuardContext
+    integrityOf: (row: ProjectRow) => IntegrityFacts
+  },
 ): ProjectStatus {
   const {sourceExists, now} = facts
   const problems: string[] = []
@@ -94,7 +134,17 @@ export function projectStatus(
   const mounts = instance ? hostMounts(instance, sourceExists) : []
   for (const m of mounts)
     if (!m.source_exists) problems.push(`mount source ${m.source} (${m.device}) is missing on the host`)
-  if (row.registered && !sourceExists(row.path)) problems.push(`repo ${row.path} is missing on the host`)
+  const repoExists = sourceExists(row.path)
+  if (row.registered && !repoExists) problems.push(`repo ${row.path} is missing on the host`)
+  const {problem, ...integrity} = row.registered && repoExists ? facts.integrityOf(row) : NO_INTEGRITY_FACTS
+  if (problem) problems.push(problem)
+  problems.push(...integrityProblems(row.name, integrity.changes, integrity.special_files))
+  const programs = instance ? programShares(instance.expanded_config ?? instance.config) : []
+  for (const p of programs)
+    if (p.executable && !sourceExists(p.executable))
+      problems.push(
+        `${p.command}: ${p.executable} is gone from the host (updated?); install the profile that shares it again (\`repoman profile list\` shows it as differs)`,
+      )
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
     .map((m) => relative(row.path, m.path))
@@ -133,22 +183,44 @@ export function projectStatus(
     mounts,
     protected_paths: protectedPaths,
     exposures,
+    programs,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     sudo: instance?.config[CONFIG_KEYS.sudo] === undefined ? null : instance.config[CONFIG_KEYS.sudo] === 'true',
+    ...integrity,
     backup: row.backup,
     last_sync: row.last_sync,
     last_sync_age_seconds: age,
   }
 }
 
-export async function gatherStatus(registry: Registry, incus: IncusClient, name?: string): Promise<StatusReport> {
-  const [instances, backupRoot] = await Promise.all([
+/** The cheap check of the watched paths and the full scan of the repo. */
+export function integrityFacts(stateDir: string, name: string, repoPath: string): IntegrityFacts {
+  const {state, changes, problem} = checkWatched(stateDir, name, repoPath)
+  return {integrity: state, changes, special_files: scanSpecialFiles(repoPath), problem}
+}
+
+export async function gatherStatus(
+  context: {registry: Registry; incus: IncusClient; paths: RepomanPaths},
+  name?: string,
+): Promise<StatusReport> {
+  const {registry, incus} = context
+  const answers = Promise.all([
     incus.listInstances(),
     inspectBackupRoot(backupRootOf(registry), reposRootOf(registry), {
       allowLocal: registry.defaults.backup_allow_local === true,
       autofsWaitMs: 5_000,
     }),
   ])
+  // Should the file-system work below throw, the answers' own failure is not left unhandled.
+  answers.catch(() => undefined)
+  // Meanwhile (Incus and the mount table answer in the background), the repos on disk.
+  const integrity = new Map<string, IntegrityFacts>()
+  for (const project of registry.project) {
+    const repoPath = repoPathOf(registry, project.repo)
+    if ((name === undefined || project.name === name) && existsSync(repoPath))
+      integrity.set(project.name, integrityFacts(context.paths.stateDir, project.name, repoPath))
+  }
+  const [instances, backupRoot] = await answers
   let rows = projectRows(registry, instances)
   if (name !== undefined) {
     rows = rows.filter((r) => r.name === name)
@@ -159,6 +231,7 @@ export async function gatherStatus(registry: Registry, incus: IncusClient, name?
     sourceExists: existsSync,
     now: new Date(),
     guard: guardContextOf(registry),
+    integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {
@@ -243,6 +316,8 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
         )
       for (const e of p.exposures) lines.push(`          exposes ${e.path}: ${e.why} (${e.where})`)
     }
+    for (const program of p.programs)
+      if (verbose || program.state !== 'shared') lines.push(`          ${program.command}: ${program.state}`)
   }
   if (report.projects.length === 0) lines.push('No projects yet.')
   return lines

@@ -6,10 +6,17 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
+import {
+  type AgentPrograms,
+  CONTAINER_PATH,
+  type ProgramState,
+  programExecutableKey,
+  programStateKey,
+} from '../agents/programs.js'
 import {type IdmapMode, planIdmap} from '../containers.js'
 import {ConfigError, UsageError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
-import {PACKAGE_ROOT} from '../paths.js'
+import {isWithin, PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord, Registry} from '../registry/schema.js'
 
 /** The vendor library, shipped in the package's `profiles/`. */
@@ -24,6 +31,8 @@ export interface ProfileTemplate {
 }
 
 const TEMPLATE_NAME = /^[a-z0-9][a-z0-9-]*$/
+/** A command an agent profile or launcher may name: a plain file name, no path. */
+export const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/
 
 function templatesIn(dir: string): Map<string, string> {
   const found = new Map<string, string>()
@@ -87,10 +96,48 @@ const stringMap = (value: unknown, what: string, file: string): Record<string, s
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : String(v)]))
 }
 
+/**
+ * The devices and config that share `command`'s install from the host, read-only at the same
+ * path, with repoman's link directory first on PATH (for `exec`, and for login shells through
+ * /etc/profile.d). The state keys record the outcome and the executable, so `status` can say
+ * it without the host's PATH, and `profile list` shows `differs` once the host's program moved.
+ */
+function programParts(
+  command: string,
+  programs: AgentPrograms,
+  shift: string,
+  templateDevices: ProfileSpec['devices'],
+): Pick<ProfileSpec, 'config' | 'devices'> {
+  const program = programs.find(command)
+  if (!program) return {config: {[programStateKey(command)]: 'not on the host, install it inside'}, devices: {}}
+  const readOnly = (path: string) => ({type: 'disk', source: path, path, readonly: 'true', shift})
+  const state: ProgramState = program.needsNode ? 'shared, needs node inside' : 'shared'
+  return {
+    config: {
+      [programStateKey(command)]: state,
+      [programExecutableKey(command)]: program.executable,
+      'environment.PATH': `${programs.linksDir}:${CONTAINER_PATH}`,
+    },
+    devices: {
+      // Not when the template already shares a directory holding it (a second mount at the
+      // same path is refused by Incus): e.g. a program kept in the agent's own data dir.
+      ...(Object.values(templateDevices).some(
+        (d) => d.type === 'disk' && d.path && isWithin(program.installDir, d.path),
+      )
+        ? {}
+        : {[`${command}-program`]: readOnly(program.installDir)}),
+      // The same two devices in every agent profile: Incus merges them into one.
+      'repoman-programs': readOnly(programs.linksDir),
+      'repoman-programs-path': {...readOnly(programs.profileScript), path: '/etc/profile.d/repoman-programs.sh'},
+    },
+  }
+}
+
 /** Renders a template into the profile Incus should hold. */
 export async function renderTemplate(
   template: ProfileTemplate,
   registry: Pick<Registry, 'host' | 'defaults'>,
+  programs: AgentPrograms,
 ): Promise<ProfileSpec> {
   const {parse} = await import('yaml')
   const variables = templateVariables(registry.host, registry.defaults.idmap)
@@ -103,24 +150,30 @@ export async function renderTemplate(
   }
   if (typeof doc !== 'object' || doc === null)
     throw new ConfigError(`${template.file}: expected a mapping with description, config, devices`)
-  const {description, config, devices, ...rest} = doc as Record<string, unknown>
+  const {description, config, devices, program, ...rest} = doc as Record<string, unknown>
   const unknown = Object.keys(rest)
   if (unknown.length > 0)
     throw new ConfigError(
-      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, config, devices)`,
+      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, program, config, devices)`,
     )
   if (devices !== undefined && devices !== null && (typeof devices !== 'object' || Array.isArray(devices)))
     throw new ConfigError(`${template.file}: devices must be a mapping`)
+  if (program !== undefined && (typeof program !== 'string' || !COMMAND_NAME.test(program)))
+    throw new ConfigError(`${template.file}: program must be a command name, like claude`)
+  const templateDevices = Object.fromEntries(
+    Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
+      name,
+      stringMap(d, `device ${name}`, template.file),
+    ]),
+  )
+  const shared = program
+    ? programParts(program, programs, variables.SHIFT as string, templateDevices)
+    : {config: {}, devices: {}}
   return {
     name: template.name,
     description: typeof description === 'string' ? description : '',
-    config: stringMap(config, 'config', template.file),
-    devices: Object.fromEntries(
-      Object.entries((devices ?? {}) as Record<string, unknown>).map(([name, d]) => [
-        name,
-        stringMap(d, `device ${name}`, template.file),
-      ]),
-    ),
+    config: {...stringMap(config, 'config', template.file), ...shared.config},
+    devices: {...templateDevices, ...shared.devices},
   }
 }
 

@@ -1,5 +1,12 @@
 /** `repoman profile ...`: the library's templates against what the Incus project holds. */
 import {existsSync} from 'node:fs'
+import {
+  type AgentPrograms,
+  hostPrograms,
+  type ProgramShare,
+  programShares,
+  writeProgramLink,
+} from '../agents/programs.js'
 import {guardContextOf} from '../containers.js'
 import {SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
@@ -39,7 +46,15 @@ export interface ProfileRow {
   used_by: string[]
   /** Why the template cannot be rendered, when state is `invalid`. */
   problem?: string
+  /** The agent program the profile shares, and whether this host has it. */
+  program?: ProgramShare
 }
+
+/** The host's agent programs, for this context's host user. */
+const programsOf = (ctx: ProfileContext): AgentPrograms => hostPrograms(ctx.registry.host, ctx.paths)
+
+const render = (template: ProfileTemplate, ctx: ProfileContext) =>
+  renderTemplate(template, ctx.registry, programsOf(ctx))
 
 export interface InstallOutcome {
   name: string
@@ -47,6 +62,8 @@ export interface InstallOutcome {
   action: 'created' | 'updated' | 'unchanged' | 'skipped'
   /** Why a profile was skipped (with --all: what it shares is not on this host). */
   reason?: string
+  /** The agent program the profile shares, and whether this host has it. */
+  program?: ProgramShare
 }
 
 export interface ProfileDiff {
@@ -81,8 +98,10 @@ export async function listProfileRows(ctx: ProfileContext): Promise<ProfileRow[]
       used_by: instancesUsing(current),
     }
     try {
-      const spec = await renderTemplate(template, ctx.registry)
+      const spec = await render(template, ctx)
       row.description = spec.description
+      const program = programShares(spec.config)[0]
+      if (program) row.program = program
       if (current) row.state = (await inStep(spec, current)) ? 'in step' : 'differs'
     } catch (error) {
       row.state = 'invalid'
@@ -109,7 +128,11 @@ export async function renderChecked(
   ctx: ProfileContext,
   allowSensitive: boolean,
 ): Promise<ProfileSpec> {
-  const spec = await renderTemplate(template, ctx.registry)
+  const programs = programsOf(ctx)
+  const spec = await renderTemplate(template, ctx.registry, programs)
+  // The links the profile mounts must exist before the check (and before Incus sees them).
+  for (const {command, executable} of programShares(spec.config))
+    if (executable) writeProgramLink(programs, command, executable)
   const missing = missingSources(spec, existsSync)
   if (missing.length > 0)
     throw new MissingSourceError(
@@ -157,14 +180,15 @@ export async function installProfiles(
       await ctx.incus.updateProfile(spec)
       action = 'updated'
     }
-    outcomes.push({name: spec.name, origin: template.origin, action})
+    const program = programShares(spec.config)[0]
+    outcomes.push({name: spec.name, origin: template.origin, action, ...(program ? {program} : {})})
   }
   return outcomes.sort((a, b) => compareAscii(a.name, b.name))
 }
 
 export async function diffProfile(name: string, ctx: ProfileContext): Promise<ProfileDiff> {
   const template = findTemplate(name, ctx.paths.userProfilesDir)
-  const [spec, current] = await Promise.all([renderTemplate(template, ctx.registry), ctx.incus.getProfile(name)])
+  const [spec, current] = await Promise.all([render(template, ctx), ctx.incus.getProfile(name)])
   const [{createTwoFilesPatch}, wanted, held] = await Promise.all([
     import('diff'),
     canonicalYaml(spec),
@@ -187,7 +211,7 @@ export async function showProfile(
   ctx: ProfileContext,
 ): Promise<{spec: ProfileSpec; yaml: string; origin: ProfileOrigin}> {
   const template = findTemplate(name, ctx.paths.userProfilesDir)
-  const spec = await renderTemplate(template, ctx.registry)
+  const spec = await render(template, ctx)
   return {spec, yaml: await canonicalYaml(spec), origin: template.origin}
 }
 

@@ -35,6 +35,15 @@ describe('backup root mounts', () => {
     ).to.equal(null)
   })
 
+  it('accepts a read-only root for reading (restore), still refusing an unmounted one', () => {
+    const facts = {exists: true, writable: false, mounts}
+    expect(judgeBackupRoot('/nfs/repos', '/home/dev/repos', facts, false, 'read').problem).to.equal(null)
+    expect(judgeBackupRoot('/nfs/repos', '/home/dev/repos', facts, false).problem).to.match(/is not writable/)
+    expect(judgeBackupRoot('/srv/backup', '/home/dev/repos', facts, false, 'read').problem).to.match(
+      /is not a separate mount/,
+    )
+  })
+
   it('reports a missing root, an untriggered autofs mount and a read-only root', () => {
     expect(judgeBackupRoot('/nfs/x', '/r', {exists: false, writable: false, mounts}, false).problem).to.match(
       /does not exist/,

@@ -1,0 +1,42 @@
+import {Args} from '@oclif/core'
+import {RepomanCommand} from '../lib/command.js'
+import {NeedsTtyError} from '../lib/errors.js'
+import {yesFlag} from '../lib/flags.js'
+import type {RollbackResult} from '../lib/lifecycle/snapshot.js'
+
+export default class Rollback extends RepomanCommand<RollbackResult | {cancelled: true}> {
+  static override changesState = true
+  static override summary = "Return a project's container to a snapshot; the repo is NOT rolled back (see `restore`)."
+  static override description =
+    'Changes to the container root file system since the snapshot are lost. A running container is stopped for this and started again (Incus does both). The repo is a host mount and is not in the snapshot: `repoman restore` brings it back from the backup.'
+  static override examples = ['<%= config.bin %> rollback isurus before-upgrade']
+  static override args = {
+    name: Args.string({description: 'Project name.', required: true}),
+    snapshot: Args.string({description: 'Snapshot name (see `repoman snapshot list NAME`).', required: true}),
+  }
+  static override flags = {yes: yesFlag}
+
+  async run(): Promise<RollbackResult | {cancelled: true}> {
+    const {args, flags} = await this.parse(Rollback)
+    const {registry, incus} = await this.repoman()
+    const snapshots = await import('../lib/lifecycle/snapshot.js')
+    const target = await snapshots.snapshotTarget(registry, incus, args.name)
+    const plan = snapshots.planRollback(target, args.snapshot)
+    if (!flags.yes) {
+      if (!this.interactive)
+        throw new NeedsTtyError(
+          `rollback asks for confirmation; pass --yes to roll "${args.name}" back to "${args.snapshot}"`,
+        )
+      this.log(snapshots.describeRollback(target, args.snapshot).join('\n'))
+      const {askConfirm} = await import('../lib/ui.js')
+      if (!(await askConfirm(`Roll "${args.name}" back to "${args.snapshot}"?`))) {
+        this.log('Nothing changed.')
+        return {cancelled: true}
+      }
+    }
+    const result = await snapshots.executeRollback(target, plan, incus)
+    this.log(`Container "${result.name}" rolled back to "${result.snapshot}" (${result.state_after.toLowerCase()}).`)
+    this.log(snapshots.repoNotIncluded(result.name, result.repo))
+    return result
+  }
+}
