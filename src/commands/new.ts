@@ -12,7 +12,8 @@ The container is created and started in one step; if anything fails, it is delet
 Inside, you exist: your user name, uid and group, your home path, bash as login shell where the image has it, and passwordless sudo (unless --no-sudo).`
   static override examples = [
     '<%= config.bin %> new isurus',
-    '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile default --profile claude-share',
+    '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile claude-share',
+    '<%= config.bin %> new scratch --no-sudo --no-default-profiles --profile claude-share',
   ]
 
   static override args = {name: Args.string({description: 'Project (and container) name.', required: true})}
