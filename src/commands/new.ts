@@ -11,10 +11,12 @@ export default class New extends RepomanCommand<NewResult> {
   static override summary = "Create a project's container, with its repo mounted at the same path inside."
   static override description =
     `The repo is <repos_root>/<name> (or --repo DIR) and must exist. Image and profiles come from the flags, then repos.d/<name>.toml, then the registry defaults.
-The container is created and started in one step; if anything fails, it is deleted again and the registry is left as it was.`
+The container is created and started in one step; if anything fails, it is deleted again and the registry is left as it was.
+Inside, you exist: your user name, uid and group, your home path, bash as login shell where the image has it, and passwordless sudo (unless --no-sudo).`
   static override examples = [
     '<%= config.bin %> new isurus',
-    '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile default --profile claude-share',
+    '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile claude-share',
+    '<%= config.bin %> new scratch --no-sudo --no-default-profiles --profile claude-share',
   ]
 
   static override args = {name: Args.string({description: 'Project (and container) name.', required: true})}
@@ -22,8 +24,16 @@ The container is created and started in one step; if anything fails, it is delet
     repo: Flags.string({description: 'Repo directory name under repos_root (default: the project name).'}),
     image: Flags.string({description: 'Image to create the container from (default: [defaults].default_image).'}),
     profile: Flags.string({
-      description: 'Incus profile to apply (repeatable; default: [defaults].profiles).',
+      description:
+        "Incus profile to add (repeatable): added to [defaults].profiles (or repos.d/<name>.toml's), duplicates dropped, order kept.",
       multiple: true,
+    }),
+    'no-default-profiles': Flags.boolean({
+      description:
+        'Apply exactly the --profile profiles, without [defaults].profiles (a root disk is added if none has one).',
+    }),
+    'no-sudo': Flags.boolean({
+      description: 'No passwordless sudo for you inside (default: on, unless [defaults] sudo = false).',
     }),
     yes: yesFlag,
     'allow-sensitive': allowSensitiveFlag,
@@ -39,6 +49,8 @@ The container is created and started in one step; if anything fails, it is delet
         repo: flags.repo,
         image: flags.image,
         profiles: flags.profile,
+        noDefaultProfiles: flags['no-default-profiles'],
+        sudo: flags['no-sudo'] ? false : undefined,
         allowSensitive: flags['allow-sensitive'],
       },
       context,

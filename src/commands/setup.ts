@@ -60,6 +60,7 @@ On a terminal, values that are neither given nor recorded are asked for; without
       verbose: flags.verbose ? (line) => this.logToStderr(line) : undefined,
     })
     for (const warning of result.warnings) this.warn(warning)
+    for (const note of result.notes) this.log(`Note: ${note}`)
     if (result.changes.length === 0) this.log('Nothing to change: repoman is already set up.')
     else this.log(`Set up: ${result.changes.length} change(s). Next: repoman new <name>`)
     return result

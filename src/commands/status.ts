@@ -1,4 +1,4 @@
-import {Args} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {StatusReport} from '../lib/lifecycle/status.js'
 
@@ -11,15 +11,27 @@ export default class Status extends RepomanCommand<StatusResult> {
   static override description =
     `Exits 0 when everything is healthy and 1 when anything is wrong, with the reason on the line.
 Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman accept\`; so are setuid/setgid files, device nodes, FIFOs and sockets anywhere in the repo.`
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status isurus --json']
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status isurus --json',
+    '<%= config.bin %> status isurus --fix',
+  ]
   static override args = {name: Args.string({description: 'Only this project.'})}
+  static override flags = {
+    fix: Flags.boolean({
+      description:
+        'First give each running container back your account (user, group, home, sudo as `new` made them), e.g. after it was re-provisioned.',
+    }),
+  }
 
   async run(): Promise<StatusResult> {
     const {args, flags} = await this.parse(Status)
     const context = await this.repoman()
-    const {gatherStatus, renderStatus} = await import('../lib/lifecycle/status.js')
-    const report = await gatherStatus(context, args.name)
-    if (!this.jsonEnabled()) for (const line of renderStatus(report, flags.verbose)) this.log(line)
+    const {fixAccounts, gatherStatus, renderFixes, renderStatus} = await import('../lib/lifecycle/status.js')
+    const fixed = flags.fix ? await fixAccounts(context.registry, context.incus, args.name) : undefined
+    const report = {...(await gatherStatus(context, args.name)), ...(fixed ? {fixed} : {})}
+    if (!this.jsonEnabled())
+      for (const line of [...renderFixes(fixed ?? []), ...renderStatus(report, flags.verbose)]) this.log(line)
     if (!report.healthy) process.exitCode = 1
     return report
   }

@@ -5,7 +5,7 @@
 import {isAbsolute, join, normalize, relative} from 'node:path'
 import {containmentSeccompPolicy} from './containment.js'
 import {UsageError} from './errors.js'
-import type {IncusInstance, InstanceSpec} from './incus/types.js'
+import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from './incus/types.js'
 import {compareAscii} from './names.js'
 import type {ProjectOverride} from './overrides.js'
 import {expandHome, isWithin} from './paths.js'
@@ -23,6 +23,8 @@ export const CONFIG_KEYS = {
   /** The project's own bridge (isolated projects only). */
   network: 'user.repoman.network',
   networkMode: 'user.repoman.network_mode',
+  /** `true` or `false`: whether the host user has passwordless sudo inside. */
+  sudo: 'user.repoman.sudo',
 } as const
 
 /**
@@ -161,6 +163,8 @@ export interface InstancePlan {
   token: string
   /** Repo-relative paths to mount read-only over the repo. */
   protectedPaths?: string[]
+  /** Passwordless sudo for the host user inside (recorded on the container). */
+  sudo?: boolean
 }
 
 /** Everything the container needs, for one create-and-start request. */
@@ -173,6 +177,7 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
     [CONFIG_KEYS.gid]: String(plan.idmap.gid),
     [CONFIG_KEYS.token]: plan.token,
   }
+  if (plan.sudo !== undefined) config[CONFIG_KEYS.sudo] = String(plan.sudo)
   if (plan.idmap.rawIdmap) config['raw.idmap'] = plan.idmap.rawIdmap
   config['raw.seccomp'] = containmentSeccompPolicy()
   for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
@@ -194,6 +199,30 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
     }
   })
   return {name: plan.name, image: plan.image, profiles: plan.profiles, config, devices}
+}
+
+/**
+ * The devices a container needs that its profiles do not give it: a root disk when none of
+ * them has one (profiles such as claude-share carry only mounts), and then also a NIC when
+ * none has one. Both are copied from the project's default profile, where `repoman setup` put
+ * the root disk on the pool it chose and eth0 on the network it chose (only when it chose one).
+ */
+export function missingBaseDevices(installed: IncusProfile[], selected: string[]): DeviceMap {
+  const chosen = selected.map((name) => installed.find((p) => p.name === name)).filter((p) => p !== undefined)
+  const devicesOf = (profiles: IncusProfile[]) => profiles.flatMap((p) => Object.entries(p.devices ?? {}))
+  const isRoot = ([, d]: [string, Record<string, string>]) => d.type === 'disk' && d.path === '/'
+  const isNic = ([, d]: [string, Record<string, string>]) => d.type === 'nic'
+  if (devicesOf(chosen).some(isRoot)) return {}
+  const base = devicesOf(installed.filter((p) => p.name === 'default'))
+  const root = base.find(isRoot)
+  if (!root)
+    throw new UsageError(
+      `none of the profiles (${selected.join(', ') || 'none'}) has a root disk, and the default profile has none to copy; run \`repoman setup\`, or add a profile with a root disk`,
+    )
+  const devices: DeviceMap = {root: {...root[1]}}
+  const nic = base.find(isNic)
+  if (nic && !devicesOf(chosen).some(isNic)) devices[nic[0]] = {...nic[1]}
+  return devices
 }
 
 /** The repos root, `~` expanded for the host user. */

@@ -50,6 +50,25 @@ export function detectHostUser(env: NodeJS.ProcessEnv = process.env): HostUser {
   )
 }
 
+/** The name of group `gid` in /etc/group's text, if it has one. */
+export function groupNameOf(groupText: string, gid: number): string | undefined {
+  return groupText
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((f) => f.length >= 3 && f[0] !== '' && Number(f[2]) === gid)?.[0]
+}
+
+/** The host user's primary group name (their user name when /etc/group does not say). */
+export function hostGroupName(host: Pick<HostUser, 'user' | 'gid'>): string {
+  let text = ''
+  try {
+    text = readFileSync('/etc/group', 'utf8')
+  } catch {
+    // No /etc/group (a directory service only): the user's name is the usual private group's.
+  }
+  return groupNameOf(text, host.gid) ?? host.user
+}
+
 /** Interface names of default routes, from /proc/net/route (destination 00000000). */
 export function defaultRouteInterfaces(routeTable: string): string[] {
   return routeTable

@@ -53,6 +53,8 @@ export interface SetupResult {
   /** One line per change made; empty when everything was already in place. */
   changes: string[]
   warnings: string[]
+  /** Advice that needs no action now (e.g. a faster storage pool). */
+  notes: string[]
   idmapped_mounts: boolean
   host: HostRecord
   defaults: Registry['defaults']
@@ -137,6 +139,17 @@ export function planDefaultProfile(
   return changed ? devices : undefined
 }
 
+/**
+ * One line of advice when new containers' root disks live on a `dir` pool: there every `new`
+ * copies the whole image (a Debian cloud rootfs is ~0.5 GB, seconds of I/O) and every snapshot
+ * is a full copy, where btrfs, zfs or lvm-thin clone it in an instant.
+ */
+export function poolAdvice(pools: IncusStoragePool[], devices: DeviceMap): string | undefined {
+  const pool = Object.values(devices).find((d) => d.type === 'disk' && d.path === '/')?.pool
+  if (pools.find((p) => p.name === pool)?.driver !== 'dir') return undefined
+  return `storage pool "${pool}" is a dir pool: each \`repoman new\` copies the whole image; a btrfs or zfs pool clones it instantly (\`incus storage create fast btrfs\`, then \`repoman setup --storage-pool fast\`)`
+}
+
 export interface ResolvedSetup {
   reposRoot: string
   backupRoot: string
@@ -213,6 +226,7 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
     incus_project: values.incusProject,
     changes: [],
     warnings: [],
+    notes: [],
     idmapped_mounts: false,
     host: {lan_ip: values.lanIp, ...host},
     defaults: buildRegistry(input.current, values, host).defaults,
@@ -278,6 +292,8 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
           pool: input.request.storagePool !== undefined,
           network: input.request.network !== undefined,
         })
+        const advice = poolAdvice(pools, devices ?? profile.devices ?? {})
+        if (advice) result.notes.push(advice)
         if (!devices) {
           task.title = 'The default profile has its root disk'
           return

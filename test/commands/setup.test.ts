@@ -12,6 +12,8 @@ describe('repoman setup (real Incus)', () => {
   it('creates the project, a root disk on its default profile and a schema-3 registry, then changes nothing', async () => {
     const first = await world.setup()
     expect(first.stdout).to.match(/Set up: \d+ change\(s\)/)
+    // The test daemon's pool is a dir pool: one line of advice, no failure, no prompt.
+    expect(first.stdout).to.match(/^Note: storage pool "default" is a dir pool: .*btrfs or zfs.*$/m)
 
     const project = world.query<{config: Record<string, string>}>(`/1.0/projects/${world.incusProject}`)
     expect(project.config).to.include({'features.images': 'false', 'features.profiles': 'true'})

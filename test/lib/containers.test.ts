@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {
   buildInstanceSpec,
+  missingBaseDevices,
   planIdmap,
   projectForDirectory,
   projectRows,
@@ -9,7 +10,8 @@ import {
 } from '../../src/lib/containers.js'
 import {containmentState} from '../../src/lib/containment.js'
 import {UsageError} from '../../src/lib/errors.js'
-import type {IncusInstance} from '../../src/lib/incus/types.js'
+import type {IncusInstance, IncusProfile} from '../../src/lib/incus/types.js'
+import {resolveNewRequest} from '../../src/lib/lifecycle/create.js'
 import {EMPTY_OVERRIDE} from '../../src/lib/overrides.js'
 import type {Registry} from '../../src/lib/registry/schema.js'
 
@@ -123,6 +125,50 @@ describe('container decisions', () => {
       expect(spec.devices.repo).to.not.have.property('shift')
       expect(spec.config['raw.idmap']).to.equal('uid 2000000 1000\ngid 2000000 1000')
       expect(spec.config['user.repoman.uid']).to.equal('1000')
+    })
+  })
+
+  describe('profiles and their base devices', () => {
+    const profile = (name: string, devices: IncusProfile['devices']): IncusProfile => ({
+      name,
+      description: '',
+      config: {},
+      devices,
+    })
+    const root = {type: 'disk', path: '/', pool: 'fast'}
+    const eth0 = {type: 'nic', name: 'eth0', network: 'incusbr0'}
+    const share = profile('claude-share', {'claude-dir': {type: 'disk', source: '/h/.claude', path: '/h/.claude'}})
+    const installed = [profile('default', {root, eth0}), share, profile('net', {eth1: {type: 'nic', network: 'x'}})]
+
+    it('adds nothing when a chosen profile has a root disk', () => {
+      expect(missingBaseDevices(installed, ['default', 'claude-share'])).to.deep.equal({})
+    })
+
+    it("copies the default profile's root disk and NIC when the profiles have neither", () => {
+      expect(missingBaseDevices(installed, ['claude-share'])).to.deep.equal({root, eth0})
+      expect(missingBaseDevices(installed, [])).to.deep.equal({root, eth0})
+    })
+
+    it('adds no NIC when a chosen profile has one, or setup chose no network', () => {
+      expect(missingBaseDevices(installed, ['claude-share', 'net'])).to.deep.equal({root})
+      expect(missingBaseDevices([profile('default', {root}), share], ['claude-share'])).to.deep.equal({root})
+    })
+
+    it('says to run setup when there is no root disk to copy', () => {
+      expect(() => missingBaseDevices([profile('default', {}), share], ['claude-share'])).to.throw(
+        UsageError,
+        /none of the profiles \(claude-share\) has a root disk.*repoman setup/,
+      )
+    })
+
+    it('--profile adds to the defaults (deduplicated, in order); --no-default-profiles makes it the whole list', () => {
+      const reg = {...registry([]), defaults: {...registry([]).defaults, profiles: ['default', 'claude-share']}}
+      const resolve = (request: Partial<Parameters<typeof resolveNewRequest>[0]>, override = EMPTY_OVERRIDE) =>
+        resolveNewRequest({name: 'p', ...request}, override, reg).profiles
+      expect(resolve({})).to.deep.equal(['default', 'claude-share'])
+      expect(resolve({profiles: ['llm-share', 'default']})).to.deep.equal(['default', 'claude-share', 'llm-share'])
+      expect(resolve({profiles: ['llm-share'], noDefaultProfiles: true})).to.deep.equal(['llm-share'])
+      expect(resolve({profiles: ['x']}, {...EMPTY_OVERRIDE, profiles: ['default']})).to.deep.equal(['default', 'x'])
     })
   })
 

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {RepomanError, UsageError} from '../../src/lib/errors.js'
-import {choosePool, missingValues, planDefaultProfile, resolveSetup} from '../../src/lib/setup.js'
+import {choosePool, missingValues, planDefaultProfile, poolAdvice, resolveSetup} from '../../src/lib/setup.js'
 
 const pool = (name: string) => ({name, driver: 'dir', status: 'Created'})
 const host = {user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
@@ -13,6 +13,13 @@ describe('setup decisions', () => {
     expect(() => choosePool([pool('a'), pool('b')])).to.throw(UsageError, /choose one with --storage-pool/)
     expect(() => choosePool([])).to.throw(RepomanError, /incus storage create default dir/)
     expect(() => choosePool([pool('a')], 'zz')).to.throw(UsageError, /storage pool "zz" does not exist/)
+  })
+
+  it('advises a cloning pool only when the root disk is on a dir pool', () => {
+    const root = {root: {type: 'disk', path: '/', pool: 'default'}}
+    expect(poolAdvice([pool('default')], root)).to.match(/^storage pool "default" is a dir pool: .*btrfs or zfs/)
+    expect(poolAdvice([{name: 'default', driver: 'btrfs', status: 'Created'}], root)).to.equal(undefined)
+    expect(poolAdvice([pool('default')], {})).to.equal(undefined)
   })
 
   it('adds a root disk (and a NIC for a chosen network) only where missing', () => {

@@ -104,6 +104,59 @@ export class IncusClient {
   }
 
   /**
+   * Runs `incus ARGS...` as a dialogue, to decide mid-way without a second process: once stdout
+   * holds a line `marker`, `reply` gets what came before it, and its answer is written to the
+   * command's stdin, which is then closed. Returns all of stdout; a failure is a typed IncusError.
+   */
+  dialogue(
+    args: string[],
+    marker: string,
+    reply: (before: string) => string,
+    timeoutMs = this.timeoutMs,
+  ): Promise<string> {
+    const {spawn} = process.getBuiltinModule('node:child_process')
+    return new Promise<string>((resolve, reject) => {
+      const child = spawn('incus', args, {env: this.env, stdio: ['pipe', 'pipe', 'pipe']})
+      let stdout = ''
+      let stderr = ''
+      let replied = false
+      let failure: Error | undefined
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+      // A command that ends before reading its stdin is no error of ours.
+      child.stdin.on('error', () => {})
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk
+        const at = stdout.indexOf(`\n${marker}\n`)
+        if (replied || at < 0) return
+        replied = true
+        try {
+          child.stdin.end(reply(stdout.slice(0, at + 1)))
+        } catch (error) {
+          failure = error as Error
+          child.kill('SIGKILL')
+        }
+      })
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk
+      })
+      child.on('error', (error: NodeJS.ErrnoException) => {
+        failure ??=
+          error.code === 'ENOENT'
+            ? classifyIncusFailure({args, exitCode: 127, stdout: '', stderr: 'incus: not found', timeoutMs: 0})
+            : error
+      })
+      child.on('close', (code, signal) => {
+        clearTimeout(timer)
+        const result = {args, exitCode: code, stdout, stderr}
+        this.onCommand?.(result)
+        if (failure) reject(failure)
+        else if (code === 0) resolve(stdout)
+        else reject(classifyIncusFailure({...result, signal, timeoutMs}))
+      })
+    })
+  }
+
+  /**
    * Runs `incus ARGS...` on the user's terminal (stdin, stdout, stderr passed through); returns
    * the exit code. A plain spawn, not zx: nothing is captured or quoted (no shell is involved),
    * and loading zx would cost more than `incus exec` itself.

@@ -14,6 +14,7 @@ import {
   DEFAULT_PROTECTED_PATHS,
   guardContextOf,
   type IdmapPlan,
+  missingBaseDevices,
   type ProtectionPlan,
   planIdmap,
   planProtection,
@@ -24,7 +25,7 @@ import {SYSTEMD_DROPIN} from '../containment.js'
 import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
-import type {InstanceSpec} from '../incus/types.js'
+import type {DeviceMap, InstanceSpec} from '../incus/types.js'
 import {recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {type NetworkMode, parseAllowEntry} from '../network.js'
@@ -33,13 +34,18 @@ import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
 import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import {accountWant, defaultSudo, ensureAccount} from './account.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 
 export interface NewRequest {
   name: string
   repo?: string
   image?: string
+  /** Added to the project's base profiles (repos.d's, else [defaults].profiles), or all of them with `noDefaultProfiles`. */
   profiles?: string[]
+  noDefaultProfiles?: boolean
+  /** Passwordless sudo inside; default `[defaults] sudo` (on). */
+  sudo?: boolean
   /** Accept override mounts that expose credentials or the host. */
   allowSensitive?: boolean
 }
@@ -52,6 +58,10 @@ export interface NewResult {
   image: string
   profiles: string[]
   idmap: IdmapPlan['mode']
+  /** The host user's account name inside. */
+  user: string
+  /** Passwordless sudo inside. */
+  sudo: boolean
   /** Repo paths mounted read-only over the repo. */
   protected_paths: string[]
   /** open, restricted or allowlist. */
@@ -65,16 +75,21 @@ export function checkName(name: string): void {
   if (!isValidProjectName(name)) throw new UsageError(`invalid project name ${JSON.stringify(name)}: ${NAME_RULE}`)
 }
 
-/** Image, profiles and repo dirname: flags, then the override file, then the registry's defaults. */
+/**
+ * Image, profiles and repo dirname: flags, then the override file, then the registry's
+ * defaults. `--profile` adds to the base list (a profile such as claude-share brings mounts,
+ * not a root disk); `--no-default-profiles` makes the flags the whole list.
+ */
 export function resolveNewRequest(request: NewRequest, override: ProjectOverride, registry: Registry) {
   checkName(request.name)
   const repo = request.repo ?? request.name
   if (!isSafeDirname(repo))
     throw new UsageError(`--repo ${JSON.stringify(repo)} must be a directory name under repos_root`)
+  const base = request.noDefaultProfiles ? [] : (override.profiles ?? registry.defaults.profiles)
   return {
     repo,
     image: request.image ?? override.image ?? registry.defaults.default_image,
-    profiles: request.profiles ?? override.profiles ?? registry.defaults.profiles,
+    profiles: [...new Set([...base, ...(request.profiles ?? [])])],
   }
 }
 
@@ -87,6 +102,8 @@ interface CreateDeps {
 
 interface CreateContext {
   nicDevice?: string
+  /** Root disk (and NIC) the profiles lack, from the default profile. */
+  baseDevices: DeviceMap
   cloudInit: boolean
   /** What this run changed, undone in reverse order if a later step fails. */
   undo: Array<() => Promise<void>>
@@ -113,6 +130,7 @@ export async function createTasks(
   const {repo, image, profiles} = resolveNewRequest(request, override, registry)
   const repoPath = repoPathOf(registry, repo)
   const idmap = planIdmap(registry.host, registry.defaults.idmap)
+  const sudo = request.sudo ?? defaultSudo(registry)
   const policy = resolvePolicy(registry, override, `repos.d/${request.name}.toml`)
   for (const entry of policy.allow) parseAllowEntry(entry)
   const result: NewResult = {
@@ -122,13 +140,15 @@ export async function createTasks(
     image,
     profiles,
     idmap: idmap.mode,
+    user: registry.host.user,
+    sudo,
     protected_paths: [],
     network: policy.mode,
     state: 'running',
     created: '',
     warnings: [],
   }
-  const ctx: CreateContext = {cloudInit: false, undo: []}
+  const ctx: CreateContext = {cloudInit: false, baseDevices: {}, undo: []}
 
   const tasks: ListrTask<CreateContext>[] = [
     {
@@ -171,6 +191,7 @@ export async function createTasks(
         if (!imageInfo)
           throw new UsageError(`image "${image}" is not available; check the name with \`incus image list\``)
         c.cloudInit = imageInfo.variant === 'cloud' || /\/cloud$/.test(image)
+        c.baseDevices = missingBaseDevices(installed, profiles)
         if (policy.mode !== 'open') c.nicDevice = nicToReplace(installed, profiles)
       },
     },
@@ -194,7 +215,9 @@ export async function createTasks(
           idmap,
           override,
           token: randomBytes(8).toString('hex'),
+          sudo,
         })
+        Object.assign(spec.devices, c.baseDevices)
         try {
           if (c.nicDevice) {
             const isolation = await isolate(incus, request.name, policy, c.nicDevice)
@@ -208,7 +231,10 @@ export async function createTasks(
           // The registry is written next: its modules load while Incus creates the container.
           deps.store.prepareWrite()
           await incus.launch(spec, [SYSTEMD_DROPIN])
-          await prepareHome(incus, request.name, registry, idmap, c.cloudInit)
+          const want = accountWant(registry, idmap, sudo)
+          const account = await ensureAccount(incus, request.name, want, c.cloudInit ? 'wait' : 'skip')
+          result.user = account.user
+          result.warnings.push(...account.notes)
           // What the host-run files look like before any agent ran: later sessions compare with it.
           await recordBaseline(deps.paths.stateDir, request.name, repoPath)
         } catch (error) {
@@ -244,29 +270,6 @@ export async function createTasks(
     },
   ]
   return {tasks, result, ctx}
-}
-
-/**
- * Waits for cloud-init (it creates the image's first user) and gives the host user a home
- * inside at the host's path, owned by them: HOME is set to it on every exec.
- */
-async function prepareHome(
-  incus: IncusClient,
-  name: string,
-  registry: Registry,
-  idmap: IdmapPlan,
-  cloudInit: boolean,
-): Promise<void> {
-  const waitForCloudInit = cloudInit
-    ? 'if command -v cloud-init >/dev/null 2>&1; then cloud-init status --wait >/dev/null || true; fi; '
-    : ''
-  const script = `${waitForCloudInit}mkdir -p "$1" && chown "$2:$3" "$1"`
-  await incus.run(
-    incus.execArgs(name, ['sh', '-c', script, 'sh', registry.host.home, String(idmap.uid), String(idmap.gid)]),
-    {
-      timeoutMs: 10 * 60_000,
-    },
-  )
 }
 
 /** raw.idmap needs root to own the host ids in /etc/subuid and /etc/subgid; say exactly what to add. */
@@ -357,7 +360,7 @@ export async function createProject(
     const defaults = resolveNewRequest(request, override, deps.registry)
     if (request.image === undefined && override.image === undefined)
       asked.image = await askText('Image?', defaults.image)
-    if (request.profiles === undefined && override.profiles === undefined)
+    if (request.profiles === undefined && !request.noDefaultProfiles && override.profiles === undefined)
       asked.profiles = (await askText('Profiles (comma-separated)?', defaults.profiles.join(',')))
         .split(',')
         .map((p) => p.trim())

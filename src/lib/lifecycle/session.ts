@@ -63,7 +63,8 @@ export function containerGone(name: string): RepomanError {
 
 /**
  * The `incus exec` arguments that run `command` in the container as the host user (HOME and
- * USER as on the host), starting the container first if it is stopped.
+ * USER as on the host), starting the container first if it is stopped (and then checking that
+ * the user's account is there).
  */
 export async function sessionExecArgs(
   incus: IncusClient,
@@ -75,7 +76,18 @@ export async function sessionExecArgs(
   const name = target.project.name
   const instance = await incus.getInstance(name)
   if (!instance) throw containerGone(name)
-  if (instance.status !== 'Running') await incus.startInstance(name)
+  if (instance.status !== 'Running') {
+    await incus.startInstance(name)
+    // Only here, not on every exec (its cost is benched): a container that was re-provisioned
+    // while stopped gets its account back; in the everyday case this is one exec.
+    const {ensureAccount, instanceAccountWant} = await import('./account.js')
+    await ensureAccount(incus, name, instanceAccountWant(registry, instance), 'on-change').catch((error: Error) =>
+      // The command can still run as the user's uid: say so rather than refuse it.
+      process.stderr.write(
+        `Warning: your account inside "${name}" could not be checked (${error.message.split('\n')[0]}); \`repoman status ${name} --fix\` retries\n`,
+      ),
+    )
+  }
   return incus.execArgs(name, command, {
     ...idsInside(registry, instance),
     cwd: target.cwd,

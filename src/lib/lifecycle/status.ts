@@ -58,6 +58,8 @@ export interface ProjectStatus {
   programs: ProgramShare[]
   /** Network mode in force: open, restricted or allowlist. */
   network: string
+  /** Passwordless sudo for you inside; null when the container does not record it (not made by this repoman). */
+  sudo: boolean | null
   /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
   integrity: IntegrityState
   /** What changed in them since the user accepted them. */
@@ -75,6 +77,18 @@ export interface StatusReport {
   incus_project: string
   backup_root: BackupRootState
   projects: ProjectStatus[]
+  /** With --fix only: what was repaired in each running container. */
+  fixed?: AccountFix[]
+}
+
+/** What `status --fix` did for one project. */
+export interface AccountFix {
+  name: string
+  /** One line per change; empty when the account was in place. */
+  changes: string[]
+  notes: string[]
+  /** Why it was not checked (a stopped container is checked when exec or shell starts it). */
+  skipped: string | null
 }
 
 /** Disk devices that bind a host path (not the root disk or pool volumes). */
@@ -171,6 +185,7 @@ export function projectStatus(
     exposures,
     programs,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
+    sudo: instance?.config[CONFIG_KEYS.sudo] === undefined ? null : instance.config[CONFIG_KEYS.sudo] === 'true',
     ...integrity,
     backup: row.backup,
     last_sync: row.last_sync,
@@ -227,6 +242,43 @@ export async function gatherStatus(
   }
 }
 
+/**
+ * `status --fix`: gives each registered, running container back the host user's account (a
+ * container re-provisioned from its image has lost it), as `new` made it.
+ */
+export async function fixAccounts(registry: Registry, incus: IncusClient, name?: string): Promise<AccountFix[]> {
+  const {describeAction} = await import('../account.js')
+  const {ensureAccount, instanceAccountWant} = await import('./account.js')
+  const instances = await incus.listInstances()
+  const projects = registry.project.filter((p) => name === undefined || p.name === name)
+  if (name !== undefined && projects.length === 0)
+    throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  const fixes: AccountFix[] = []
+  for (const project of projects) {
+    const instance = instances.find((i) => i.name === project.name)
+    const fix: AccountFix = {name: project.name, changes: [], notes: [], skipped: null}
+    if (!instance) fix.skipped = 'the container is gone'
+    else if (instance.status !== 'Running')
+      fix.skipped = `${instance.status.toLowerCase()}; checked when exec or shell starts it`
+    else {
+      const plan = await ensureAccount(incus, project.name, instanceAccountWant(registry, instance), 'on-change')
+      fix.changes = plan.actions.map(describeAction)
+      fix.notes = plan.notes
+    }
+    fixes.push(fix)
+  }
+  return fixes
+}
+
+/** The lines `status --fix` prints before the report. */
+export function renderFixes(fixes: AccountFix[]): string[] {
+  return fixes.map((f) => {
+    if (f.skipped) return `fix    ${f.name}: not checked (${f.skipped})`
+    const what = f.changes.length > 0 ? `account repaired: ${f.changes.join('; ')}` : 'account in place'
+    return `fix    ${f.name}: ${what}${f.notes.length > 0 ? ` (${f.notes.join('; ')})` : ''}`
+  })
+}
+
 /** "3h ago", "2d ago": how stale a sync is, at a glance. */
 export function formatAge(seconds: number | null): string {
   if (seconds === null) return 'never'
@@ -252,7 +304,8 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   const lines = [`backup root ${b.root}: ${b.problem ?? `ok (${b.fs_type} at ${b.mount_point})`}`]
   for (const p of report.projects) {
     const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
-    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, network ${p.network}`
+    const sudo = p.sudo === null ? '' : p.sudo ? ', sudo' : ', no sudo'
+    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, network ${p.network}${sudo}`
     const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
     lines.push(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
     // The exposure report: what this container can reach on the host.

@@ -42,6 +42,8 @@ export interface Defaults {
   network_allow?: string[]
   /** How new containers map the host user's ids: raw.idmap (default: only your ids) or shift. */
   idmap?: IdmapMode
+  /** Passwordless sudo for the host user in new containers; unset means on. */
+  sudo?: boolean
 }
 
 export interface ProjectEntry {
@@ -83,6 +85,7 @@ const KNOWN = {
     'network',
     'network_allow',
     'idmap',
+    'sudo',
   ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
@@ -137,6 +140,7 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
     network_allow:
       defaults.network_allow === undefined ? undefined : v.strings(defaults, 'defaults', 'network_allow', []),
     idmap: v.optionalString(defaults, 'defaults', 'idmap') as IdmapMode | undefined,
+    sudo: defaults.sudo === undefined ? undefined : v.boolean(defaults, 'defaults', 'sudo'),
   }
   if (defaultsRecord.idmap && !['raw.idmap', 'shift'].includes(defaultsRecord.idmap))
     v.fail('defaults', 'idmap', 'must be "raw.idmap" (only your ids are mapped) or "shift"')
