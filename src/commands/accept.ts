@@ -2,6 +2,9 @@ import {Args} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {AcceptResult} from '../lib/integrity/review.js'
 
+/** What `--json` prints: the contract of this command (schemas/accept.json). */
+export type {AcceptResult} from '../lib/integrity/review.js'
+
 export default class Accept extends RepomanCommand<AcceptResult> {
   static override changesState = true
   static override strict = false

@@ -2,7 +2,10 @@ import {Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {ListRow} from '../lib/lifecycle/list.js'
 
-export default class List extends RepomanCommand<ListRow[]> {
+/** What `--json` prints: the contract of this command (schemas/list.json). */
+export type ListResult = ListRow[]
+
+export default class List extends RepomanCommand<ListResult> {
   static override summary =
     'List projects: repo, image, live state, created, last sync, backup, changed host-run files.'
   static override description =
@@ -18,7 +21,7 @@ export default class List extends RepomanCommand<ListRow[]> {
     }),
   }
 
-  async run(): Promise<ListRow[]> {
+  async run(): Promise<ListResult> {
     const {flags} = await this.parse(List)
     const context = await this.repoman()
     const {listProjects, renderProjectList} = await import('../lib/lifecycle/list.js')

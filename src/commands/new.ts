@@ -3,6 +3,9 @@ import {RepomanCommand} from '../lib/command.js'
 import {allowSensitiveFlag, yesFlag} from '../lib/flags.js'
 import type {NewResult} from '../lib/lifecycle/create.js'
 
+/** What `--json` prints: the contract of this command (schemas/new.json). */
+export type {NewResult} from '../lib/lifecycle/create.js'
+
 export default class New extends RepomanCommand<NewResult> {
   static override changesState = true
   static override summary = "Create a project's container, with its repo mounted at the same path inside."

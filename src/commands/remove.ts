@@ -2,9 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import {NeedsTtyError} from '../lib/errors.js'
 import {yesFlag} from '../lib/flags.js'
-import type {RemoveResult} from '../lib/lifecycle/remove.js'
+import type {Removed} from '../lib/lifecycle/remove.js'
 
-export default class Remove extends RepomanCommand<RemoveResult | {cancelled: true}> {
+/** What `--json` prints: the contract of this command (schemas/remove.json). */
+export type RemoveResult = Removed | {cancelled: true}
+
+export default class Remove extends RepomanCommand<RemoveResult> {
   static override changesState = true
   static override summary = "Delete a project's container and forget it; the repo and its backup are never touched."
   static override examples = ['<%= config.bin %> remove isurus', '<%= config.bin %> remove isurus --yes --keep-incus']
@@ -14,7 +17,7 @@ export default class Remove extends RepomanCommand<RemoveResult | {cancelled: tr
     'keep-incus': Flags.boolean({description: 'Only forget the registry entry; keep the container.'}),
   }
 
-  async run(): Promise<RemoveResult | {cancelled: true}> {
+  async run(): Promise<RemoveResult> {
     const {args, flags} = await this.parse(Remove)
     const {registry, incus, store} = await this.repoman()
     const {describeRemoval, executeRemoval, planRemoval} = await import('../lib/lifecycle/remove.js')

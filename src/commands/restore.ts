@@ -1,10 +1,13 @@
 import {Args, Flags} from '@oclif/core'
-import type {RestorePointList, RestoreResult} from '../lib/backup/restore.js'
+import type {Restored, RestorePointList} from '../lib/backup/restore.js'
 import {RepomanCommand} from '../lib/command.js'
 import {NeedsTtyError} from '../lib/errors.js'
 import {yesFlag} from '../lib/flags.js'
 
-export default class Restore extends RepomanCommand<RestoreResult | RestorePointList | {cancelled: true}> {
+/** What `--json` prints: the contract of this command (schemas/restore.json). */
+export type RestoreResult = Restored | RestorePointList | {cancelled: true}
+
+export default class Restore extends RepomanCommand<RestoreResult> {
   static override changesState = true
   static override summary =
     'Bring a repo (or some paths) back from the backup mirror or a file-server snapshot; what it replaces is kept.'
@@ -35,7 +38,7 @@ Refuses, changing nothing, when the backup root is not mounted, or the point is 
     }),
   }
 
-  async run(): Promise<RestoreResult | RestorePointList | {cancelled: true}> {
+  async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(Restore)
     const {registry, incus, paths, log} = await this.repoman()
     const restore = await import('../lib/backup/restore.js')

@@ -2,6 +2,9 @@ import {Args} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {ReviewResult} from '../lib/integrity/review.js'
 
+/** What `--json` prints: the contract of this command (schemas/review.json). */
+export type {ReviewResult} from '../lib/integrity/review.js'
+
 export default class Review extends RepomanCommand<ReviewResult> {
   static override summary =
     'Show what changed in the repo files your host runs (.envrc, hooks, .git, ...) since you accepted them.'

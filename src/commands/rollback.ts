@@ -2,9 +2,12 @@ import {Args} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import {NeedsTtyError} from '../lib/errors.js'
 import {yesFlag} from '../lib/flags.js'
-import type {RollbackResult} from '../lib/lifecycle/snapshot.js'
+import type {RolledBack} from '../lib/lifecycle/snapshot.js'
 
-export default class Rollback extends RepomanCommand<RollbackResult | {cancelled: true}> {
+/** What `--json` prints: the contract of this command (schemas/rollback.json). */
+export type RollbackResult = RolledBack | {cancelled: true}
+
+export default class Rollback extends RepomanCommand<RollbackResult> {
   static override changesState = true
   static override summary = "Return a project's container to a snapshot; the repo is NOT rolled back (see `restore`)."
   static override description =
@@ -16,7 +19,7 @@ export default class Rollback extends RepomanCommand<RollbackResult | {cancelled
   }
   static override flags = {yes: yesFlag}
 
-  async run(): Promise<RollbackResult | {cancelled: true}> {
+  async run(): Promise<RollbackResult> {
     const {args, flags} = await this.parse(Rollback)
     const {registry, incus} = await this.repoman()
     const snapshots = await import('../lib/lifecycle/snapshot.js')

@@ -2,6 +2,9 @@ import {Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {SetupResult} from '../lib/setup.js'
 
+/** What `--json` prints: the contract of this command (schemas/setup.json). */
+export type {SetupResult} from '../lib/setup.js'
+
 export default class Setup extends RepomanCommand<SetupResult> {
   static override summary = 'Prepare this host: the Incus project, its default profile, and the registry.'
   static override description =

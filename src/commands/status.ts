@@ -2,7 +2,10 @@ import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../lib/command.js'
 import type {StatusReport} from '../lib/lifecycle/status.js'
 
-export default class Status extends RepomanCommand<StatusReport> {
+/** What `--json` prints: the contract of this command (schemas/status.json). */
+export type StatusResult = StatusReport
+
+export default class Status extends RepomanCommand<StatusResult> {
   static override summary =
     'Health check: containers, their mounts, the backup root, the last sync, and changed host-run files.'
   static override description =
@@ -21,7 +24,7 @@ Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman a
     }),
   }
 
-  async run(): Promise<StatusReport> {
+  async run(): Promise<StatusResult> {
     const {args, flags} = await this.parse(Status)
     const context = await this.repoman()
     const {fixAccounts, gatherStatus, renderFixes, renderStatus} = await import('../lib/lifecycle/status.js')

@@ -2,6 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {DEFAULT_SYNC_JOBS, type SyncResult} from '../lib/backup/sync.js'
 import {RepomanCommand} from '../lib/command.js'
 
+/** What `--json` prints: the contract of this command (schemas/sync.json). */
+export type {SyncResult} from '../lib/backup/sync.js'
+
 export default class Sync extends RepomanCommand<SyncResult> {
   static override summary = 'Mirror repos to the backup root with rsync (every project with backup on, or one).'
   static override description =

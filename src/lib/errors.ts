@@ -69,10 +69,10 @@ export function oneLine(error: unknown): string {
 
 /** An error as `--json` reports it. */
 export interface ErrorResult {
-  error: {code: string; message: string; exitCode: number}
+  error: {code: string; message: string; exit_code: number}
 }
 
 export function errorResult(error: unknown): ErrorResult {
   const e = error instanceof RepomanError ? error : undefined
-  return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exitCode: e?.exitCode ?? 1}}
+  return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exit_code: e?.exitCode ?? 1}}
 }

@@ -48,14 +48,14 @@ export const BUILTIN_DEFAULTS = {
 
 /** The setup `--json` result. */
 export interface SetupResult {
-  registryFile: string
-  incusProject: string
+  registry_file: string
+  incus_project: string
   /** One line per change made; empty when everything was already in place. */
   changes: string[]
   warnings: string[]
   /** Advice that needs no action now (e.g. a faster storage pool). */
   notes: string[]
-  idmappedMounts: boolean
+  idmapped_mounts: boolean
   host: HostRecord
   defaults: Registry['defaults']
 }
@@ -222,12 +222,12 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
   const values = resolveSetup(input.request, input.current, input.answers, host, detectLanIp)
   const incus = new IncusClient({project: values.incusProject, onCommand: input.onCommand})
   const result: SetupResult = {
-    registryFile: input.paths.registryFile,
-    incusProject: values.incusProject,
+    registry_file: input.paths.registryFile,
+    incus_project: values.incusProject,
     changes: [],
     warnings: [],
     notes: [],
-    idmappedMounts: false,
+    idmapped_mounts: false,
     host: {lan_ip: values.lanIp, ...host},
     defaults: buildRegistry(input.current, values, host).defaults,
   }
@@ -242,9 +242,9 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
       title: 'Check that Incus answers',
       task: async (_, task) => {
         const server = await incus.server()
-        result.idmappedMounts = server.environment.kernel_features?.idmapped_mounts === 'true'
+        result.idmapped_mounts = server.environment.kernel_features?.idmapped_mounts === 'true'
         task.title = `Incus ${server.environment.server_version} answers`
-        if (!result.idmappedMounts) {
+        if (!result.idmapped_mounts) {
           const warning =
             'this kernel has no idmapped mounts, so shift=true repo mounts will not start; see docs/troubleshooting.md'
           result.warnings.push(warning)

@@ -41,6 +41,8 @@ describe('repoman setup (real Incus)', () => {
     expect(json.defaults.default_image).to.equal('other-image')
     expect(json.defaults.repos_root).to.equal(world.reposRoot)
     expect(json.changes).to.deep.equal([`wrote ${world.registryFile}`])
+    expect(json).to.include({registry_file: world.registryFile, incus_project: world.incusProject})
+    expect(json.idmapped_mounts).to.be.a('boolean')
   })
 
   it('without a terminal and without --non-interactive, fails with a hint instead of waiting', async () => {
@@ -61,6 +63,11 @@ describe('repoman setup (real Incus)', () => {
     expect(result.stderr).to.match(/^Error: \/var\/tmp\/rm-home-[^:]+\/repoman\.toml:\d+: .*fix the TOML syntax/)
     expect(result.stderr).to.not.match(/\n\s+at /)
     expect(readFileSync(world.registryFile, 'utf8')).to.equal(broken)
+    const json = await world.cli(['setup', '--non-interactive', '--json'])
+    expect(json.exitCode).to.equal(1)
+    const {error} = JSON.parse(json.stdout)
+    expect(error).to.have.all.keys('code', 'message', 'exit_code')
+    expect(error).to.include({code: 'CONFIG', exit_code: 1})
   })
 
   it('fails fast with a hint when the daemon is unreachable', async () => {

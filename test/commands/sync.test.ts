@@ -29,6 +29,15 @@ describe('repoman sync (real rsync, tmpfs backup root)', () => {
     expect(first.exitCode, first.stderr).to.equal(0)
     const result = JSON.parse(first.stdout)
     expect(result.failed).to.equal(0)
+    expect(result.backup_root).to.have.all.keys(
+      'root',
+      'exists',
+      'mount_point',
+      'fs_type',
+      'separate',
+      'writable',
+      'problem',
+    )
     expect(result.projects.map((p: {name: string; ok: boolean}) => [p.name, p.ok])).to.deep.equal([
       ['a', true],
       ['b', true],

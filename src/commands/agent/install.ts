@@ -2,7 +2,10 @@ import {Args} from '@oclif/core'
 import type {LauncherInstalled} from '../../lib/agents/launcher.js'
 import {RepomanCommand} from '../../lib/command.js'
 
-export default class AgentInstall extends RepomanCommand<LauncherInstalled> {
+/** What `--json` prints: the contract of this command (schemas/agent-install.json). */
+export type AgentInstallResult = LauncherInstalled
+
+export default class AgentInstall extends RepomanCommand<AgentInstallResult> {
   static override requiresRegistry = false
   static override summary = 'Write a launcher NAME that runs the agent in the container of the repo you are in.'
   static override description =
@@ -13,7 +16,7 @@ Typing NAME in a directory under a registered repo then runs it in that repo's c
     name: Args.string({description: 'Command name (claude, codex, gemini, opencode, pi, ...).', required: true}),
   }
 
-  async run(): Promise<LauncherInstalled> {
+  async run(): Promise<AgentInstallResult> {
     const {args} = await this.parse(AgentInstall)
     const {installLauncher} = await import('../../lib/agents/launcher.js')
     const result = installLauncher(this.paths, args.name, process.env)

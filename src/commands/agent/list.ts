@@ -1,12 +1,15 @@
 import type {LauncherRow} from '../../lib/agents/launcher.js'
 import {RepomanCommand} from '../../lib/command.js'
 
-export default class AgentList extends RepomanCommand<LauncherRow[]> {
+/** What `--json` prints: the contract of this command (schemas/agent-list.json). */
+export type AgentListResult = LauncherRow[]
+
+export default class AgentList extends RepomanCommand<AgentListResult> {
   static override requiresRegistry = false
   static override summary = "List the agent launchers, and the host's own program each one's --host runs."
   static override examples = ['<%= config.bin %> agent list', '<%= config.bin %> agent list --json']
 
-  async run(): Promise<LauncherRow[]> {
+  async run(): Promise<AgentListResult> {
     const [{listLaunchers}, {renderTable}] = await Promise.all([
       import('../../lib/agents/launcher.js'),
       import('../../lib/table.js'),

@@ -4,7 +4,10 @@ import {UsageError} from '../../lib/errors.js'
 import {allowSensitiveFlag} from '../../lib/flags.js'
 import type {InstallOutcome} from '../../lib/profiles/manage.js'
 
-export default class ProfileInstall extends RepomanCommand<InstallOutcome[]> {
+/** What `--json` prints: the contract of this command (schemas/profile-install.json). */
+export type ProfileInstallResult = InstallOutcome[]
+
+export default class ProfileInstall extends RepomanCommand<ProfileInstallResult> {
   static override changesState = true
   static override summary = 'Render profiles from the library and create or update them in the Incus project.'
   static override description =
@@ -20,7 +23,7 @@ export default class ProfileInstall extends RepomanCommand<InstallOutcome[]> {
     'allow-sensitive': allowSensitiveFlag,
   }
 
-  async run(): Promise<InstallOutcome[]> {
+  async run(): Promise<ProfileInstallResult> {
     const {argv, flags} = await this.parse(ProfileInstall)
     const context = await this.repoman()
     const [{installProfiles}, {listTemplates}] = await Promise.all([

@@ -1,11 +1,14 @@
 import {RepomanCommand} from '../../lib/command.js'
 import type {ProfileRow} from '../../lib/profiles/manage.js'
 
-export default class ProfileList extends RepomanCommand<ProfileRow[]> {
+/** What `--json` prints: the contract of this command (schemas/profile-list.json). */
+export type ProfileListResult = ProfileRow[]
+
+export default class ProfileList extends RepomanCommand<ProfileListResult> {
   static override summary = 'List the profile library: origin (vendor, user, user-shadows-vendor) and state in Incus.'
   static override examples = ['<%= config.bin %> profile list', '<%= config.bin %> profile list --json']
 
-  async run(): Promise<ProfileRow[]> {
+  async run(): Promise<ProfileListResult> {
     const context = await this.repoman()
     const [{listProfileRows}, {renderTable}] = await Promise.all([
       import('../../lib/profiles/manage.js'),

@@ -2,6 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../../lib/command.js'
 import type {SnapshotResult} from '../../lib/lifecycle/snapshot.js'
 
+/** What `--json` prints: the contract of this command (schemas/snapshot.json). */
+export type {SnapshotResult} from '../../lib/lifecycle/snapshot.js'
+
 export default class Snapshot extends RepomanCommand<SnapshotResult> {
   static override changesState = true
   static override aliases = ['snapshot:create']

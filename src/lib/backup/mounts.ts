@@ -46,8 +46,8 @@ export interface BackupRootState {
   root: string
   exists: boolean
   /** Mount point holding the backup root, and its file system type. */
-  mountPoint: string | null
-  fsType: string | null
+  mount_point: string | null
+  fs_type: string | null
   /** On another mount than the repos (what a backup must be, unless a local disk is meant). */
   separate: boolean
   writable: boolean
@@ -76,8 +76,8 @@ export function judgeBackupRoot(
   const state: BackupRootState = {
     root,
     exists: facts.exists,
-    mountPoint: backupMount?.mountPoint ?? null,
-    fsType: backupMount?.fsType ?? null,
+    mount_point: backupMount?.mountPoint ?? null,
+    fs_type: backupMount?.fsType ?? null,
     separate,
     writable: facts.writable,
     problem: null,

@@ -84,7 +84,7 @@ export interface RestorePlan {
 }
 
 /** The `restore --json` result. */
-export interface RestoreResult {
+export interface Restored {
   name: string
   from: string
   from_date: string | null
@@ -280,7 +280,7 @@ export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreD
 export async function executeRestore(
   plan: RestorePlan,
   deps: {incus: IncusClient; log: RunLog; onLine?: (line: string) => void},
-): Promise<RestoreResult> {
+): Promise<Restored> {
   const started = Date.now()
   const undo: Array<() => Promise<void>> = []
   const freeze = !plan.dryRun && plan.container === 'Running'
@@ -318,7 +318,7 @@ export async function executeRestore(
 }
 
 /** What the user reads after a restore (or a dry run). */
-export function renderRestore(result: RestoreResult): string[] {
+export function renderRestore(result: Restored): string[] {
   const what = result.paths.length > 0 ? `${result.paths.join(', ')} in ${result.repo}` : result.repo
   const from = `"${result.from}" (${when(result.from_date)})`
   if (result.dry_run) {

@@ -25,7 +25,7 @@ export interface RemovalPlan {
 }
 
 /** The `remove --json` result. */
-export interface RemoveResult {
+export interface Removed {
   name: string
   container_deleted: boolean
   snapshots_deleted: string[]
@@ -82,7 +82,7 @@ export async function executeRemoval(
   incus: IncusClient,
   store: RegistryStore,
   stateDir: string,
-): Promise<RemoveResult> {
+): Promise<Removed> {
   // Container first: if deleting it fails, the registry still knows about it.
   const deleteContainer = Boolean(plan.instance && !plan.keepIncus)
   if (deleteContainer && plan.instance) {

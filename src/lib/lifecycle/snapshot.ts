@@ -34,7 +34,7 @@ export interface SnapshotList {
 }
 
 /** The `rollback --json` result. */
-export interface RollbackResult {
+export interface RolledBack {
   name: string
   snapshot: string
   /** The container's status before and after (Incus stops a running one for the restore, and starts it again). */
@@ -120,7 +120,7 @@ export async function executeRollback(
   target: SnapshotTarget,
   plan: {snapshot: string; stateBefore: string},
   incus: IncusClient,
-): Promise<RollbackResult> {
+): Promise<RolledBack> {
   await incus.restoreSnapshot(target.name, plan.snapshot)
   const after = await incus.getInstance(target.name)
   return {

@@ -301,7 +301,7 @@ function describeIdmap(idmap: string): string {
 /** The human view: the backup root, then a line per project (and its exposures when it matters). */
 export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   const b = report.backup_root
-  const lines = [`backup root ${b.root}: ${b.problem ?? `ok (${b.fsType} at ${b.mountPoint})`}`]
+  const lines = [`backup root ${b.root}: ${b.problem ?? `ok (${b.fs_type} at ${b.mount_point})`}`]
   for (const p of report.projects) {
     const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
     const sudo = p.sudo === null ? '' : p.sudo ? ', sudo' : ', no sudo'

@@ -24,7 +24,7 @@ describe('backup root mounts', () => {
 
   it('accepts a backup root on a separate mount', () => {
     const state = judgeBackupRoot('/nfs/repos', '/home/dev/repos', {exists: true, writable: true, mounts}, false)
-    expect(state).to.include({separate: true, fsType: 'nfs4', problem: null})
+    expect(state).to.include({separate: true, fs_type: 'nfs4', problem: null})
   })
 
   it('refuses a backup root on the repos file system unless a local disk is meant', () => {

@@ -12,8 +12,8 @@ import {
 const root: BackupRootState = {
   root: '/nfs/backup',
   exists: true,
-  mountPoint: '/nfs',
-  fsType: 'nfs4',
+  mount_point: '/nfs',
+  fs_type: 'nfs4',
   separate: true,
   writable: false,
   problem: null,
