@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for repoman and its tests: Incus (bookworm-backports
 # on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git; with
-# --test also what only the tests use: debootstrap (the real Debian test image) and a C compiler
-# with static libc (the 32-bit syscall attack).
+# --test also what only the tests use: debootstrap (the real Debian test image), a C compiler
+# with static libc (the 32-bit syscall attack) and tmux (a real terminal for interactive tests).
 # A no-op when everything is there; as a non-root user it only says what is missing.
 set -euo pipefail
 need=()
@@ -13,6 +13,7 @@ command -v git >/dev/null || need+=(git)
 if [ "${1:-}" = --test ]; then
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   command -v gcc >/dev/null || need+=(gcc)
+  command -v tmux >/dev/null || need+=(tmux)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
