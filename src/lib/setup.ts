@@ -306,7 +306,10 @@ export function setupTasks(input: SetupPlanInput): {tasks: ListrTask<SetupContex
       title: 'Your ids can be mapped into containers',
       task: async (_, task) => {
         if (planIdmap(host, result.defaults.idmap).mode !== 'raw.idmap') {
-          task.title = 'Your ids are shifted into containers (idmap = "shift")'
+          task.title =
+            host.uid === 0
+              ? 'Your ids are shifted into containers (you are root: container root writes as root through the repo mount)'
+              : 'Your ids are shifted into containers (idmap = "shift")'
           return
         }
         const command = await missingSubids(host)
