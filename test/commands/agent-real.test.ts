@@ -62,7 +62,7 @@ describe('Claude Code shared from the host (real image, host uid 1001)', () => {
 
     expect((await world.cli(['agent', 'install', 'claude'])).exitCode).to.equal(0)
     const launched = asUser(['claude', '--version'], repo)
-    expect(launched.stdout).to.equal(`${version} (Claude Code)\n`)
+    expect(launched.stdout, launched.stderr).to.equal(`${version} (Claude Code)\n`)
     expect(launched.status).to.equal(0)
     const outside = asUser(['claude', '--version'], world.home)
     expect(outside.status).to.equal(2)
