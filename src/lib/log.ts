@@ -11,6 +11,11 @@ export function logDirOf(registry: Registry, paths: RepomanPaths): string {
   return registry.defaults.logdir ? expandHome(registry.defaults.logdir, registry.host.home) : paths.stateDir
 }
 
+/** A moment as a file or directory name can hold it (no colons): `2026-11-23T20-17-03-123Z`. */
+export function fileStamp(date = new Date()): string {
+  return date.toISOString().replace(/[:.]/g, '-')
+}
+
 export class RunLog {
   readonly file: string
 
@@ -26,8 +31,7 @@ export class RunLog {
     ownFile = false,
   ) {
     mkdirSync(dir, {recursive: true})
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    this.file = join(dir, ownFile ? `${command}-${stamp}-${process.pid}.log` : 'repoman.log')
+    this.file = join(dir, ownFile ? `${command}-${fileStamp()}-${process.pid}.log` : 'repoman.log')
     this.write(`repoman ${command.replaceAll(':', ' ')} (pid ${process.pid}) ${process.argv.slice(2).join(' ')}`)
   }
 

@@ -12,9 +12,9 @@ import {isAbsolute, join, normalize} from 'node:path'
 import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
-import {logDirOf, type RunLog} from '../log.js'
+import {fileStamp, logDirOf, type RunLog} from '../log.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
-import type {ProjectEntry, Registry} from '../registry/schema.js'
+import {type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 import {explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
 
@@ -192,7 +192,7 @@ const isDirectory = (path: string) =>
 
 const mtimeOf = (path: string) =>
   stat(path).then(
-    (s) => s.mtime.toISOString().replace(/\.\d+Z$/, 'Z'),
+    (s) => registryTimestamp(s.mtime),
     () => null,
   )
 
@@ -259,7 +259,7 @@ export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreD
   if (point)
     for (const path of request.paths)
       if (!(await stat(join(point.path, path)).catch(() => undefined))) missingPaths.push(path)
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const stamp = fileStamp()
   return {
     project,
     repoPath: repoPathOf(registry, project.repo),

@@ -9,13 +9,13 @@ import {readdirSync, statSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
 import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
-import {ProjectNotFoundError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import {RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {SpecialFile} from '../integrity/fingerprint.js'
 import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
-import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
+import {findProject, isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 
@@ -58,9 +58,7 @@ export interface SyncResult {
 /** The projects a run covers: the one named (whatever its backup flag), else every one with backup on. */
 export function selectProjects(registry: Registry, name?: string): ProjectEntry[] {
   if (name === undefined) return registry.project.filter((p) => p.backup)
-  const project = registry.project.find((p) => p.name === name)
-  if (!project) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
-  return [project]
+  return [findProject(registry, name)]
 }
 
 /** Where a project's mirror goes; refuses anything that is not one directory below the backup root. */

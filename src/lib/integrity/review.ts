@@ -1,8 +1,8 @@
 /** `repoman review` and `repoman accept`: look at what changed in the watched paths, then acknowledge it. */
 import {repoPathOf} from '../containers.js'
-import {ProjectNotFoundError, UsageError} from '../errors.js'
+import {UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
-import type {ProjectEntry, Registry} from '../registry/schema.js'
+import {findProject, type Registry} from '../registry/schema.js'
 import {
   acceptChanges,
   type Fingerprint,
@@ -38,12 +38,6 @@ export interface AcceptResult {
   remaining: number
 }
 
-function registered(registry: Registry, name: string): ProjectEntry {
-  const project = registry.project.find((p) => p.name === name)
-  if (!project) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
-  return project
-}
-
 /** The text of a path on one side, '' when absent, undefined when not a small text file. */
 function textOf(entries: Fingerprint | undefined, path: string): string | undefined {
   const entry = entries?.[path]
@@ -51,7 +45,7 @@ function textOf(entries: Fingerprint | undefined, path: string): string | undefi
 }
 
 export async function reviewProject(registry: Registry, paths: RepomanPaths, name: string): Promise<ReviewResult> {
-  const project = registered(registry, name)
+  const project = findProject(registry, name)
   const repoPath = repoPathOf(registry, project.repo)
   const check = checkWatched(paths.stateDir, name, repoPath)
   const {createTwoFilesPatch} = await import('diff')
@@ -100,7 +94,7 @@ export async function acceptProject(
   name: string,
   named: string[],
 ): Promise<AcceptResult> {
-  const project = registered(registry, name)
+  const project = findProject(registry, name)
   const repoPath = repoPathOf(registry, project.repo)
   const check = checkWatched(paths.stateDir, name, repoPath)
   // A baseline that cannot be read is replaced only when everything is accepted.

@@ -1,13 +1,13 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
 import {CONFIG_KEYS, projectForDirectory, repoPathOf, reposRootOf, resolveInsideCwd} from '../containers.js'
-import {oneLine, ProjectNotFoundError, RepomanError, UsageError} from '../errors.js'
+import {oneLine, RepomanError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {renderChangeBlock} from '../integrity/fingerprint.js'
 import {baselineFile, checkWatched, recordBaseline} from '../integrity/snapshot.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
-import type {ProjectEntry, Registry} from '../registry/schema.js'
+import {findProject, type ProjectEntry, type Registry} from '../registry/schema.js'
 
 export interface SessionTarget {
   project: ProjectEntry
@@ -28,8 +28,7 @@ export function resolveSessionTarget(
 ): SessionTarget {
   let project: ProjectEntry | undefined
   if (name !== undefined) {
-    project = registry.project.find((p) => p.name === name)
-    if (!project) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+    project = findProject(registry, name)
   } else {
     project = projectForDirectory(registry, hostCwd)
     if (!project)

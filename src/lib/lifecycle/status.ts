@@ -13,7 +13,6 @@ import {
   reposRootOf,
 } from '../containers.js'
 import {type ContainmentState, containmentState} from '../containment.js'
-import {ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {
@@ -26,7 +25,7 @@ import {checkWatched, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
-import type {Registry} from '../registry/schema.js'
+import {projectNotFound, type Registry} from '../registry/schema.js'
 
 export interface MountStatus {
   device: string
@@ -224,7 +223,7 @@ export async function gatherStatus(
   let rows = projectRows(registry, instances)
   if (name !== undefined) {
     rows = rows.filter((r) => r.name === name)
-    if (rows.length === 0) throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+    if (rows.length === 0) throw projectNotFound(name)
   }
   const byName = new Map(instances.map((i) => [i.name, i]))
   const facts = {
@@ -251,8 +250,7 @@ export async function fixAccounts(registry: Registry, incus: IncusClient, name?:
   const {ensureAccount, instanceAccountWant} = await import('./account.js')
   const instances = await incus.listInstances()
   const projects = registry.project.filter((p) => name === undefined || p.name === name)
-  if (name !== undefined && projects.length === 0)
-    throw new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  if (name !== undefined && projects.length === 0) throw projectNotFound(name)
   const fixes: AccountFix[] = []
   for (const project of projects) {
     const instance = instances.find((i) => i.name === project.name)

@@ -3,7 +3,7 @@
  * migrate, validate and serialize it. No I/O here; see `store.ts` for that.
  */
 import type {IdmapMode} from '../containers.js'
-import {ConfigError} from '../errors.js'
+import {ConfigError, ProjectNotFoundError} from '../errors.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {lineOf, type Table, TomlValidator} from '../toml-check.js'
 
@@ -89,6 +89,18 @@ const KNOWN = {
   ],
   project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
 } as const
+
+/** The error for a project name the registry does not hold. */
+export function projectNotFound(name: string): ProjectNotFoundError {
+  return new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+}
+
+/** The registered project of that name; anything else is the one "no project" error. */
+export function findProject(registry: Registry, name: string): ProjectEntry {
+  const project = registry.project.find((p) => p.name === name)
+  if (!project) throw projectNotFound(name)
+  return project
+}
 
 /** Date-times as the registry writes them: RFC 3339, UTC, whole seconds. */
 export function registryTimestamp(date = new Date()): string {
