@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
 import type {AcceptResult} from '../lib/integrity/review.js'
 
 /** What `--json` prints: the contract of this command (schemas/accept.json). */

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
 import {NeedsTtyError} from '../lib/errors.js'
 
 export default class Attach extends RepomanCommand<void> {

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
 import {NAME_KINDS, type NameKind} from '../lib/completion.js'
 
 /** What `--json` prints: the contract of this command (schemas/completion-names.json). */

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
-import {cwdFlag} from '../lib/flags.js'
+import {RepomanCommand} from '../cli/command.js'
+import {cwdFlag} from '../cli/flags.js'
 
 export default class Exec extends RepomanCommand<void> {
   static override summary = "Run a command in a project's container, as you, in the repo."

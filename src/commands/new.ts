@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
-import {allowSensitiveFlag, yesFlag} from '../lib/flags.js'
+import {RepomanCommand} from '../cli/command.js'
+import {allowSensitiveFlag, yesFlag} from '../cli/flags.js'
 import type {NewResult} from '../lib/lifecycle/create.js'
 
 /** What `--json` prints: the contract of this command (schemas/new.json). */

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
+import {yesFlag} from '../cli/flags.js'
 import {NeedsTtyError} from '../lib/errors.js'
-import {yesFlag} from '../lib/flags.js'
 import type {Removed} from '../lib/lifecycle/remove.js'
 
 /** What `--json` prints: the contract of this command (schemas/remove.json). */
@@ -26,7 +26,7 @@ export default class Remove extends RepomanCommand<RemoveResult> {
       if (!this.interactive)
         throw new NeedsTtyError(`remove asks for confirmation; pass --yes to remove "${args.name}" without a terminal`)
       this.log(describeRemoval(plan).join('\n'))
-      const {askConfirm} = await import('../lib/ui.js')
+      const {askConfirm} = await import('../cli/ui.js')
       if (!(await askConfirm(`Remove "${args.name}"?`))) {
         this.log('Nothing removed.')
         return {cancelled: true}

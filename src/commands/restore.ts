@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
+import {RepomanCommand} from '../cli/command.js'
+import {yesFlag} from '../cli/flags.js'
 import type {Restored, RestorePointList} from '../lib/backup/restore.js'
-import {RepomanCommand} from '../lib/command.js'
 import {NeedsTtyError} from '../lib/errors.js'
-import {yesFlag} from '../lib/flags.js'
 
 /** What `--json` prints: the contract of this command (schemas/restore.json). */
 export type RestoreResult = Restored | RestorePointList | {cancelled: true}
@@ -59,7 +59,7 @@ Refuses, changing nothing, when the backup root is not mounted, or the point is 
     if (plan.olderThanNewest && !plan.dryRun && !flags.yes) {
       if (!this.interactive) throw new NeedsTtyError(`${plan.olderThanNewest}; pass --yes to restore from it anyway`)
       this.log(plan.olderThanNewest)
-      const {askConfirm} = await import('../lib/ui.js')
+      const {askConfirm} = await import('../cli/ui.js')
       if (!(await askConfirm(`Restore ${plan.repoPath} from "${plan.point.name}"?`))) {
         this.log('Nothing restored.')
         return {cancelled: true}

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
+import {yesFlag} from '../cli/flags.js'
 import {NeedsTtyError} from '../lib/errors.js'
-import {yesFlag} from '../lib/flags.js'
 import type {RolledBack} from '../lib/lifecycle/snapshot.js'
 
 /** What `--json` prints: the contract of this command (schemas/rollback.json). */
@@ -31,7 +31,7 @@ export default class Rollback extends RepomanCommand<RollbackResult> {
           `rollback asks for confirmation; pass --yes to roll "${args.name}" back to "${args.snapshot}"`,
         )
       this.log(snapshots.describeRollback(target, args.snapshot).join('\n'))
-      const {askConfirm} = await import('../lib/ui.js')
+      const {askConfirm} = await import('../cli/ui.js')
       if (!(await askConfirm(`Roll "${args.name}" back to "${args.snapshot}"?`))) {
         this.log('Nothing changed.')
         return {cancelled: true}

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
 import type {SetupResult} from '../lib/setup.js'
 
 /** What `--json` prints: the contract of this command (schemas/setup.json). */

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../lib/command.js'
+import {RepomanCommand} from '../cli/command.js'
 import type {StatusReport} from '../lib/lifecycle/status.js'
 
 /** What `--json` prints: the contract of this command (schemas/status.json). */

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
+import {RepomanCommand} from '../cli/command.js'
 import {DEFAULT_SYNC_JOBS, type SyncResult} from '../lib/backup/sync.js'
-import {RepomanCommand} from '../lib/command.js'
 
 /** What `--json` prints: the contract of this command (schemas/sync.json). */
 export type {SyncResult} from '../lib/backup/sync.js'

@@ -361,7 +361,7 @@ const QUESTIONS: Record<AskedValue, string> = {
 
 export async function runSetup(input: RunSetupInput): Promise<SetupResult> {
   const {RegistryStore} = await import('./registry/store.js')
-  const {askText, runTasks} = await import('./ui.js')
+  const {askText, runTasks} = await import('../cli/ui.js')
   const {NeedsTtyError} = await import('./errors.js')
   const store = RegistryStore.of(input.paths)
   const current = store.exists() ? await store.read() : undefined

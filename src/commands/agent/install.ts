@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
+import {RepomanCommand} from '../../cli/command.js'
 import type {LauncherInstalled} from '../../lib/agents/launcher.js'
-import {RepomanCommand} from '../../lib/command.js'
 
 /** What `--json` prints: the contract of this command (schemas/agent-install.json). */
 export type AgentInstallResult = LauncherInstalled

@@ -1,5 +1,5 @@
+import {RepomanCommand} from '../../cli/command.js'
 import type {LauncherRow} from '../../lib/agents/launcher.js'
-import {RepomanCommand} from '../../lib/command.js'
 
 /** What `--json` prints: the contract of this command (schemas/agent-list.json). */
 export type AgentListResult = LauncherRow[]

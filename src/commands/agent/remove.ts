@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../../lib/command.js'
+import {RepomanCommand} from '../../cli/command.js'
 
 /** What `--json` prints: the contract of this command (schemas/agent-remove.json). */
 export type AgentRemoveResult = {name: string; removed: true}

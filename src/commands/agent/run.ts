@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {RepomanCommand} from '../../lib/command.js'
+import {RepomanCommand} from '../../cli/command.js'
 
 export default class AgentRun extends RepomanCommand<void> {
   static override summary = 'Run NAME in the container of the repo you are in (what a launcher runs).'

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../../lib/command.js'
+import {RepomanCommand} from '../../cli/command.js'
+import {allowSensitiveFlag} from '../../cli/flags.js'
 import {UsageError} from '../../lib/errors.js'
-import {allowSensitiveFlag} from '../../lib/flags.js'
 import type {InstallOutcome} from '../../lib/profiles/manage.js'
 
 /** What `--json` prints: the contract of this command (schemas/profile-install.json). */

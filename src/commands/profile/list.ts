@@ -1,4 +1,4 @@
-import {RepomanCommand} from '../../lib/command.js'
+import {RepomanCommand} from '../../cli/command.js'
 import type {ProfileRow} from '../../lib/profiles/manage.js'
 
 /** What `--json` prints: the contract of this command (schemas/profile-list.json). */

@@ -1,5 +1,5 @@
-import {RepomanCommand} from '../../lib/command.js'
-import {profileNameArg} from '../../lib/flags.js'
+import {RepomanCommand} from '../../cli/command.js'
+import {profileNameArg} from '../../cli/flags.js'
 
 /** What `--json` prints: the contract of this command (schemas/profile-remove.json). */
 export type ProfileRemoveResult = {name: string; removed: true}

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {RepomanCommand} from '../../lib/command.js'
+import {RepomanCommand} from '../../cli/command.js'
 import type {SnapshotResult} from '../../lib/lifecycle/snapshot.js'
 
 /** What `--json` prints: the contract of this command (schemas/snapshot.json). */

@@ -310,7 +310,7 @@ export async function syncTasks(
 }
 
 export async function runSync(request: SyncRequest, deps: SyncDeps, options: {json: boolean}): Promise<SyncResult> {
-  const {runTasks} = await import('../ui.js')
+  const {runTasks} = await import('../../cli/ui.js')
   const started = Date.now()
   // last_sync is written at the end: its modules load while rsync works.
   if (!request.dryRun) deps.store.prepareWrite()

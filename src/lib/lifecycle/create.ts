@@ -352,7 +352,7 @@ export async function createProject(
   deps: CreateDeps,
   options: {json: boolean; interactive: boolean},
 ): Promise<NewResult> {
-  const {askText, runTasks} = await import('../ui.js')
+  const {askText, runTasks} = await import('../../cli/ui.js')
   checkName(request.name)
   const asked = {...request}
   if (options.interactive) {

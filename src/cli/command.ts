@@ -3,11 +3,11 @@
  * the right exit code (never a stack), and lazy access to the registry and Incus.
  */
 import {Command, Flags} from '@oclif/core'
-import type {RepomanContext} from './context.js'
-import {type ErrorResult, errorResult, oneLine, RepomanError} from './errors.js'
-import {type RepomanPaths, resolvePaths} from './paths.js'
+import type {RepomanContext} from '../lib/context.js'
+import {type ErrorResult, errorResult, oneLine, RepomanError} from '../lib/errors.js'
+import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
 
-export type {RepomanContext} from './context.js'
+export type {RepomanContext} from '../lib/context.js'
 
 export abstract class RepomanCommand<T> extends Command {
   static override enableJsonFlag = true
@@ -29,7 +29,7 @@ export abstract class RepomanCommand<T> extends Command {
 
   /** The registry (validated, migrated) and an Incus client scoped to its project. */
   protected async repoman(): Promise<RepomanContext> {
-    const {openRepoman} = await import('./context.js')
+    const {openRepoman} = await import('../lib/context.js')
     const {flags} = await this.parse()
     return openRepoman(this.paths, {
       commandId: this.id ?? 'repoman',

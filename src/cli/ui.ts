@@ -1,0 +1,94 @@
+/**
+ * What a person sees while a command works: its plan's steps as a listr2 task list, and
+ * enquirer prompts. listr2 and enquirer load only when a command shows steps or asks something,
+ * so `repoman --help` and `list` never pay for them. Nothing under src/lib imports this.
+ */
+import type {ListrTaskWrapper} from 'listr2'
+import {Execution, type Step, type StepControl} from '../lib/steps.js'
+
+/** The renderer a user expects: live on a terminal, plain lines in a pipe or log, silent under --json. */
+export function rendererFor(
+  json: boolean,
+  stdoutIsTTY: boolean,
+  env: NodeJS.ProcessEnv,
+): 'silent' | 'simple' | 'default' {
+  if (json) return 'silent'
+  if (!stdoutIsTTY || env.CI === 'true' || env.TERM === 'dumb') return 'simple'
+  return 'default'
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: listr2's wrapper is generic over renderers this module does not name
+type AnyTask = ListrTaskWrapper<any, any, any>
+
+const controlOf = (task: AnyTask): StepControl => ({
+  title: (text) => {
+    task.title = text
+  },
+  output: (text) => {
+    task.output = text
+  },
+})
+
+/**
+ * Runs a plan's steps (src/lib/steps.ts) as a task list. A failing step has already undone the
+ * run's work when its error reaches listr2; a Fanout's steps fail one by one without stopping
+ * the others, as `runSteps` does without a display.
+ */
+export async function showSteps(steps: Step[], options: {json: boolean}): Promise<void> {
+  const {Listr} = await import('listr2')
+  const execution = new Execution()
+  const renderer = rendererFor(options.json, Boolean(process.stdout.isTTY), process.env)
+  const list = new Listr(
+    steps.map((step) => ({
+      title: step.title,
+      task: async (_ctx: object, task: AnyTask) => {
+        const fanout = await execution.run(step, controlOf(task))
+        if (!fanout) return
+        return task.newListr(
+          fanout.steps.map((sub) => ({
+            title: sub.title,
+            task: (_sub: object, subtask: AnyTask) => execution.runIndependent(sub, controlOf(subtask)),
+          })),
+          {concurrent: fanout.concurrency, exitOnError: false},
+        )
+      },
+    })),
+    {
+      renderer,
+      fallbackRenderer: 'simple',
+      collectErrors: false,
+      rendererOptions: {collapseErrors: false, collapseSkips: false},
+    },
+  )
+  await list.run()
+}
+
+export async function askText(message: string, initial: string): Promise<string> {
+  const {default: enquirer} = await import('enquirer')
+  const answer = await enquirer.prompt<{value: string}>({type: 'input', name: 'value', message, initial})
+  return answer.value.trim() || initial
+}
+
+export async function askConfirm(message: string, initial = false): Promise<boolean> {
+  const {default: enquirer} = await import('enquirer')
+  const answer = await enquirer.prompt<{value: boolean}>({type: 'confirm', name: 'value', message, initial})
+  return answer.value
+}
+
+// TEMPORARY (removed when new, setup and sync run as steps): the old listr task lists.
+export async function runTasks<C extends object>(
+  tasks: import('listr2').ListrTask<C>[],
+  ctx: C,
+  options: {json: boolean; exitOnError?: boolean},
+): Promise<C> {
+  const {Listr} = await import('listr2')
+  const renderer = rendererFor(options.json, Boolean(process.stdout.isTTY), process.env)
+  return new Listr<C, typeof renderer>(tasks, {
+    ctx,
+    exitOnError: options.exitOnError ?? true,
+    renderer,
+    fallbackRenderer: 'simple',
+    collectErrors: false,
+    rendererOptions: {collapseErrors: false, collapseSkips: false},
+  }).run()
+}

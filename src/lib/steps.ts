@@ -1,0 +1,94 @@
+/**
+ * How every command that changes something runs its plan: as steps, one after another. A step
+ * registers how to take back what it did as soon as it has done it; when a step fails, all that
+ * was registered so far is undone in reverse, and the error goes on. Showing progress is the
+ * command layer's business (src/cli/ui.ts draws steps with listr2); `runSteps` here runs them
+ * with nothing shown, for tests and for callers without a terminal.
+ */
+import {oneLine, RepomanError} from './errors.js'
+
+export type Undo = () => Promise<void>
+
+/** What a running step may tell the person watching. */
+export interface StepControl {
+  /** Replaces the step's title with what it found or did. */
+  title(text: string): void
+  /** One line under the step: progress, or a warning (the next line replaces it). */
+  output(text: string): void
+}
+
+/**
+ * Steps a step hands on, to run side by side after it (sync's project-by-project retry). Each
+ * fails on its own: it is shown as failed, the others go on, nothing is undone, and the step
+ * that handed them on records the failures in its result.
+ */
+export interface Fanout {
+  steps: Step[]
+  concurrency: number
+}
+
+export interface Step {
+  readonly title: string
+  run(control: StepControl, onUndo: (undo: Undo) => void): Promise<Fanout | undefined>
+}
+
+/** A step failed and taking back what the run had done failed too: what is left is named. */
+export class IncompleteRollbackError extends RepomanError {
+  override readonly code = 'ROLLBACK_INCOMPLETE'
+}
+
+/** One run of a plan's steps: the undo list they build, and the order they run in. */
+export class Execution {
+  readonly #undo: Undo[] = []
+
+  /** Runs a step; when it fails, undoes everything registered so far (its own part too) and rethrows. */
+  async run(step: Step, control: StepControl): Promise<Fanout | undefined> {
+    try {
+      return await step.run(control, (undo) => this.#undo.push(undo))
+    } catch (error) {
+      const failures = await this.rollback()
+      if (failures.length === 0) throw error
+      throw new IncompleteRollbackError(`${oneLine(error)}; undoing what was done failed too: ${failures.join('; ')}`, {
+        cause: error,
+      })
+    }
+  }
+
+  /** Runs a step handed on by a Fanout: its failure is rethrown for display, and nothing is undone. */
+  async runIndependent(step: Step, control: StepControl): Promise<void> {
+    await step.run(control, (undo) => this.#undo.push(undo))
+  }
+
+  /** Undoes in reverse; every undo is tried, and those that failed are returned as one line each. */
+  async rollback(): Promise<string[]> {
+    const failures: string[] = []
+    for (const undo of this.#undo.splice(0).reverse())
+      await undo().catch((error: unknown) => {
+        failures.push(oneLine(error))
+      })
+    return failures
+  }
+}
+
+const SILENT: StepControl = {title: () => undefined, output: () => undefined}
+
+/** Runs `items` through `work`, at most `limit` at a time. */
+export async function inPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items]
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item)
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(limit, queue.length))}, worker))
+}
+
+/** Runs the steps with nothing shown (a Fanout's failures are left to the result, as on a terminal). */
+export async function runSteps(steps: Step[], control: (step: Step) => StepControl = () => SILENT): Promise<void> {
+  const execution = new Execution()
+  for (const step of steps) {
+    const fanout = await execution.run(step, control(step))
+    if (fanout)
+      await inPool(fanout.steps, fanout.concurrency, (sub) =>
+        execution.runIndependent(sub, control(sub)).catch(() => undefined),
+      )
+  }
+}
