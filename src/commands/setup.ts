@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
+import {parseList} from '../lib/names.js'
 import type {SetupResult} from '../lib/setup.js'
 
 /** What `--json` prints: the contract of this command (schemas/setup.json). */
@@ -44,10 +45,7 @@ On a terminal, values that are neither given nor recorded are asked for; without
         reposRoot: flags['repos-root'],
         backupRoot: flags['backup-root'],
         image: flags.image,
-        profiles: flags.profiles
-          ?.split(',')
-          .map((p) => p.trim())
-          .filter(Boolean),
+        profiles: flags.profiles === undefined ? undefined : parseList(flags.profiles),
         incusProject: flags['incus-project'],
         storagePool: flags['storage-pool'],
         network: flags.network,

@@ -10,7 +10,7 @@ import {compareAscii} from './names.js'
 import type {ProjectOverride} from './overrides.js'
 import {expandHome, isWithin} from './paths.js'
 import type {GuardContext} from './profiles/guard.js'
-import type {HostRecord, ProjectEntry, Registry} from './registry/schema.js'
+import {type HostRecord, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from './registry/schema.js'
 
 /** Keys repoman records on each container it makes. */
 export const CONFIG_KEYS = {
@@ -225,16 +225,6 @@ export function missingBaseDevices(installed: IncusProfile[], selected: string[]
   return devices
 }
 
-/** The repos root, `~` expanded for the host user. */
-export function reposRootOf(registry: Registry): string {
-  return expandHome(registry.defaults.repos_root, registry.host.home)
-}
-
-/** The backup root, `~` expanded for the host user. */
-export function backupRootOf(registry: Registry): string {
-  return expandHome(registry.defaults.backup_root, registry.host.home)
-}
-
 /**
  * Paths that systemd images mount file systems over at boot (a tmpfs on /tmp and /run), hiding
  * a repo mounted beneath them; and the kernel's own.
@@ -247,10 +237,6 @@ export function repoPathProblem(repoPath: string): string | undefined {
   return under
     ? `repo ${repoPath} is under ${under}, which the container's system mounts over at boot; keep repos_root elsewhere (e.g. ~/repos)`
     : undefined
-}
-
-export function repoPathOf(registry: Registry, dirname: string): string {
-  return join(reposRootOf(registry), dirname)
 }
 
 /** What the credential guard judges exposures against: this host user and repos root. */

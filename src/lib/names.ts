@@ -15,3 +15,18 @@ export function isValidProjectName(name: string): boolean {
 export function compareAscii(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
+
+/** Incus project names, as a pattern to embed (the registry is searched for one before it is parsed). */
+export const INCUS_PROJECT_NAME = '[A-Za-z0-9][A-Za-z0-9_-]*'
+
+export function isValidIncusProjectName(name: string): boolean {
+  return new RegExp(`^${INCUS_PROJECT_NAME}$`).test(name)
+}
+
+/** A comma-separated list as flags and prompts take it: items trimmed, empty ones dropped. */
+export function parseList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+}

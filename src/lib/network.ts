@@ -69,7 +69,10 @@ export function subtractCidrs4(universe: string, blocked: string[]): string[] {
   return out
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/
+/** A dotted IPv4 address, as a pattern to embed (the registry migration finds one in text). */
+export const IPV4_PATTERN = '(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)(?:\\.(?:25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}'
+
+const IPV4 = new RegExp(`^${IPV4_PATTERN}$`)
 
 export function isIpv4(value: string): boolean {
   return IPV4.test(value)

@@ -9,7 +9,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {ConfigError} from './errors.js'
-import {type Table, TomlValidator} from './toml-check.js'
+import {type Table, TomlValidator, tomlSyntaxError} from './toml-check.js'
 
 export interface ExtraMount {
   source: string
@@ -38,8 +38,7 @@ export async function parseOverride(text: string, file: string): Promise<Project
   try {
     doc = parse(text)
   } catch (error) {
-    const e = error as Error & {line?: number}
-    throw new ConfigError(`${file}${e.line ? `:${e.line}` : ''}: ${e.message.split('\n')[0]}; fix the TOML syntax`)
+    throw tomlSyntaxError(error, file)
   }
   const v = new TomlValidator(text, file)
   v.noUnknownKeys(doc, '', ['container', 'mount', 'env', 'network'])

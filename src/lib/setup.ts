@@ -10,6 +10,7 @@ import {RepomanError, UsageError} from './errors.js'
 import {detectHostUser, detectLanIp, missingSubids} from './host.js'
 import {describeIncusCommand, IncusClient, type IncusCommandEntry} from './incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusStoragePool} from './incus/types.js'
+import {isValidIncusProjectName, parseList} from './names.js'
 import {isIpv4, isProjectBridge} from './network.js'
 import {expandHome, type RepomanPaths} from './paths.js'
 import {
@@ -191,7 +192,7 @@ export function resolveSetup(
     throw new UsageError(`--lan-ip "${request.lanIp}" is not an IP address`)
   const profiles = pick('profiles', current?.defaults.profiles) as string[]
   const incusProject = request.incusProject ?? current?.defaults.incus_project ?? DEFAULT_INCUS_PROJECT
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(incusProject))
+  if (!isValidIncusProjectName(incusProject))
     throw new UsageError(`--incus-project "${incusProject}" is not a valid Incus project name`)
   return {
     reposRoot: expandHome(pick('reposRoot', current?.defaults.repos_root) as string, host.home),
@@ -376,13 +377,7 @@ export async function runSetup(input: RunSetupInput): Promise<SetupResult> {
     for (const key of missing) {
       const initial = BUILTIN_DEFAULTS[key]
       const answer = await askText(QUESTIONS[key], Array.isArray(initial) ? initial.join(',') : (initial as string))
-      answers[key] =
-        key === 'profiles'
-          ? answer
-              .split(',')
-              .map((p) => p.trim())
-              .filter(Boolean)
-          : answer
+      answers[key] = key === 'profiles' ? parseList(answer) : answer
     }
   }
 

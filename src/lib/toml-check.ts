@@ -114,3 +114,10 @@ export class TomlValidator {
     return value
   }
 }
+
+/** smol-toml's parse error as `file:line: what`, and what to do. */
+export function tomlSyntaxError(error: unknown, file: string): ConfigError {
+  const e = error as Error & {line?: number}
+  const what = e.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') || 'invalid TOML'
+  return new ConfigError(`${file}${e.line ? `:${e.line}` : ''}: ${what}; fix the TOML syntax and run the command again`)
+}

@@ -9,12 +9,18 @@
  */
 import {readdir, stat} from 'node:fs/promises'
 import {isAbsolute, join, normalize} from 'node:path'
-import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import {fileStamp, logDirOf, type RunLog} from '../log.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
-import {type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
+import {
+  backupRootOf,
+  type ProjectEntry,
+  type Registry,
+  registryTimestamp,
+  repoPathOf,
+  reposRootOf,
+} from '../registry/schema.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 import {explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
 

@@ -8,14 +8,22 @@
 import {readdirSync, statSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 import type {ListrTask} from 'listr2'
-import {backupRootOf, repoPathOf, reposRootOf} from '../containers.js'
 import {RepomanError, SafetyError, UsageError} from '../errors.js'
 import type {SpecialFile} from '../integrity/fingerprint.js'
 import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
-import {findProject, isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
+import {
+  backupRootOf,
+  findProject,
+  isSafeDirname,
+  type ProjectEntry,
+  type Registry,
+  registryTimestamp,
+  repoPathOf,
+  reposRootOf,
+} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 

@@ -1,8 +1,7 @@
 /** `repoman review` and `repoman accept`: look at what changed in the watched paths, then acknowledge it. */
-import {repoPathOf} from '../containers.js'
 import {UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
-import {findProject, type Registry} from '../registry/schema.js'
+import {findProject, type Registry, repoPathOf} from '../registry/schema.js'
 import {
   acceptChanges,
   type Fingerprint,

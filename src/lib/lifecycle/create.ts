@@ -18,7 +18,6 @@ import {
   type ProtectionPlan,
   planIdmap,
   planProtection,
-  repoPathOf,
   repoPathProblem,
 } from '../containers.js'
 import {SYSTEMD_DROPIN} from '../containment.js'
@@ -27,12 +26,12 @@ import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, InstanceSpec} from '../incus/types.js'
 import {recordBaseline} from '../integrity/snapshot.js'
-import {isValidProjectName, NAME_RULE} from '../names.js'
+import {isValidProjectName, NAME_RULE, parseList} from '../names.js'
 import {type NetworkMode, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
-import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp} from '../registry/schema.js'
+import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {accountWant, defaultSudo, ensureAccount} from './account.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
@@ -361,10 +360,7 @@ export async function createProject(
     if (request.image === undefined && override.image === undefined)
       asked.image = await askText('Image?', defaults.image)
     if (request.profiles === undefined && !request.noDefaultProfiles && override.profiles === undefined)
-      asked.profiles = (await askText('Profiles (comma-separated)?', defaults.profiles.join(',')))
-        .split(',')
-        .map((p) => p.trim())
-        .filter(Boolean)
+      asked.profiles = parseList(await askText('Profiles (comma-separated)?', defaults.profiles.join(',')))
   }
   const {tasks, result, ctx} = await createTasks(asked, deps)
   await runTasks(tasks, ctx, {json: options.json})

@@ -1,11 +1,12 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
 import {existsSync} from 'node:fs'
-import {type ProjectRow, projectRows, repoPathOf} from '../containers.js'
+import {type ProjectRow, projectRows} from '../containers.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IntegrityState} from '../integrity/fingerprint.js'
 import {checkWatched, type WatchedCheck} from '../integrity/snapshot.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
+import {repoPathOf} from '../registry/schema.js'
 
 /** A `list --json` row. */
 export interface ListRow extends ProjectRow {

@@ -4,12 +4,13 @@
  */
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {backupRootOf, CONFIG_KEYS, repoPathOf} from '../containers.js'
+import {CONFIG_KEYS} from '../containers.js'
 import {ProjectNotFoundError, SafetyError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
+import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {removeIsolation} from './isolation.js'
 

@@ -4,11 +4,11 @@
  * mounted in, so it is never in them: `repoman restore` brings the repo back from the backup.
  */
 import {selectProjects} from '../backup/sync.js'
-import {repoPathOf} from '../containers.js'
 import {SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance, IncusSnapshot} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
+import {repoPathOf} from '../registry/schema.js'
 import {containerGone} from './session.js'
 
 export interface SnapshotRow {

@@ -3,15 +3,7 @@ import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
 import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
-import {
-  backupRootOf,
-  CONFIG_KEYS,
-  guardContextOf,
-  type ProjectRow,
-  projectRows,
-  repoPathOf,
-  reposRootOf,
-} from '../containers.js'
+import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from '../containers.js'
 import {type ContainmentState, containmentState} from '../containment.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -25,7 +17,7 @@ import {checkWatched, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
-import {projectNotFound, type Registry} from '../registry/schema.js'
+import {backupRootOf, projectNotFound, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
 
 export interface MountStatus {
   device: string

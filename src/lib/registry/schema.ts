@@ -2,9 +2,12 @@
  * The registry file (`repoman.toml`), schema 3: its types, and pure functions that parse,
  * migrate, validate and serialize it. No I/O here; see `store.ts` for that.
  */
+import {join} from 'node:path'
 import type {IdmapMode} from '../containers.js'
 import {ConfigError, ProjectNotFoundError} from '../errors.js'
-import {isValidProjectName, NAME_RULE} from '../names.js'
+import {INCUS_PROJECT_NAME, isValidIncusProjectName, isValidProjectName, NAME_RULE} from '../names.js'
+import {IPV4_PATTERN, NETWORK_MODES} from '../network.js'
+import {expandHome} from '../paths.js'
 import {lineOf, type Table, TomlValidator} from '../toml-check.js'
 
 export const CURRENT_SCHEMA = 3
@@ -21,8 +24,6 @@ export interface HostRecord extends HostUser {
   /** The host's LAN address, substituted for `${HOST_LAN_IP}` in profiles. Empty when unknown. */
   lan_ip: string
 }
-
-export type NetworkMode = 'open' | 'restricted' | 'allowlist'
 
 export interface Defaults {
   repos_root: string
@@ -156,9 +157,9 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
   }
   if (defaultsRecord.idmap && !['raw.idmap', 'shift'].includes(defaultsRecord.idmap))
     v.fail('defaults', 'idmap', 'must be "raw.idmap" (only your ids are mapped) or "shift"')
-  if (defaultsRecord.network && !['open', 'restricted', 'allowlist'].includes(defaultsRecord.network))
-    v.fail('defaults', 'network', 'must be "open", "restricted" or "allowlist"')
-  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(defaultsRecord.incus_project))
+  if (defaultsRecord.network && !(NETWORK_MODES as readonly string[]).includes(defaultsRecord.network))
+    v.fail('defaults', 'network', `must be one of ${NETWORK_MODES.join(', ')}`)
+  if (!isValidIncusProjectName(defaultsRecord.incus_project))
     v.fail('defaults', 'incus_project', 'must be a valid Incus project name')
 
   const rawProjects = doc.project ?? []
@@ -208,7 +209,7 @@ export function schemaOf(doc: Table, text: string, file: string): number {
   return schema
 }
 
-const IPV4 = /\b((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})\b/
+const IPV4_IN_TEXT = new RegExp(`\\b(${IPV4_PATTERN})\\b`)
 
 /**
  * Brings an older document up to schema 3 without losing anything it meant:
@@ -226,7 +227,7 @@ export function migrate(doc: Table, from: number, detectedLanIp: string): Table 
     delete defaults.llm
     const host = (next.host ?? {}) as Table
     if (host.lan_ip === undefined) {
-      const fromLlm = IPV4.exec(typeof llm === 'string' ? llm : JSON.stringify(llm ?? ''))?.[1]
+      const fromLlm = IPV4_IN_TEXT.exec(typeof llm === 'string' ? llm : JSON.stringify(llm ?? ''))?.[1]
       host.lan_ip = fromLlm ?? detectedLanIp
     }
     next.host = host
@@ -248,5 +249,23 @@ export function toDocument(registry: Registry): Table {
  * guess, for reading ahead: the parsed registry decides.
  */
 export function likelyIncusProject(text: string): string {
-  return /^\s*incus_project\s*=\s*["']([A-Za-z0-9][A-Za-z0-9_-]*)["']/m.exec(text)?.[1] ?? DEFAULT_INCUS_PROJECT
+  return (
+    new RegExp(`^\\s*incus_project\\s*=\\s*["'](${INCUS_PROJECT_NAME})["']`, 'm').exec(text)?.[1] ??
+    DEFAULT_INCUS_PROJECT
+  )
+}
+
+/** The repos root, `~` expanded for the host user. */
+export function reposRootOf(registry: Registry): string {
+  return expandHome(registry.defaults.repos_root, registry.host.home)
+}
+
+/** The backup root, `~` expanded for the host user. */
+export function backupRootOf(registry: Registry): string {
+  return expandHome(registry.defaults.backup_root, registry.host.home)
+}
+
+/** Where a project's repo lives on the host. */
+export function repoPathOf(registry: Registry, dirname: string): string {
+  return join(reposRootOf(registry), dirname)
 }

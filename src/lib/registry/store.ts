@@ -12,6 +12,7 @@ import {fileURLToPath} from 'node:url'
 import {ConfigError, NotSetUpError} from '../errors.js'
 import {detectHostUser, detectLanIp} from '../host.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
+import {tomlSyntaxError} from '../toml-check.js'
 import {type HostUser, migrate, type Registry, schemaOf, toDocument, validateRegistry} from './schema.js'
 
 export interface ParsedRegistry {
@@ -32,11 +33,7 @@ export async function parseRegistry(
   try {
     doc = parse(text)
   } catch (error) {
-    const e = error as Error & {line?: number}
-    const what = e.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? 'invalid TOML'
-    throw new ConfigError(
-      `${file}${e.line ? `:${e.line}` : ''}: ${what}; fix the TOML syntax and run the command again`,
-    )
+    throw tomlSyntaxError(error, file)
   }
   const schema = schemaOf(doc, text, file)
   if (schema === 3) return {registry: validateRegistry(doc, text, file, hostUser)}
