@@ -7,16 +7,22 @@ export class RepomanError extends Error {
   /** Stable, machine-readable name for `--json` consumers. */
   readonly code: string = 'REPOMAN_ERROR'
   readonly exitCode: number = 1
+  /**
+   * The one thing to do about it, when there is one (usually a command to run). The message
+   * already says it in words; `--json` carries it apart, as Salesforce's plugins carry `actions`.
+   */
+  readonly hint?: string
 
-  constructor(message: string, options?: {cause?: unknown}) {
+  constructor(message: string, options?: {cause?: unknown; hint?: string}) {
     super(message, options)
     this.name = new.target.name
+    if (options?.hint !== undefined) this.hint = options.hint
   }
 }
 
 /** Bad flags, names or arguments: nothing was changed. */
 export class UsageError extends RepomanError {
-  override readonly code = 'USAGE'
+  override readonly code: string = 'USAGE'
   override readonly exitCode = 2
 }
 
@@ -52,7 +58,77 @@ export class IncusAlreadyExistsError extends IncusError {
 
 /** A refusal that protects data (backup guards, credential guard, in-use checks). */
 export class SafetyError extends RepomanError {
-  override readonly code = 'REFUSED'
+  override readonly code: string = 'REFUSED'
+}
+
+/** `new` of a name the registry or Incus already has. */
+export class ProjectExistsError extends UsageError {
+  override readonly code = 'PROJECT_EXISTS'
+}
+
+/** A project's repo directory is not there (or is not a directory). */
+export class RepoNotFoundError extends UsageError {
+  override readonly code = 'REPO_NOT_FOUND'
+}
+
+/** A profile a project needs is not installed in the Incus project. */
+export class ProfileNotInstalledError extends UsageError {
+  override readonly code = 'PROFILE_NOT_INSTALLED'
+}
+
+/** An image name that Incus cannot resolve. */
+export class ImageNotFoundError extends UsageError {
+  override readonly code = 'IMAGE_NOT_FOUND'
+}
+
+/** A mount (profile or repos.d override) names a host path that does not exist. */
+export class MountSourceMissingError extends UsageError {
+  override readonly code = 'MOUNT_SOURCE_MISSING'
+}
+
+/** Root may not map the host user's ids yet (/etc/subuid, /etc/subgid). */
+export class SubidsMissingError extends UsageError {
+  override readonly code = 'SUBIDS_MISSING'
+}
+
+/** The backup root is not a separate mounted file system (or not writable): nothing is mirrored or restored. */
+export class BackupRootUnsafeError extends SafetyError {
+  override readonly code = 'BACKUP_ROOT_UNSAFE'
+}
+
+/** A missing or empty repo would turn a mirror with --delete into wiping its backup. */
+export class SourceUnsafeError extends SafetyError {
+  override readonly code = 'SOURCE_UNSAFE'
+}
+
+/** A mount would expose credentials or the host (SSH keys, sockets, $HOME, /etc, ...). */
+export class SensitiveMountError extends SafetyError {
+  override readonly code = 'SENSITIVE_MOUNT'
+}
+
+/** Something still uses what would be removed (a profile used by containers, ...). */
+export class InUseError extends SafetyError {
+  override readonly code = 'IN_USE'
+}
+
+/** An Incus object repoman did not make: repoman leaves it to `incus`. */
+export class NotManagedError extends SafetyError {
+  override readonly code = 'NOT_MANAGED'
+}
+
+/** Another repoman changed the registry meanwhile in a way this run cannot merge (two `new` of one name). */
+export class RegistryConflictError extends RepomanError {
+  override readonly code = 'REGISTRY_CONFLICT'
+}
+
+/** rsync failed (full, read-only, missing, ...). */
+export class RsyncError extends RepomanError {
+  override readonly code = 'RSYNC_FAILED'
+}
+
+/** A step failed and taking back what the run had done failed too: what is left is named. */
+export class IncompleteRollbackError extends RepomanError {
+  override readonly code = 'ROLLBACK_INCOMPLETE'
 }
 
 /** A command needs an answer from the user and there is no terminal to ask on. */
@@ -69,10 +145,23 @@ export function oneLine(error: unknown): string {
 
 /** An error as `--json` reports it. */
 export interface ErrorResult {
-  error: {code: string; message: string; exit_code: number}
+  error: {
+    code: string
+    message: string
+    exit_code: number
+    /** The one thing to do about it (usually a command), when there is one. */
+    hint?: string
+  }
 }
 
 export function errorResult(error: unknown): ErrorResult {
   const e = error instanceof RepomanError ? error : undefined
-  return {error: {code: e?.code ?? 'ERROR', message: oneLine(error), exit_code: e?.exitCode ?? 1}}
+  return {
+    error: {
+      code: e?.code ?? 'ERROR',
+      message: oneLine(error),
+      exit_code: e?.exitCode ?? 1,
+      ...(e?.hint === undefined ? {} : {hint: e.hint}),
+    },
+  }
 }

@@ -5,7 +5,7 @@
  * command layer's business (src/cli/ui.ts draws steps with listr2); `runSteps` here runs them
  * with nothing shown, for tests and for callers without a terminal.
  */
-import {oneLine, RepomanError} from './errors.js'
+import {IncompleteRollbackError, oneLine} from './errors.js'
 
 export type Undo = () => Promise<void>
 
@@ -30,11 +30,6 @@ export interface Fanout {
 export interface Step {
   readonly title: string
   run(control: StepControl, onUndo: (undo: Undo) => void): Promise<Fanout | undefined>
-}
-
-/** A step failed and taking back what the run had done failed too: what is left is named. */
-export class IncompleteRollbackError extends RepomanError {
-  override readonly code = 'ROLLBACK_INCOMPLETE'
 }
 
 /** One run of a plan's steps: the undo list they build, and the order they run in. */

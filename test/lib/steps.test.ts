@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {UsageError} from '../../src/lib/errors.js'
-import {IncompleteRollbackError, inPool, runSteps, type Step, type Undo} from '../../src/lib/steps.js'
+import {IncompleteRollbackError, UsageError} from '../../src/lib/errors.js'
+import {inPool, runSteps, type Step, type Undo} from '../../src/lib/steps.js'
 
 /** A step that records what it did and, when `fails`, throws after registering its own undo. */
 function step(name: string, log: string[], options: {fails?: boolean; undoFails?: boolean} = {}): Step {
