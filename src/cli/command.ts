@@ -3,8 +3,8 @@
  * the right exit code (never a stack), and lazy access to the registry and Incus.
  */
 import {Command, Flags} from '@oclif/core'
-import type {RepomanContext} from '../lib/context.js'
-import {type ErrorResult, errorResult, oneLine, RepomanError} from '../lib/errors.js'
+import type {CommandOutput, RepomanContext} from '../lib/context.js'
+import {type ErrorResult, errorOutput, errorResult} from '../lib/errors.js'
 import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
 
 export type {RepomanContext} from '../lib/context.js'
@@ -43,6 +43,13 @@ export abstract class RepomanCommand<T> extends Command {
     return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
   }
 
+  /** Prints a command's lines (the same src/lib function gives them to the fast path) and sets its exit code. */
+  protected output<R>({result, lines, exitCode}: CommandOutput<R>): R {
+    for (const line of lines) this.log(line)
+    if (exitCode !== 0) process.exitCode = exitCode
+    return result
+  }
+
   protected override toErrorJson(error: unknown): ErrorResult {
     return errorResult(error)
   }
@@ -50,10 +57,11 @@ export abstract class RepomanCommand<T> extends Command {
   protected override async catch(error: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
     // this.exit(n) throws to unwind; it is not a failure to report.
     if (error.code === 'EEXIT') throw error
-    const exit = error instanceof RepomanError ? error.exitCode : (error.oclif?.exit ?? 1)
+    const output = errorOutput(error, this.jsonEnabled())
+    // oclif's logJson colours the document on a terminal.
     if (this.jsonEnabled()) this.logJson(this.toErrorJson(error))
-    else process.stderr.write(`Error: ${oneLine(error)}\n`)
-    return this.exit(exit)
+    else process.stderr.write(output.text)
+    return this.exit(output.exitCode)
   }
 
   abstract override run(): Promise<T>

@@ -23,11 +23,7 @@ export default class List extends RepomanCommand<ListResult> {
 
   async run(): Promise<ListResult> {
     const {flags} = await this.parse(List)
-    const context = await this.repoman()
-    const {listProjects, renderProjectList} = await import('../lib/lifecycle/list.js')
-    const rows = await listProjects(context, {sessions: flags.sessions})
-    // Under --json only the result is printed: no table to build.
-    if (!this.jsonEnabled()) for (const line of await renderProjectList(rows)) this.log(line)
-    return rows
+    const {runList} = await import('../lib/lifecycle/list.js')
+    return this.output(await runList(await this.repoman(), {json: this.jsonEnabled(), sessions: flags.sessions}))
   }
 }

@@ -26,13 +26,10 @@ Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman a
 
   async run(): Promise<StatusResult> {
     const {args, flags} = await this.parse(Status)
+    const {runStatus} = await import('../lib/lifecycle/status.js')
     const context = await this.repoman()
-    const {fixAccounts, gatherStatus, renderFixes, renderStatus} = await import('../lib/lifecycle/status.js')
-    const fixed = flags.fix ? await fixAccounts(context.registry, context.incus, args.name) : undefined
-    const report = {...(await gatherStatus(context, args.name)), ...(fixed ? {fixed} : {})}
-    if (!this.jsonEnabled())
-      for (const line of [...renderFixes(fixed ?? []), ...renderStatus(report, flags.verbose)]) this.log(line)
-    if (!report.healthy) process.exitCode = 1
-    return report
+    return this.output(
+      await runStatus(context, {json: this.jsonEnabled(), name: args.name, fix: flags.fix, verbose: flags.verbose}),
+    )
   }
 }

@@ -12,13 +12,13 @@ const hook: Hook<'postrun'> = async function ({Command}) {
       return
     }
     if ((Command as {requiresRegistry?: boolean}).requiresRegistry !== true) return
-    const [{RegistryStore}, {resolvePaths}, {refreshNamesCache}] = await Promise.all([
+    const [{RegistryStore}, {resolvePaths}, {refreshAfterCommand}] = await Promise.all([
       import('../lib/registry/store.js'),
       import('../lib/paths.js'),
       import('../lib/completion.js'),
     ])
     const paths = resolvePaths()
-    refreshNamesCache(paths, await RegistryStore.of(paths).read())
+    refreshAfterCommand(paths, await RegistryStore.of(paths).read())
   } catch {
     // Completion is a convenience: never fail a command over it.
   }

@@ -7,7 +7,7 @@ import type {Hook} from '@oclif/core'
  */
 const hook: Hook<'prerun'> = async function ({argv, Command}) {
   if ((Command as {requiresRegistry?: boolean}).requiresRegistry !== true) return
-  const [{RegistryStore}, {resolvePaths}, {errorResult, oneLine, RepomanError}] = await Promise.all([
+  const [{RegistryStore}, {resolvePaths}, {errorOutput}] = await Promise.all([
     import('../lib/registry/store.js'),
     import('../lib/paths.js'),
     import('../lib/errors.js'),
@@ -16,10 +16,9 @@ const hook: Hook<'prerun'> = async function ({argv, Command}) {
     await RegistryStore.of(resolvePaths()).read()
   } catch (error) {
     // Under --json the error is a JSON document on stdout, as every command's own errors are.
-    if (Command.enableJsonFlag && argv.includes('--json'))
-      process.stdout.write(`${JSON.stringify(errorResult(error), null, 2)}\n`)
-    else process.stderr.write(`Error: ${oneLine(error)}\n`)
-    this.exit(error instanceof RepomanError ? error.exitCode : 1)
+    const output = errorOutput(error, Boolean(Command.enableJsonFlag && argv.includes('--json')))
+    process[output.stream].write(output.text)
+    this.exit(output.exitCode)
   }
 }
 

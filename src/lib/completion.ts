@@ -37,6 +37,15 @@ export function refreshNamesCache(paths: RepomanPaths, registry: Registry): Reco
   return names
 }
 
+/** After a command that read the registry (postrun hook, fast path): never fails the command. */
+export function refreshAfterCommand(paths: RepomanPaths, registry: Registry): void {
+  try {
+    refreshNamesCache(paths, registry)
+  } catch {
+    // Completion is a convenience.
+  }
+}
+
 /** Commands whose first argument is a project name, and `profile` subcommands that take profile names. */
 const PROJECT_COMMANDS = [
   'shell',

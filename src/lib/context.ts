@@ -10,6 +10,16 @@ import type {RepomanPaths} from './paths.js'
 import {likelyIncusProject, type Registry} from './registry/schema.js'
 import {RegistryStore} from './registry/store.js'
 
+/**
+ * What a command produced, whichever path ran it: its --json result, the lines a person sees
+ * instead (empty under --json), and the exit code.
+ */
+export interface CommandOutput<T> {
+  result: T
+  lines: string[]
+  exitCode: number
+}
+
 export interface RepomanContext {
   paths: RepomanPaths
   store: RegistryStore

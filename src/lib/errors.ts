@@ -165,3 +165,18 @@ export function errorResult(error: unknown): ErrorResult {
     },
   }
 }
+
+/**
+ * How a failed command ends, whichever path ran it: one line on stderr, or under --json the
+ * error document on stdout; and its exit code (oclif's own for its parse errors).
+ */
+export function errorOutput(
+  error: unknown,
+  json: boolean,
+): {stream: 'stdout' | 'stderr'; text: string; exitCode: number} {
+  const exitCode =
+    error instanceof RepomanError ? error.exitCode : ((error as {oclif?: {exit?: number}})?.oclif?.exit ?? 1)
+  return json
+    ? {stream: 'stdout', text: `${JSON.stringify(errorResult(error), null, 2)}\n`, exitCode}
+    : {stream: 'stderr', text: `Error: ${oneLine(error)}\n`, exitCode}
+}

@@ -1,13 +1,15 @@
 /**
- * The fast path for the commands typed dozens of times a day: `list`, `status`, `exec`, `shell`
- * and `agent run` (what agent launchers run) in their everyday shapes, run without loading
- * oclif (whose import alone costs more here than the daemon's answer). It runs the same library functions and prints the same bytes
- * as the oclif commands. It only takes argument lists it fully understands and declines the
- * rest (help, --verbose, unknown flags, `--json` on a terminal, which oclif colours); and when
- * anything fails before it has printed or run something, it declines too: oclif then runs the
- * command from the start and reports the error in its usual form.
+ * The second entry path, for the commands typed dozens of times a day: `list`, `status`, `exec`,
+ * `shell` and `agent run` (what agent launchers run) in their everyday shapes, run without
+ * loading oclif (whose import alone costs more than the daemon's answer; bundling it was
+ * measured slower still). It is an adapter and nothing more: it decides at parse time, from
+ * the arguments alone, whether it takes a command (only argument lists it fully understands:
+ * no help, --verbose, unknown flags, or `--json` on a terminal, which oclif colours), and then
+ * calls the same src/lib function the oclif command calls and prints its output, errors
+ * included, so nothing ever runs twice.
  */
 import {openRepoman, type RepomanContext} from './context.js'
+import {errorOutput} from './errors.js'
 import {LOGIN_SHELL, prepareLaunch, prepareSession, splitExecArgv} from './lifecycle/session.js'
 import {resolvePaths} from './paths.js'
 
@@ -44,20 +46,19 @@ export function parseFastRequest(argv: string[], stdoutIsTerminal: boolean): Fas
 }
 
 /**
- * Runs `argv` on the fast path. Returns the exit code, or undefined when it declined (nothing
- * has been printed or run then).
+ * Runs `argv` on the fast path. Returns undefined when the arguments are oclif's to judge
+ * (nothing has been read or run then); else the command runs here to its end, failures
+ * included, reported as the oclif command would (src/lib/errors.ts `errorOutput`).
  */
 export async function runFastPath(argv: string[]): Promise<number | undefined> {
   const request = parseFastRequest(argv, Boolean(process.stdout.isTTY))
   if (!request) return undefined
-  // DEBUG=repoman (as DEBUG=oclif* is for oclif) says which path ran, and why it declined.
-  const debug = /(^|,)\s*(repoman|\*)/.test(process.env.DEBUG ?? '')
-    ? (line: string) => process.stderr.write(`repoman:fast-path ${line}\n`)
-    : () => {}
-  const paths = resolvePaths()
-  let output: {lines: string[]; exitCode: number}
+  // DEBUG=repoman (as DEBUG=oclif* is for oclif) says which path ran.
+  if (/(^|,)\s*(repoman|\*)/.test(process.env.DEBUG ?? ''))
+    process.stderr.write(`repoman:fast-path ran ${request.command}\n`)
+  const json = 'json' in request && request.json
   try {
-    const context = await openRepoman(paths, {
+    const context = await openRepoman(resolvePaths(), {
       commandId: request.command,
       changesState: false,
       readAhead: (incus) => {
@@ -71,52 +72,33 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
         request.command === 'agent run'
           ? await prepareLaunch(context, request.agent, request.args, tty)
           : await prepareSession(context, {...request, command: request.run, tty})
-      // Every check has passed. The command fails only when incus could not be started at all
-      // (nothing ran, so oclif may try again and explain); else its exit code is the command's.
-      const [exitCode] = await Promise.all([session.run(), refreshCompletion(context)])
-      debug(`ran ${request.command}`)
+      const [exitCode] = await Promise.all([session.run(), refresh(context)])
       return exitCode
     }
     // The daemon is already answering (read ahead): meanwhile, what the postrun hook would do.
-    const [answer] = await Promise.all([
-      request.command === 'list' ? listOutput(context, request) : statusOutput(context, request),
-      refreshCompletion(context),
+    const [output] = await Promise.all([
+      request.command === 'list'
+        ? import('./lifecycle/list.js').then(({runList}) => runList(context, request))
+        : import('./lifecycle/status.js').then(({runStatus}) => runStatus(context, request)),
+      refresh(context),
     ])
-    output = answer
+    // As oclif does: output cut short by a reader that left (`| head`) is no error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error
+    })
+    // oclif's --json output (uncoloured, as off a terminal: on one, oclif answers --json).
+    const lines = json ? [JSON.stringify(output.result, null, 2)] : output.lines
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`)
+    return output.exitCode
   } catch (error) {
-    debug(`declined ${request.command}: ${(error as Error).message}`)
-    return undefined
+    const output = errorOutput(error, json)
+    process[output.stream].write(output.text)
+    return output.exitCode
   }
-  debug(`ran ${request.command}`)
-  // As oclif does: output cut short by a reader that left (`| head`) is no error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-  })
-  if (output.lines.length > 0) process.stdout.write(`${output.lines.join('\n')}\n`)
-  return output.exitCode
-}
-
-/** oclif's `--json` output: the result, pretty-printed (uncoloured, as off a terminal). */
-const asJson = (result: unknown) => [JSON.stringify(result, null, 2)]
-
-async function listOutput(context: RepomanContext, request: {json: boolean}) {
-  const {listProjects, renderProjectList} = await import('./lifecycle/list.js')
-  const rows = await listProjects(context)
-  return {lines: request.json ? asJson(rows) : await renderProjectList(rows), exitCode: 0}
-}
-
-async function statusOutput(context: RepomanContext, request: {json: boolean; name?: string}) {
-  const {gatherStatus, renderStatus} = await import('./lifecycle/status.js')
-  const report = await gatherStatus(context, request.name)
-  return {lines: request.json ? asJson(report) : renderStatus(report, false), exitCode: report.healthy ? 0 : 1}
 }
 
 /** What the postrun hook does after a command that read the registry (loaded while Incus works). */
-async function refreshCompletion(context: RepomanContext): Promise<void> {
-  try {
-    const {refreshNamesCache} = await import('./completion.js')
-    refreshNamesCache(context.paths, context.registry)
-  } catch {
-    // Completion is a convenience: never fail a command over it.
-  }
+async function refresh(context: RepomanContext): Promise<void> {
+  const {refreshAfterCommand} = await import('./completion.js')
+  refreshAfterCommand(context.paths, context.registry)
 }

@@ -1,6 +1,7 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
 import {existsSync} from 'node:fs'
 import {type ProjectRow, projectRows} from '../containers.js'
+import type {CommandOutput} from '../context.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IntegrityState} from '../integrity/fingerprint.js'
 import {checkWatched, type WatchedCheck} from '../integrity/snapshot.js'
@@ -48,6 +49,16 @@ export async function listProjects(
     )
   }
   return rows
+}
+
+/** `repoman list` on either path: the rows, and the table unless --json. */
+export async function runList(
+  context: {registry: Registry; incus: IncusClient; paths: RepomanPaths},
+  request: {json: boolean; sessions?: boolean},
+): Promise<CommandOutput<ListRow[]>> {
+  const rows = await listProjects(context, {sessions: request.sessions})
+  // Under --json only the result is printed: no table to build.
+  return {result: rows, lines: request.json ? [] : await renderProjectList(rows), exitCode: 0}
 }
 
 /** The human view: a table, then one line per drifted or changed project. */

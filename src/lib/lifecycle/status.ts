@@ -5,6 +5,7 @@ import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from '../containers.js'
 import {type ContainmentState, containmentState} from '../containment.js'
+import type {CommandOutput} from '../context.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {
@@ -231,6 +232,20 @@ export async function gatherStatus(
     backup_root: backupRoot,
     projects,
   }
+}
+
+/**
+ * `repoman status` on either path: with `fix`, the accounts mended first; the report, its lines
+ * unless --json, and exit 1 when anything is unhealthy.
+ */
+export async function runStatus(
+  context: {registry: Registry; incus: IncusClient; paths: RepomanPaths},
+  request: {json: boolean; name?: string; fix?: boolean; verbose?: boolean},
+): Promise<CommandOutput<StatusReport>> {
+  const fixed = request.fix ? await fixAccounts(context.registry, context.incus, request.name) : undefined
+  const report = {...(await gatherStatus(context, request.name)), ...(fixed ? {fixed} : {})}
+  const lines = request.json ? [] : [...renderFixes(fixed ?? []), ...renderStatus(report, request.verbose ?? false)]
+  return {result: report, lines, exitCode: report.healthy ? 0 : 1}
 }
 
 /**
