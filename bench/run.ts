@@ -178,7 +178,7 @@ async function main(): Promise<void> {
         time(['incus', ...args], env)
     const list = () => time(['incus', 'query', `/1.0/instances?recursion=1&project=${world.incusProject}`], env)
 
-    rows.push(compare('repoman --version', repoman('--version'), [nodeFloor], 'node -e 0', 1.8))
+    rows.push(compare('repoman --version', repoman('--version'), [nodeFloor], 'node -e 0', 1.3))
     rows.push(compare('repoman --help', repoman('--help'), [nodeFloor], 'node -e 0', 1.8))
 
     // Projects: containers made directly (fast) with the repo disk `new` gives, registered by hand.
@@ -231,7 +231,7 @@ async function main(): Promise<void> {
         repoman('list', '--json'),
         [nodeFloor, list],
         'node -e 0 + incus query instances',
-        1.6,
+        1.3,
       ),
     )
     countHotPaths(30)
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
         repoman('list', '--json'),
         [nodeFloor, list],
         'node -e 0 + incus query instances',
-        1.6,
+        1.3,
       ),
     )
     mountTmpfs(world.backupRoot, 'size=256m')
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
         repoman('exec', 'p000', '--', 'true'),
         [nodeFloor, incus('exec', 'p000', '--project', world.incusProject, '--', 'true')],
         'node -e 0 + incus exec',
-        1.6,
+        1.4,
       ),
     )
     // An agent launcher (`repoman agent install`), typed in a repo: sh, then exec's fast path.
