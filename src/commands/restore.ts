@@ -66,7 +66,9 @@ Refuses, changing nothing, when the backup root is not mounted, or the point is 
       }
     }
     // changesState: the invocation log is always open here.
-    const result = await restore.executeRestore(plan, {incus, log: log as NonNullable<typeof log>})
+    const {steps, result} = restore.restoreSteps(plan, {incus, log: log as NonNullable<typeof log>})
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
     if (!this.jsonEnabled()) for (const line of restore.renderRestore(result)) this.log(line)
     return result
   }

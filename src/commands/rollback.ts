@@ -37,9 +37,10 @@ export default class Rollback extends RepomanCommand<RollbackResult> {
         return {cancelled: true}
       }
     }
-    const result = await snapshots.executeRollback(target, plan, incus)
-    this.log(`Container "${result.name}" rolled back to "${result.snapshot}" (${result.state_after.toLowerCase()}).`)
-    this.log(snapshots.repoNotIncluded(result.name, result.repo))
+    const {steps, result} = snapshots.rollbackSteps(target, plan, incus)
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
+    for (const line of snapshots.renderRollback(result)) this.log(line)
     return result
   }
 }

@@ -89,7 +89,9 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
 
     const dry = await world.cli(['restore', 'alpha', '--from', 'nightly-1', '--dry-run'])
     expect(dry.exitCode, dry.stderr).to.equal(0)
-    expect(dry.stdout).to.match(/^Would restore .*alpha from "nightly-1" \(.*\): \d+ change\(s\)\./)
+    expect(dry.stdout).to.match(
+      /^✔ Copy the repo back from "nightly-1" \(dry run\)\nWould restore .*alpha from "nightly-1" \(.*\): \d+ change\(s\)\./m,
+    )
     expect(dry.stdout).to.match(/^ {2}\*deleting +new\.txt$/m)
     expect(dry.stdout).to.match(/^ {2}>f\+{9} README\.md$/m)
     expect(dry.stdout).to.match(/^ {2}>f\+{9} notes\.txt$/m)
@@ -122,7 +124,7 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
     const human = await world.cli(['restore', 'alpha', '--yes'])
     expect(human.exitCode, human.stderr).to.equal(0)
     expect(human.stdout).to.match(
-      /^Restored .*alpha from "mirror" \(.*\): 0 file\(s\) written, 1 deleted\.\nWhat it replaced or deleted is kept in .*\/restore\/alpha\/.* \(copy it back to undo\)\.\n$/,
+      /\n✔ Thaw container "alpha"\nRestored .*alpha from "mirror" \(.*\): 0 file\(s\) written, 1 deleted\.\nWhat it replaced or deleted is kept in .*\/restore\/alpha\/.* \(copy it back to undo\)\.\n$/,
     )
   })
 

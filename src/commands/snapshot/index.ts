@@ -25,10 +25,16 @@ export default class Snapshot extends RepomanCommand<SnapshotResult> {
   async run(): Promise<SnapshotResult> {
     const {args, flags} = await this.parse(Snapshot)
     const {registry, incus} = await this.repoman()
-    const {createSnapshot, repoNotIncluded, snapshotTarget} = await import('../../lib/lifecycle/snapshot.js')
-    const result = await createSnapshot(await snapshotTarget(registry, incus, args.name), incus, flags.name)
-    this.log(`Snapshot "${result.snapshot}" of container "${result.name}" made.`)
-    this.log(repoNotIncluded(result.name, result.repo))
+    const snapshots = await import('../../lib/lifecycle/snapshot.js')
+    const target = await snapshots.snapshotTarget(registry, incus, args.name)
+    const {steps, result} = snapshots.snapshotSteps(
+      target,
+      snapshots.planSnapshot(target, flags.name, new Date()),
+      incus,
+    )
+    const {showSteps} = await import('../../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
+    for (const line of snapshots.renderSnapshot(result)) this.log(line)
     return result
   }
 }

@@ -9,7 +9,7 @@
  */
 import {readdir, stat} from 'node:fs/promises'
 import {isAbsolute, join, normalize} from 'node:path'
-import {RepomanError, SafetyError, UsageError} from '../errors.js'
+import {RsyncError, SafetyError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import {fileStamp, logDirOf, type RunLog} from '../log.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
@@ -21,6 +21,7 @@ import {
   repoPathOf,
   reposRootOf,
 } from '../registry/schema.js'
+import type {Step} from '../steps.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 import {explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
 
@@ -280,47 +281,70 @@ export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreD
 }
 
 /**
- * Runs the plan: freezes a running container, rsyncs, and thaws it again whatever happened (the
- * undo list). `onLine` receives each change as rsync makes it.
+ * The plan as steps: a running container is frozen (so nothing inside writes to the repo
+ * meanwhile), rsync brings the files back, and the container is thawed: by the last step, or
+ * by the freeze's undo when rsync failed. rsync's changes show as they are made.
  */
-export async function executeRestore(
+export function restoreSteps(
   plan: RestorePlan,
-  deps: {incus: IncusClient; log: RunLog; onLine?: (line: string) => void},
-): Promise<Restored> {
-  const started = Date.now()
-  const undo: Array<() => Promise<void>> = []
+  deps: {incus: IncusClient; log: RunLog},
+): {steps: Step[]; result: Restored} {
   const freeze = !plan.dryRun && plan.container === 'Running'
-  try {
-    if (freeze) {
-      await deps.incus.setFrozen(plan.name, true)
-      undo.push(() => deps.incus.setFrozen(plan.name, false))
-    }
-    const output = await runRsync(plan.rsyncArgs, deps.log, deps.onLine ?? (() => {}))
-    if (output.exitCode !== 0)
-      throw new RepomanError(
-        `${explainRsyncFailure(output.stderr, output.exitCode, plan.repoPath, 'the repo')}; files replaced so far are in ${plan.saveDir}`,
-      )
-    const summary = parseRsyncOutput(output.stdout, true).get('')
-    const saved = !plan.dryRun && (await isDirectory(plan.saveDir))
-    return {
-      name: plan.name,
-      from: plan.point.name,
-      from_date: plan.point.date,
-      source: plan.point.path,
-      repo: plan.repoPath,
-      paths: plan.paths,
-      dry_run: plan.dryRun,
-      changes: summary?.changes ?? [],
-      files_restored: summary?.files_transferred ?? 0,
-      files_deleted: summary?.files_deleted ?? 0,
-      saved_to: saved ? plan.saveDir : null,
-      container: plan.container,
-      container_frozen: freeze,
-      seconds: (Date.now() - started) / 1000,
-    }
-  } finally {
-    for (const step of undo.reverse()) await step()
+  const result: Restored = {
+    name: plan.name,
+    from: plan.point.name,
+    from_date: plan.point.date,
+    source: plan.point.path,
+    repo: plan.repoPath,
+    paths: plan.paths,
+    dry_run: plan.dryRun,
+    changes: [],
+    files_restored: 0,
+    files_deleted: 0,
+    saved_to: null,
+    container: plan.container,
+    container_frozen: freeze,
+    seconds: 0,
   }
+  const thaw = () => deps.incus.setFrozen(plan.name, false)
+  const steps: Step[] = [
+    {
+      title: `Copy ${plan.paths.length > 0 ? plan.paths.join(', ') : 'the repo'} back from "${plan.point.name}"${plan.dryRun ? ' (dry run)' : ''}`,
+      run: async (control) => {
+        const started = Date.now()
+        const output = await runRsync(plan.rsyncArgs, deps.log, (line) => control.output(line))
+        result.seconds = (Date.now() - started) / 1000
+        if (output.exitCode !== 0)
+          throw new RsyncError(
+            `${explainRsyncFailure(output.stderr, output.exitCode, plan.repoPath, 'the repo')}; files replaced so far are in ${plan.saveDir}`,
+          )
+        const summary = parseRsyncOutput(output.stdout, true).get('')
+        result.changes = summary?.changes ?? []
+        result.files_restored = summary?.files_transferred ?? 0
+        result.files_deleted = summary?.files_deleted ?? 0
+        result.saved_to = !plan.dryRun && (await isDirectory(plan.saveDir)) ? plan.saveDir : null
+        return undefined
+      },
+    },
+  ]
+  if (freeze)
+    steps.unshift({
+      title: `Freeze container "${plan.name}" while its repo is restored`,
+      run: async (_control, onUndo) => {
+        await deps.incus.setFrozen(plan.name, true)
+        onUndo(thaw)
+        return undefined
+      },
+    })
+  if (freeze)
+    steps.push({
+      title: `Thaw container "${plan.name}"`,
+      run: async () => {
+        await thaw()
+        return undefined
+      },
+    })
+  return {steps, result}
 }
 
 /** What the user reads after a restore (or a dry run). */

@@ -9,6 +9,7 @@ import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance, IncusSnapshot} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
 import {repoPathOf} from '../registry/schema.js'
+import type {Step} from '../steps.js'
 import {containerGone} from './session.js'
 
 export interface SnapshotRow {
@@ -80,18 +81,40 @@ export async function snapshotTarget(registry: Registry, incus: IncusClient, nam
 const rows = (snapshots: IncusSnapshot[]): SnapshotRow[] =>
   snapshots.map((s) => ({name: s.name, created: s.created_at.replace(/\.\d+Z$/, 'Z')}))
 
-export async function createSnapshot(
+/** The snapshot to make: its name, chosen and checked before anything changes. */
+export function planSnapshot(target: SnapshotTarget, requested: string | undefined, now: Date): {snapshot: string} {
+  return {
+    snapshot: chooseSnapshotName(
+      requested,
+      target.snapshots.map((s) => s.name),
+      now,
+    ),
+  }
+}
+
+export function snapshotSteps(
   target: SnapshotTarget,
-  incus: IncusClient,
-  requested: string | undefined,
-): Promise<SnapshotResult> {
-  const snapshot = chooseSnapshotName(
-    requested,
-    target.snapshots.map((s) => s.name),
-    new Date(),
-  )
-  await incus.createSnapshot(target.name, snapshot)
-  return {name: target.name, snapshot, repo: target.repo, repo_included: false}
+  plan: {snapshot: string},
+  incus: Pick<IncusClient, 'createSnapshot'>,
+): {steps: Step[]; result: SnapshotResult} {
+  const result: SnapshotResult = {name: target.name, snapshot: plan.snapshot, repo: target.repo, repo_included: false}
+  const steps: Step[] = [
+    {
+      title: `Snapshot container "${target.name}" as "${plan.snapshot}"`,
+      run: async () => {
+        await incus.createSnapshot(target.name, plan.snapshot)
+        return undefined
+      },
+    },
+  ]
+  return {steps, result}
+}
+
+export function renderSnapshot(result: SnapshotResult): string[] {
+  return [
+    `Snapshot "${result.snapshot}" of container "${result.name}" made.`,
+    repoNotIncluded(result.name, result.repo),
+  ]
 }
 
 export function listSnapshots(target: SnapshotTarget): SnapshotList {
@@ -116,21 +139,37 @@ export function describeRollback(target: SnapshotTarget, snapshot: string): stri
   ]
 }
 
-export async function executeRollback(
+export function rollbackSteps(
   target: SnapshotTarget,
   plan: {snapshot: string; stateBefore: string},
-  incus: IncusClient,
-): Promise<RolledBack> {
-  await incus.restoreSnapshot(target.name, plan.snapshot)
-  const after = await incus.getInstance(target.name)
-  return {
+  incus: Pick<IncusClient, 'restoreSnapshot' | 'getInstance'>,
+): {steps: Step[]; result: RolledBack} {
+  const result: RolledBack = {
     name: target.name,
     snapshot: plan.snapshot,
     state_before: plan.stateBefore,
-    state_after: after?.status ?? 'Gone',
+    state_after: plan.stateBefore,
     repo: target.repo,
     repo_restored: false,
   }
+  const steps: Step[] = [
+    {
+      title: `Roll container "${target.name}" back to "${plan.snapshot}"`,
+      run: async () => {
+        await incus.restoreSnapshot(target.name, plan.snapshot)
+        result.state_after = (await incus.getInstance(target.name))?.status ?? 'Gone'
+        return undefined
+      },
+    },
+  ]
+  return {steps, result}
+}
+
+export function renderRollback(result: RolledBack): string[] {
+  return [
+    `Container "${result.name}" rolled back to "${result.snapshot}" (${result.state_after.toLowerCase()}).`,
+    repoNotIncluded(result.name, result.repo),
+  ]
 }
 
 export async function renderSnapshotList(list: SnapshotList): Promise<string[]> {

@@ -1,4 +1,8 @@
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {expect} from 'chai'
+import sinon from 'sinon'
 import type {BackupRootState} from '../../../src/lib/backup/mounts.js'
 import {
   normalizeRestorePath,
@@ -6,8 +10,13 @@ import {
   type RestoreFacts,
   type RestoreRequest,
   restoreRsyncArgs,
+  restoreSteps,
   sortPoints,
 } from '../../../src/lib/backup/restore.js'
+import {RsyncError} from '../../../src/lib/errors.js'
+import type {IncusClient} from '../../../src/lib/incus/client.js'
+import {RunLog} from '../../../src/lib/log.js'
+import {runSteps} from '../../../src/lib/steps.js'
 
 const root: BackupRootState = {
   root: '/nfs/backup',
@@ -126,5 +135,69 @@ describe('restore planning', () => {
   it('sorts points newest first, undated last', () => {
     const undated = {...nightly, name: 'odd', date: null}
     expect(sortPoints([undated, nightly, mirror]).map((p) => p.name)).to.deep.equal(['mirror', 'nightly-1', 'odd'])
+  })
+})
+
+describe('restore steps (real rsync, Incus stubbed)', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rm-restore-steps-'))
+  })
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+  /** A mirror with one file, a repo where that file was lost, and the plan to bring it back. */
+  function world(container: string | null) {
+    const point = {...mirror, path: join(dir, 'backup/alpha')}
+    mkdirSync(point.path, {recursive: true})
+    writeFileSync(join(point.path, 'main.c'), 'int main;\n')
+    const repoPath = join(dir, 'repos/alpha')
+    mkdirSync(repoPath, {recursive: true})
+    const plan = planRestore(
+      facts({
+        repoPath,
+        points: [point],
+        container,
+        saveDir: join(dir, 'save'),
+        backupRoot: {...root, root: join(dir, 'backup')},
+      }),
+      {name: 'alpha', paths: [], dryRun: false, allowLocal: false},
+    )
+    const incus = {setFrozen: sinon.stub<[string, boolean], Promise<void>>().resolves()}
+    const log = new RunLog(join(dir, 'log'), 'restore')
+    return {plan, incus, log, repoPath}
+  }
+
+  it('freezes a running container, brings the files back, and thaws it', async () => {
+    const {plan, incus, log, repoPath} = world('Running')
+    const {steps, result} = restoreSteps(plan, {incus: incus as unknown as IncusClient, log})
+    await runSteps(steps)
+    expect(readFileSync(join(repoPath, 'main.c'), 'utf8')).to.equal('int main;\n')
+    expect(incus.setFrozen.args).to.deep.equal([
+      ['alpha', true],
+      ['alpha', false],
+    ])
+    expect(result).to.include({files_restored: 1, container_frozen: true})
+  })
+
+  it('thaws the container when rsync fails, and says where the replaced files are', async () => {
+    const {plan, incus, log} = world('Running')
+    rmSync(plan.point.path, {recursive: true})
+    const {steps} = restoreSteps(plan, {incus: incus as unknown as IncusClient, log})
+    const error = await runSteps(steps).then(
+      () => expect.fail('rsync of a missing point should fail'),
+      (e: Error) => e,
+    )
+    expect(error).to.be.instanceOf(RsyncError)
+    expect(error.message).to.match(/^rsync failed \(exit \d+\): .*; files replaced so far are in .*\/save$/)
+    expect(incus.setFrozen.args).to.deep.equal([
+      ['alpha', true],
+      ['alpha', false],
+    ])
+  })
+
+  it('leaves a stopped container alone', async () => {
+    const {plan, incus, log} = world('Stopped')
+    await runSteps(restoreSteps(plan, {incus: incus as unknown as IncusClient, log}).steps)
+    expect(incus.setFrozen.called).to.equal(false)
   })
 })
