@@ -23,6 +23,15 @@ export abstract class RepomanCommand<T> extends Command {
     }),
   }
 
+  #flagDeprecationsWarned = false
+
+  /** Once per run: `repoman()` parses again (for --verbose), which would repeat the warnings. */
+  protected override warnIfFlagDeprecated(flags: Record<string, unknown>): void {
+    if (this.#flagDeprecationsWarned) return
+    this.#flagDeprecationsWarned = true
+    super.warnIfFlagDeprecated(flags)
+  }
+
   protected get paths(): RepomanPaths {
     return resolvePaths()
   }

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
-import {allowSensitiveFlag, yesFlag} from '../cli/flags.js'
-import type {NewResult} from '../lib/lifecycle/create.js'
+import {allowSensitiveFlag, nonInteractiveFlag} from '../cli/flags.js'
+import type {NewRequest, NewResult} from '../lib/lifecycle/create.js'
+import {parseList} from '../lib/names.js'
 
 /** What `--json` prints: the contract of this command (schemas/new.json). */
 export type {NewResult} from '../lib/lifecycle/create.js'
@@ -35,29 +36,47 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
     'no-sudo': Flags.boolean({
       description: 'No passwordless sudo for you inside (default: on, unless [defaults] sudo = false).',
     }),
-    yes: yesFlag,
+    'non-interactive': Flags.boolean({
+      ...nonInteractiveFlag,
+      description: `${nonInteractiveFlag.description} --yes (-y) is its old name, still accepted.`,
+      aliases: ['yes'],
+      char: 'y',
+      deprecateAliases: true,
+    }),
     'allow-sensitive': allowSensitiveFlag,
   }
 
   async run(): Promise<NewResult> {
     const {args, flags} = await this.parse(New)
-    const {createProject} = await import('../lib/lifecycle/create.js')
+    const {createSteps, openChoices, planCreate, renderCreate} = await import('../lib/lifecycle/create.js')
     const context = await this.repoman()
-    const result = await createProject(
-      {
-        name: args.name,
-        repo: flags.repo,
-        image: flags.image,
-        profiles: flags.profile,
-        noDefaultProfiles: flags['no-default-profiles'],
-        sudo: flags['no-sudo'] ? false : undefined,
-        allowSensitive: flags['allow-sensitive'],
-      },
-      context,
-      {json: this.jsonEnabled(), interactive: this.interactive && !flags.yes},
-    )
+    let request: NewRequest = {
+      name: args.name,
+      repo: flags.repo,
+      image: flags.image,
+      profiles: flags.profile,
+      noDefaultProfiles: flags['no-default-profiles'],
+      sudo: flags['no-sudo'] ? false : undefined,
+      allowSensitive: flags['allow-sensitive'],
+    }
+    if (this.interactive && !flags['non-interactive']) {
+      const open = await openChoices(request, context)
+      const {askText} = await import('../cli/ui.js')
+      if (open.image !== undefined) request = {...request, image: await askText('Image?', open.image)}
+      // The answer is the whole list: a default left out is left out.
+      if (open.profiles !== undefined)
+        request = {
+          ...request,
+          profiles: parseList(await askText('Profiles (comma-separated)?', open.profiles.join(','))),
+          noDefaultProfiles: true,
+        }
+    }
+    const plan = await planCreate(request, context)
+    const {steps, result} = createSteps(plan, context)
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
     for (const warning of result.warnings) this.warn(warning)
-    this.log(`Created "${result.name}": ${result.path} is mounted at the same path. Next: repoman shell ${result.name}`)
+    for (const line of renderCreate(result)) this.log(line)
     return result
   }
 }

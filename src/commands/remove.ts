@@ -19,9 +19,9 @@ export default class Remove extends RepomanCommand<RemoveResult> {
 
   async run(): Promise<RemoveResult> {
     const {args, flags} = await this.parse(Remove)
-    const {registry, incus, store} = await this.repoman()
-    const {describeRemoval, executeRemoval, planRemoval} = await import('../lib/lifecycle/remove.js')
-    const plan = await planRemoval(args.name, flags['keep-incus'], registry, incus)
+    const context = await this.repoman()
+    const {describeRemoval, planRemoval, removalSteps, renderRemoval} = await import('../lib/lifecycle/remove.js')
+    const plan = await planRemoval(args.name, flags['keep-incus'], context.registry, context.incus)
     if (!flags.yes) {
       if (!this.interactive)
         throw new NeedsTtyError(`remove asks for confirmation; pass --yes to remove "${args.name}" without a terminal`)
@@ -32,8 +32,10 @@ export default class Remove extends RepomanCommand<RemoveResult> {
         return {cancelled: true}
       }
     }
-    const result = await executeRemoval(plan, incus, store, this.paths.stateDir)
-    this.log(`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`)
+    const {steps, result} = removalSteps(plan, context)
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
+    for (const line of renderRemoval(result)) this.log(line)
     return result
   }
 }

@@ -196,7 +196,10 @@ describe('container lifecycle (real Incus)', () => {
     expect(status.stdout).to.match(/PROBLEM zeta: running, .*not in the registry/)
     expect((await world.cli(['remove', 'zeta', '--yes'])).exitCode).to.equal(0)
     expect(names(world)).to.deep.equal([])
-    expect((await world.cli(['new', 'zeta'])).exitCode).to.equal(0)
+    // --yes, the old name of --non-interactive, still works (scripts use it) and says so.
+    const created = await world.cli(['new', 'zeta', '--yes'])
+    expect(created.exitCode, created.stderr).to.equal(0)
+    expect(created.stderr.match(/The "--yes" flag has been deprecated/g)).to.have.length(1)
   })
 
   it('list shows drift: a container deleted behind its back and one it does not know', async () => {

@@ -52,7 +52,7 @@ export type CloudInitWait = 'wait' | 'skip' | 'on-change'
  * made in that exec but in a second one, after cloud-init (a rare repair).
  */
 export async function ensureAccount(
-  incus: IncusClient,
+  incus: Pick<IncusClient, 'dialogue' | 'execArgs'>,
   name: string,
   want: AccountWant,
   cloudInit: CloudInitWait,

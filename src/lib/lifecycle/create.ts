@@ -1,13 +1,14 @@
 /**
  * `repoman new`: check everything first, create and start the container in one request, then
- * record it. A failure after the container exists deletes it again (only if it is the one this
- * run made) and leaves the registry as it was.
+ * record it. Every step registers how to take back what it did, so a failure anywhere deletes
+ * the container again (only if it is the one this run made), takes down its network, removes
+ * what was created in the repo, and leaves the registry as it was.
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
-import {chown, mkdir, rm, rmdir, writeFile} from 'node:fs/promises'
+import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import type {ListrTask} from 'listr2'
+import type {AccountWant} from '../account.js'
 import {
   buildInstanceSpec,
   CONFIG_KEYS,
@@ -21,18 +22,37 @@ import {
   repoPathProblem,
 } from '../containers.js'
 import {SYSTEMD_DROPIN} from '../containment.js'
-import {IncusAlreadyExistsError, RepomanError, SafetyError, UsageError} from '../errors.js'
+import {
+  ImageNotFoundError,
+  IncusAlreadyExistsError,
+  MountSourceMissingError,
+  ProfileNotInstalledError,
+  ProjectExistsError,
+  RegistryConflictError,
+  RepoNotFoundError,
+  SensitiveMountError,
+  SubidsMissingError,
+  UsageError,
+} from '../errors.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
-import type {DeviceMap, InstanceSpec} from '../incus/types.js'
-import {recordBaseline} from '../integrity/snapshot.js'
-import {isValidProjectName, NAME_RULE, parseList} from '../names.js'
-import {type NetworkMode, parseAllowEntry} from '../network.js'
+import type {DeviceMap, IncusProfile, InstanceSpec} from '../incus/types.js'
+import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
+import {isValidProjectName, NAME_RULE} from '../names.js'
+import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from '../network.js'
 import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
-import {isSafeDirname, type ProjectEntry, type Registry, registryTimestamp, repoPathOf} from '../registry/schema.js'
+import {
+  type HostRecord,
+  isSafeDirname,
+  type ProjectEntry,
+  type Registry,
+  registryTimestamp,
+  repoPathOf,
+} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import type {Step} from '../steps.js'
 import {accountWant, defaultSudo, ensureAccount} from './account.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 
@@ -92,236 +112,127 @@ export function resolveNewRequest(request: NewRequest, override: ProjectOverride
   }
 }
 
-interface CreateDeps {
-  registry: Registry
-  store: RegistryStore
-  incus: IncusClient
-  paths: RepomanPaths
-}
-
-interface CreateContext {
-  nicDevice?: string
-  /** Root disk (and NIC) the profiles lack, from the default profile. */
-  baseDevices: DeviceMap
-  cloudInit: boolean
-  /** What this run changed, undone in reverse order if a later step fails. */
-  undo: Array<() => Promise<void>>
-}
-
-async function undoAll(c: CreateContext): Promise<void> {
-  for (const step of c.undo.reverse()) await step()
-}
-
-/** Deletes the container only if it is the one this run created (its token matches). */
-async function rollback(incus: IncusClient, spec: InstanceSpec): Promise<void> {
-  const instance = await incus.getInstance(spec.name).catch(() => undefined)
-  if (instance && instance.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token])
-    await incus.deleteInstance(spec.name)
-}
-
-export async function createTasks(
+/**
+ * What a person may still choose (neither the flags nor repos.d/<name>.toml set it), with the
+ * value taken when nobody is asked. The command asks for these on a terminal.
+ */
+export async function openChoices(
   request: NewRequest,
-  deps: CreateDeps,
-): Promise<{tasks: ListrTask<CreateContext>[]; result: NewResult; ctx: CreateContext}> {
-  const {registry, incus} = deps
+  deps: {registry: Registry; paths: Pick<RepomanPaths, 'overridesDir'>},
+): Promise<{image?: string; profiles?: string[]}> {
   checkName(request.name)
   const override = await readOverride(deps.paths.overridesDir, request.name)
+  const defaults = resolveNewRequest(request, override, deps.registry)
+  return {
+    image: request.image === undefined && override.image === undefined ? defaults.image : undefined,
+    profiles:
+      request.profiles === undefined && !request.noDefaultProfiles && override.profiles === undefined
+        ? defaults.profiles
+        : undefined,
+  }
+}
+
+/** What the host says about the repo and the override, before Incus is asked anything. */
+export interface HostFacts {
+  registry: Registry
+  override: ProjectOverride
+  /** What is at a path relative to the repo (`.` is the repo itself): a directory, something else, or nothing. */
+  repoEntry(rel: string): 'dir' | 'other' | undefined
+  /** Override mount sources (home expanded) that do not exist on this host. */
+  missingMountSources: string[]
+  /** What lets root map the host user's ids (raw.idmap), when /etc/subuid or /etc/subgid lack it. */
+  subidsFix?: string
+}
+
+/** A `new` that the host side allows: everything but what only Incus can tell. */
+export interface CreateBasis {
+  name: string
+  repo: string
+  repoPath: string
+  image: string
+  profiles: string[]
+  host: HostRecord
+  idmap: IdmapPlan
+  sudo: boolean
+  /** The account made for the host user inside. */
+  account: AccountWant
+  policy: NetworkPolicy
+  override: ProjectOverride
+  protection: ProtectionPlan
+  warnings: string[]
+}
+
+/** A `new` that will be carried out: the basis plus what the installed profiles and the image decide. */
+export interface CreatePlan extends CreateBasis {
+  /** Root disk (and NIC) the profiles lack, from the default profile. */
+  baseDevices: DeviceMap
+  /** The NIC an isolated project's own bridge replaces; none when the network is open. */
+  nicDevice?: string
+  /** The image runs cloud-init, which makes its own first user: wait for it before making ours. */
+  cloudInit: boolean
+}
+
+/** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
+export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
+  const {registry, override} = facts
   const {repo, image, profiles} = resolveNewRequest(request, override, registry)
   const repoPath = repoPathOf(registry, repo)
-  const idmap = planIdmap(registry.host, registry.defaults.idmap)
-  const sudo = request.sudo ?? defaultSudo(registry)
-  const policy = resolvePolicy(registry, override, `repos.d/${request.name}.toml`)
+  const file = `repos.d/${request.name}.toml`
+  const policy = resolvePolicy(registry, override, file)
   for (const entry of policy.allow) parseAllowEntry(entry)
-  const result: NewResult = {
+  if (registry.project.some((p) => p.name === request.name))
+    throw new ProjectExistsError(
+      `project "${request.name}" already exists; pick another name or \`repoman remove ${request.name}\``,
+    )
+  if (facts.repoEntry('.') !== 'dir')
+    throw new RepoNotFoundError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
+  const hidden = repoPathProblem(repoPath)
+  if (hidden) throw new UsageError(hidden)
+  const warnings =
+    facts.repoEntry('.git') || facts.repoEntry('.hg') ? [] : [`${repoPath} is neither a git nor an hg repo`]
+  const [missingSource] = facts.missingMountSources
+  if (missingSource)
+    throw new MountSourceMissingError(`mount source ${missingSource} (${file}) does not exist on this host`)
+  const idmap = planIdmap(registry.host, registry.defaults.idmap)
+  if (!request.allowSensitive) checkOverrideExposure(request.name, override, registry, repoPath, idmap)
+  if (idmap.mode === 'raw.idmap' && facts.subidsFix)
+    throw new SubidsMissingError(
+      `repoman maps only your ids into the container (raw.idmap), and Incus allows that once root may map them; run \`${facts.subidsFix}\`, then \`repoman new\` again`,
+      {hint: facts.subidsFix},
+    )
+  const protection = planProtection(
+    override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
+    (rel) => facts.repoEntry(rel) !== undefined,
+    {git: facts.repoEntry('.git') === 'dir', hg: facts.repoEntry('.hg') === 'dir'},
+  )
+  const sudo = request.sudo ?? defaultSudo(registry)
+  return {
     name: request.name,
     repo,
-    path: repoPath,
+    repoPath,
     image,
     profiles,
-    idmap: idmap.mode,
-    user: registry.host.user,
+    host: registry.host,
+    idmap,
     sudo,
-    protected_paths: [],
-    network: policy.mode,
-    state: 'running',
-    created: '',
-    warnings: [],
-  }
-  const ctx: CreateContext = {cloudInit: false, baseDevices: {}, undo: []}
-
-  const tasks: ListrTask<CreateContext>[] = [
-    {
-      title: `Check name, repo, profiles and image for "${request.name}"`,
-      task: async (c, task) => {
-        if (registry.project.some((p) => p.name === request.name))
-          throw new UsageError(
-            `project "${request.name}" already exists; pick another name or \`repoman remove ${request.name}\``,
-          )
-        if (!existsSync(repoPath) || !statSync(repoPath).isDirectory())
-          throw new UsageError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
-        const hidden = repoPathProblem(repoPath)
-        if (hidden) throw new UsageError(hidden)
-        if (!existsSync(join(repoPath, '.git')) && !existsSync(join(repoPath, '.hg'))) {
-          const warning = `${repoPath} is neither a git nor an hg repo`
-          result.warnings.push(warning)
-          task.output = `warning: ${warning}`
-        }
-        checkOverrideMounts(request, override, registry, repoPath, idmap)
-        if (idmap.mode === 'raw.idmap') await checkSubids(registry)
-        const [existing, installed, imageInfo] = await Promise.all([
-          incus.getInstance(request.name),
-          incus.listProfiles(),
-          incus.imageProperties(image).catch((error: Error) => {
-            throw new UsageError(
-              `image "${image}" cannot be resolved (${error.message}); check the name and that its remote is reachable`,
-            )
-          }),
-        ])
-        if (existing)
-          throw new UsageError(
-            `a container "${request.name}" already exists in Incus project "${incus.project}" but not in the registry (an interrupted \`repoman new\`?); \`repoman remove ${request.name}\` deletes it`,
-          )
-        const installedNames = new Set(installed.map((p) => p.name))
-        const missing = profiles.filter((p) => !installedNames.has(p))
-        if (missing.length > 0)
-          throw new UsageError(
-            `profile ${missing.map((m) => `"${m}"`).join(', ')} is not installed in Incus project "${incus.project}"; run \`repoman profile install ${missing.join(' ')}\``,
-          )
-        if (!imageInfo)
-          throw new UsageError(`image "${image}" is not available; check the name with \`incus image list\``)
-        c.cloudInit = imageInfo.variant === 'cloud' || /\/cloud$/.test(image)
-        c.baseDevices = missingBaseDevices(installed, profiles)
-        if (policy.mode !== 'open') c.nicDevice = nicToReplace(installed, profiles)
-      },
-    },
-    {
-      title: `Create and start container "${request.name}"`,
-      task: async (c) => {
-        const protection = await protectRepo(
-          repoPath,
-          override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
-          registry,
-        )
-        result.protected_paths = protection.mount
-        c.undo.push(() => unprotectRepo(repoPath, protection))
-        const spec = buildInstanceSpec({
-          protectedPaths: protection.mount,
-          name: request.name,
-          image,
-          profiles,
-          repoPath,
-          host: registry.host,
-          idmap,
-          override,
-          token: randomBytes(8).toString('hex'),
-          sudo,
-        })
-        Object.assign(spec.devices, c.baseDevices)
-        try {
-          if (c.nicDevice) {
-            const isolation = await isolate(incus, request.name, policy, c.nicDevice)
-            c.undo.push(isolation.undo)
-            Object.assign(spec.devices, isolation.devices)
-            Object.assign(spec.config, isolation.config)
-          }
-          // Only the container carrying this run's token is ours to delete: another `new` of the
-          // same name may have won the race.
-          c.undo.push(() => rollback(incus, spec))
-          // The registry is written next: its modules load while Incus creates the container.
-          deps.store.prepareWrite()
-          await incus.launch(spec, [SYSTEMD_DROPIN])
-          const want = accountWant(registry, idmap, sudo)
-          const account = await ensureAccount(incus, request.name, want, c.cloudInit ? 'wait' : 'skip')
-          result.user = account.user
-          result.warnings.push(...account.notes)
-          // What the host-run files look like before any agent ran: later sessions compare with it.
-          await recordBaseline(deps.paths.stateDir, request.name, repoPath)
-        } catch (error) {
-          if (error instanceof IncusAlreadyExistsError) c.undo.pop()
-          await undoAll(c)
-          throw error
-        }
-      },
-    },
-    {
-      title: 'Record the project in the registry',
-      task: async (c) => {
-        const entry: ProjectEntry = {
-          name: request.name,
-          repo,
-          image,
-          profiles,
-          created: registryTimestamp(),
-          backup: true,
-        }
-        try {
-          await deps.store.update((current) => {
-            if (current.project.some((p) => p.name === request.name))
-              throw new RepomanError(`project "${request.name}" was registered by another repoman meanwhile`)
-            current.project.push(entry)
-          })
-        } catch (error) {
-          await undoAll(c)
-          throw error
-        }
-        result.created = entry.created
-      },
-    },
-  ]
-  return {tasks, result, ctx}
-}
-
-/** raw.idmap needs root to own the host ids in /etc/subuid and /etc/subgid; say exactly what to add. */
-async function checkSubids(registry: Registry): Promise<void> {
-  const command = await missingSubids(registry.host)
-  if (command)
-    throw new UsageError(
-      `repoman maps only your ids into the container (raw.idmap), and Incus allows that once root may map them; run \`${command}\`, then \`repoman new\` again`,
-    )
-}
-
-/**
- * Plans the read-only mounts over the repo's execution-relevant paths and creates, on the
- * host, the ones inside .git/.hg that do not exist yet (so they cannot be created from inside).
- */
-async function protectRepo(repoPath: string, paths: string[], registry: Registry): Promise<ProtectionPlan> {
-  const isDir = (rel: string) => existsSync(join(repoPath, rel)) && statSync(join(repoPath, rel)).isDirectory()
-  const plan = planProtection(paths, (rel) => existsSync(join(repoPath, rel)), {git: isDir('.git'), hg: isDir('.hg')})
-  for (const {path, kind} of plan.create) {
-    const full = join(repoPath, path)
-    if (kind === 'dir') await mkdir(full, {recursive: true})
-    else await writeFile(full, '', {flag: 'a'})
-    // Created as the host user, as git itself would have.
-    if (process.getuid?.() === 0) await chown(full, registry.host.uid, registry.host.gid)
-  }
-  return plan
-}
-
-/** Undoes protectRepo's creations (only while still empty: git may have used them meanwhile). */
-async function unprotectRepo(repoPath: string, plan: ProtectionPlan): Promise<void> {
-  for (const {path, kind} of plan.create) {
-    const full = join(repoPath, path)
-    if (kind === 'dir') await rmdir(full).catch(() => undefined)
-    else if (existsSync(full) && statSync(full).size === 0) await rm(full, {force: true})
+    account: accountWant(registry, idmap, sudo),
+    policy,
+    override,
+    protection,
+    warnings,
   }
 }
 
-/** Extra mounts from repos.d must exist and, unless allowed, expose no credentials (same guard as profiles). */
-function checkOverrideMounts(
-  request: NewRequest,
+/** Extra mounts from repos.d must, unless allowed, expose no credentials (same guard as profiles). */
+function checkOverrideExposure(
+  name: string,
   override: ProjectOverride,
   registry: Registry,
   repoPath: string,
   idmap: IdmapPlan,
 ): void {
-  const file = `repos.d/${request.name}.toml`
-  for (const mount of override.mounts) {
-    const source = expandHome(mount.source, registry.host.home)
-    if (!existsSync(source)) throw new UsageError(`mount source ${source} (${file}) does not exist on this host`)
-  }
-  if (request.allowSensitive) return
   const spec = buildInstanceSpec({
-    name: request.name,
+    name,
     image: '',
     profiles: [],
     repoPath,
@@ -332,7 +243,7 @@ function checkOverrideMounts(
   })
   const [exposure] = findExposures(
     {
-      name: request.name,
+      name,
       description: '',
       config: {},
       devices: Object.fromEntries(Object.entries(spec.devices).filter(([d]) => d !== 'repo')),
@@ -340,29 +251,249 @@ function checkOverrideMounts(
     guardContextOf(registry),
   )
   if (exposure)
-    throw new SafetyError(
-      `${file} would expose ${exposure.path} (${exposure.why}); refused. Pass --allow-sensitive if you really mean it`,
+    throw new SensitiveMountError(
+      `repos.d/${name}.toml would expose ${exposure.path} (${exposure.why}); refused. Pass --allow-sensitive if you really mean it`,
+      {hint: `repoman new ${name} --allow-sensitive`},
     )
 }
 
-/** Asks for what the flags left open (on a terminal), then runs the create task list. */
-export async function createProject(
-  request: NewRequest,
-  deps: CreateDeps,
-  options: {json: boolean; interactive: boolean},
-): Promise<NewResult> {
-  const {askText, runTasks} = await import('../../cli/ui.js')
-  checkName(request.name)
-  const asked = {...request}
-  if (options.interactive) {
-    const override = await readOverride(deps.paths.overridesDir, request.name)
-    const defaults = resolveNewRequest(request, override, deps.registry)
-    if (request.image === undefined && override.image === undefined)
-      asked.image = await askText('Image?', defaults.image)
-    if (request.profiles === undefined && !request.noDefaultProfiles && override.profiles === undefined)
-      asked.profiles = parseList(await askText('Profiles (comma-separated)?', defaults.profiles.join(',')))
+/** What Incus says, read in one go once the host side allows the project. */
+export interface IncusFacts {
+  incusProject: string
+  /** A container of the name exists already (left by an interrupted `new`, or made by hand). */
+  containerExists: boolean
+  installed: IncusProfile[]
+  /** The image's properties; none when Incus does not know it, or why it could not be resolved. */
+  image: {properties?: Record<string, string>; error?: string}
+}
+
+/** Refuses, with the specific error, what Incus rules out; otherwise the plan. */
+export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan {
+  const {name, image, profiles} = basis
+  if (facts.containerExists)
+    throw new ProjectExistsError(
+      `a container "${name}" already exists in Incus project "${facts.incusProject}" but not in the registry (an interrupted \`repoman new\`?); \`repoman remove ${name}\` deletes it`,
+      {hint: `repoman remove ${name}`},
+    )
+  const installed = new Set(facts.installed.map((p) => p.name))
+  const missing = profiles.filter((p) => !installed.has(p))
+  if (missing.length > 0)
+    throw new ProfileNotInstalledError(
+      `profile ${missing.map((m) => `"${m}"`).join(', ')} is not installed in Incus project "${facts.incusProject}"; run \`repoman profile install ${missing.join(' ')}\``,
+      {hint: `repoman profile install ${missing.join(' ')}`},
+    )
+  const remote = image.includes(':') ? image.slice(0, image.indexOf(':') + 1) : ''
+  const listImages = `incus image list ${remote}`.trim()
+  if (facts.image.error !== undefined)
+    throw new ImageNotFoundError(
+      `image "${image}" cannot be resolved (${facts.image.error}); check the name and that its remote is reachable`,
+      {hint: listImages},
+    )
+  if (!facts.image.properties)
+    throw new ImageNotFoundError(`image "${image}" is not available; check the name with \`incus image list\``, {
+      hint: listImages,
+    })
+  return {
+    ...basis,
+    baseDevices: missingBaseDevices(facts.installed, profiles),
+    nicDevice: basis.policy.mode === 'open' ? undefined : nicToReplace(facts.installed, profiles),
+    cloudInit: facts.image.properties.variant === 'cloud' || /\/cloud$/.test(image),
   }
-  const {tasks, result, ctx} = await createTasks(asked, deps)
-  await runTasks(tasks, ctx, {json: options.json})
-  return result
+}
+
+/** What planning reads: the registry, the override file, the repo, and Incus (GETs only). */
+export interface PlanCreateDeps {
+  registry: Registry
+  incus: Pick<IncusClient, 'project' | 'getInstance' | 'listProfiles' | 'imageProperties'>
+  paths: Pick<RepomanPaths, 'overridesDir'>
+}
+
+/** Gathers the facts and decides; a refusal is thrown before anything changed, and before Incus is asked when the host side already refuses. */
+export async function planCreate(request: NewRequest, deps: PlanCreateDeps): Promise<CreatePlan> {
+  const {registry, incus} = deps
+  checkName(request.name)
+  const override = await readOverride(deps.paths.overridesDir, request.name)
+  const repoPath = repoPathOf(registry, resolveNewRequest(request, override, registry).repo)
+  const idmap = planIdmap(registry.host, registry.defaults.idmap)
+  const basis = decideHost(request, {
+    registry,
+    override,
+    repoEntry: (rel) => {
+      const stat = statSync(join(repoPath, rel), {throwIfNoEntry: false})
+      return stat ? (stat.isDirectory() ? 'dir' : 'other') : undefined
+    },
+    missingMountSources: override.mounts
+      .map((mount) => expandHome(mount.source, registry.host.home))
+      .filter((source) => !existsSync(source)),
+    subidsFix: idmap.mode === 'raw.idmap' ? await missingSubids(registry.host) : undefined,
+  })
+  const [existing, installed, image] = await Promise.all([
+    incus.getInstance(request.name),
+    incus.listProfiles(),
+    incus.imageProperties(basis.image).then(
+      (properties) => ({properties}),
+      (error: Error) => ({error: error.message}),
+    ),
+  ])
+  return decideCreate(basis, {incusProject: incus.project, containerExists: Boolean(existing), installed, image})
+}
+
+/** What carrying out a plan changes: Incus, the registry, and the baseline in the state dir. */
+export interface CreateDeps {
+  incus: Pick<
+    IncusClient,
+    | 'project'
+    | 'getInstance'
+    | 'launch'
+    | 'deleteInstance'
+    | 'networks'
+    | 'putAcl'
+    | 'createNetwork'
+    | 'deleteNetwork'
+    | 'deleteAcl'
+    | 'dialogue'
+    | 'execArgs'
+  >
+  store: Pick<RegistryStore, 'update' | 'prepareWrite'>
+  paths: Pick<RepomanPaths, 'stateDir'>
+}
+
+/** The steps of a `new`, each undone (in reverse) when a later one fails; they fill in the result. */
+export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[]; result: NewResult} {
+  const {incus} = deps
+  const {name, repoPath} = plan
+  const result: NewResult = {
+    name,
+    repo: plan.repo,
+    path: repoPath,
+    image: plan.image,
+    profiles: plan.profiles,
+    idmap: plan.idmap.mode,
+    user: plan.host.user,
+    sudo: plan.sudo,
+    protected_paths: plan.protection.mount,
+    network: plan.policy.mode,
+    state: 'running',
+    created: '',
+    warnings: [...plan.warnings],
+  }
+  const spec: InstanceSpec = buildInstanceSpec({
+    name,
+    image: plan.image,
+    profiles: plan.profiles,
+    repoPath,
+    host: plan.host,
+    idmap: plan.idmap,
+    override: plan.override,
+    // Marks the container as this run's: only that one is ours to delete on the way back.
+    token: randomBytes(8).toString('hex'),
+    protectedPaths: plan.protection.mount,
+    sudo: plan.sudo,
+  })
+  Object.assign(spec.devices, plan.baseDevices)
+  const steps: Step[] = []
+
+  if (plan.protection.create.length > 0)
+    steps.push({
+      title: `Create ${plan.protection.create.map((c) => c.path).join(', ')} in the repo, to mount read-only inside`,
+      async run(_control, onUndo) {
+        for (const entry of plan.protection.create) {
+          const full = join(repoPath, entry.path)
+          if (entry.kind === 'dir') await mkdir(full, {recursive: true})
+          else await writeFile(full, '', {flag: 'a'})
+          onUndo(() => removeIfUnused(full, entry.kind))
+          // Created as the host user, as git itself would have.
+          if (process.getuid?.() === 0) await chown(full, plan.host.uid, plan.host.gid)
+        }
+        return undefined
+      },
+    })
+
+  const {nicDevice} = plan
+  if (nicDevice)
+    steps.push({
+      title: `Create the ${plan.policy.mode} network of "${name}"`,
+      async run(_control, onUndo) {
+        const isolation = await isolate(incus, name, plan.policy, nicDevice, onUndo)
+        Object.assign(spec.devices, isolation.devices)
+        Object.assign(spec.config, isolation.config)
+        return undefined
+      },
+    })
+
+  steps.push(
+    {
+      title: `Create and start container "${name}"`,
+      async run(_control, onUndo) {
+        const deleteOurs = async () => {
+          const instance = await incus.getInstance(name)
+          if (instance?.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token]) await incus.deleteInstance(name)
+        }
+        // The registry is written at the end: its modules load while Incus creates the container.
+        deps.store.prepareWrite()
+        try {
+          await incus.launch(spec, [SYSTEMD_DROPIN])
+        } catch (error) {
+          // "Already exists" is another run's container, which won the race; any other failure
+          // may have left ours half-made (created, not started).
+          if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
+          throw error
+        }
+        onUndo(deleteOurs)
+        return undefined
+      },
+    },
+    {
+      title: `Make your account "${plan.account.user}" inside`,
+      async run() {
+        const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
+        result.user = account.user
+        result.warnings.push(...account.notes)
+        return undefined
+      },
+    },
+    {
+      // What the host-run files look like before any agent ran: later sessions compare with it.
+      title: "Record the repo's host-run files as they are now",
+      async run(_control, onUndo) {
+        const file = baselineFile(deps.paths.stateDir, name)
+        const before = await readFile(file, 'utf8').catch(() => undefined)
+        await recordBaseline(deps.paths.stateDir, name, repoPath)
+        onUndo(() => (before === undefined ? rm(file, {force: true}) : writeFile(file, before)))
+        return undefined
+      },
+    },
+    {
+      title: 'Record the project in the registry',
+      async run() {
+        const entry: ProjectEntry = {
+          name,
+          repo: plan.repo,
+          image: plan.image,
+          profiles: plan.profiles,
+          created: registryTimestamp(),
+          backup: true,
+        }
+        await deps.store.update((current) => {
+          if (current.project.some((p) => p.name === name))
+            throw new RegistryConflictError(`project "${name}" was registered by another repoman meanwhile`)
+          current.project.push(entry)
+        })
+        result.created = entry.created
+        return undefined
+      },
+    },
+  )
+  return {steps, result}
+}
+
+/** Takes back a path made in .git/.hg, only while still empty: git may have used it meanwhile. */
+async function removeIfUnused(full: string, kind: 'dir' | 'file'): Promise<void> {
+  if (kind === 'dir') await rmdir(full).catch(() => undefined)
+  else if (existsSync(full) && statSync(full).size === 0) await rm(full, {force: true})
+}
+
+/** What `new` prints once the project exists (its warnings go to stderr apart). */
+export function renderCreate(result: NewResult): string[] {
+  return [`Created "${result.name}": ${result.path} is mounted at the same path. Next: repoman shell ${result.name}`]
 }

@@ -8,6 +8,7 @@ import {aclNameFor, bridgeNameFor, checkNetworkMode, chooseSubnet, egressRules, 
 import type {ProjectOverride} from '../overrides.js'
 import {substitute, templateVariables} from '../profiles/library.js'
 import type {Registry} from '../registry/schema.js'
+import type {Undo} from '../steps.js'
 
 /** The project's policy: the override's [network], else [defaults].network and network_allow. */
 export function resolvePolicy(registry: Registry, override: ProjectOverride, file: string): NetworkPolicy {
@@ -45,15 +46,18 @@ export function nicToReplace(profiles: IncusProfile[], selected: string[]): stri
 export interface Isolation {
   devices: DeviceMap
   config: Record<string, string>
-  undo: () => Promise<void>
 }
 
-/** Creates the project's ACL and bridge; returns the NIC that puts the container on it. */
+/**
+ * Creates the project's ACL and bridge, registering the removal of each right after it exists;
+ * returns the NIC that puts the container on the bridge.
+ */
 export async function isolate(
-  incus: IncusClient,
+  incus: Pick<IncusClient, 'project' | 'networks' | 'putAcl' | 'createNetwork' | 'deleteNetwork' | 'deleteAcl'>,
   name: string,
   policy: NetworkPolicy,
   nicDevice: string,
+  onUndo: (undo: Undo) => void,
 ): Promise<Isolation> {
   const bridge = bridgeNameFor(incus.project, name)
   const acl = aclNameFor(name)
@@ -69,36 +73,32 @@ export async function isolate(
     ingress: [],
     config: {},
   })
-  try {
-    await incus.createNetwork({
-      name: bridge,
-      type: 'bridge',
-      description: `repoman: ${policy.mode} network of "${name}"`,
-      config: {
-        'ipv4.address': subnet,
-        'ipv4.nat': 'true',
-        'ipv6.address': 'none',
-        'security.acls': acl,
-        'security.acls.default.egress.action': 'reject',
-        'security.acls.default.ingress.action': 'reject',
-      },
-    })
-  } catch (error) {
-    await incus.deleteAcl(acl).catch(() => undefined)
-    throw error
-  }
+  onUndo(() => incus.deleteAcl(acl))
+  await incus.createNetwork({
+    name: bridge,
+    type: 'bridge',
+    description: `repoman: ${policy.mode} network of "${name}"`,
+    config: {
+      'ipv4.address': subnet,
+      'ipv4.nat': 'true',
+      'ipv6.address': 'none',
+      'security.acls': acl,
+      'security.acls.default.egress.action': 'reject',
+      'security.acls.default.ingress.action': 'reject',
+    },
+  })
+  onUndo(() => incus.deleteNetwork(bridge))
   return {
     devices: {[nicDevice]: {type: 'nic', network: bridge, name: 'eth0'}},
     config: {[CONFIG_KEYS.network]: bridge, [CONFIG_KEYS.networkMode]: policy.mode},
-    undo: async () => {
-      await incus.deleteNetwork(bridge).catch(() => undefined)
-      await incus.deleteAcl(acl).catch(() => undefined)
-    },
   }
 }
 
 /** Deletes an isolated project's bridge and ACL once its container is gone. */
-export async function removeIsolation(incus: IncusClient, instance: IncusInstance): Promise<void> {
+export async function removeIsolation(
+  incus: Pick<IncusClient, 'deleteNetwork' | 'deleteAcl'>,
+  instance: IncusInstance,
+): Promise<void> {
   const bridge = instance.config[CONFIG_KEYS.network]
   if (!bridge) return
   const ignoreMissing = (error: unknown) => {

@@ -5,13 +5,15 @@
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {CONFIG_KEYS} from '../containers.js'
-import {ProjectNotFoundError, SafetyError} from '../errors.js'
+import {NotManagedError, ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
+import type {RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import type {Step} from '../steps.js'
 import {removeIsolation} from './isolation.js'
 
 export interface RemovalPlan {
@@ -40,14 +42,14 @@ export async function planRemoval(
   name: string,
   keepIncus: boolean,
   registry: Registry,
-  incus: IncusClient,
+  incus: Pick<IncusClient, 'project' | 'getInstance' | 'snapshots'>,
 ): Promise<RemovalPlan> {
   const entry = registry.project.find((p) => p.name === name)
   const instance = await incus.getInstance(name)
   if (!entry && !instance)
     throw new ProjectNotFoundError(`no project "${name}" in the registry or in Incus project "${incus.project}"`)
   if (!entry && instance?.config[CONFIG_KEYS.managed] !== 'true')
-    throw new SafetyError(
+    throw new NotManagedError(
       `container "${name}" in Incus project "${incus.project}" was not made by repoman; delete it with incus if you mean to`,
     )
   if (!entry && keepIncus)
@@ -78,33 +80,78 @@ export function describeRemoval(plan: RemovalPlan): string[] {
   return [...goes.map((g) => `  remove: ${g}`), ...stays.map((s) => `  keep:   ${s}`)]
 }
 
-export async function executeRemoval(
-  plan: RemovalPlan,
-  incus: IncusClient,
-  store: RegistryStore,
-  stateDir: string,
-): Promise<Removed> {
-  // Container first: if deleting it fails, the registry still knows about it.
-  const deleteContainer = Boolean(plan.instance && !plan.keepIncus)
-  if (deleteContainer && plan.instance) {
-    await incus.deleteInstance(plan.name)
-    await removeIsolation(incus, plan.instance)
-  }
-  let removed = false
-  if (plan.entry)
-    await store.update((registry) => {
-      const before = registry.project.length
-      registry.project = registry.project.filter((p) => p.name !== plan.name)
-      removed = registry.project.length < before
-    })
-  // What the user accepted of this repo means nothing to a later project of the same name.
-  if (removed) rmSync(baselineFile(stateDir, plan.name), {force: true})
-  return {
+/** What carrying out a removal changes: Incus, the registry, and the baseline in the state dir. */
+export interface RemovalDeps {
+  incus: Pick<IncusClient, 'deleteInstance' | 'deleteNetwork' | 'deleteAcl'>
+  store: Pick<RegistryStore, 'update'>
+  paths: Pick<RepomanPaths, 'stateDir'>
+}
+
+/**
+ * The steps of a removal, container first: if deleting it fails, the registry still knows about
+ * it. Nothing is undone on a failure (a deleted container cannot come back); what is left is
+ * consistent, and `repoman remove` again finishes the job. The steps fill in the result.
+ */
+export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step[]; result: Removed} {
+  const result: Removed = {
     name: plan.name,
-    container_deleted: deleteContainer,
-    snapshots_deleted: deleteContainer ? plan.snapshots : [],
-    registry_entry_removed: removed,
+    container_deleted: false,
+    snapshots_deleted: [],
+    registry_entry_removed: false,
     repo: plan.repoPath,
     backup: plan.backupPath ?? null,
   }
+  const steps: Step[] = []
+  const {instance, entry} = plan
+  if (instance && !plan.keepIncus) {
+    steps.push({
+      title:
+        plan.snapshots.length > 0
+          ? `Delete container "${plan.name}" and its ${plan.snapshots.length} snapshot(s)`
+          : `Delete container "${plan.name}"`,
+      async run() {
+        await deps.incus.deleteInstance(plan.name)
+        result.container_deleted = true
+        result.snapshots_deleted = plan.snapshots
+        return undefined
+      },
+    })
+    if (instance.config[CONFIG_KEYS.network])
+      steps.push({
+        title: `Delete the network of "${plan.name}"`,
+        async run() {
+          await removeIsolation(deps.incus, instance)
+          return undefined
+        },
+      })
+  }
+  if (entry)
+    steps.push(
+      {
+        title: `Forget "${plan.name}" in the registry`,
+        async run(control) {
+          await deps.store.update((registry) => {
+            const before = registry.project.length
+            registry.project = registry.project.filter((p) => p.name !== plan.name)
+            result.registry_entry_removed = registry.project.length < before
+          })
+          if (!result.registry_entry_removed) control.title(`"${plan.name}" was already gone from the registry`)
+          return undefined
+        },
+      },
+      {
+        // What the user accepted of this repo means nothing to a later project of the same name.
+        title: "Forget the baseline of the repo's host-run files",
+        async run() {
+          if (result.registry_entry_removed) rmSync(baselineFile(deps.paths.stateDir, plan.name), {force: true})
+          return undefined
+        },
+      },
+    )
+  return {steps, result}
+}
+
+/** What `remove` prints once done. */
+export function renderRemoval(result: Removed): string[] {
+  return [`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`]
 }

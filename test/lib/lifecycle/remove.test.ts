@@ -1,0 +1,204 @@
+import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import sinon from 'sinon'
+import {CONFIG_KEYS} from '../../../src/lib/containers.js'
+import {IncusError, NotManagedError, ProjectNotFoundError} from '../../../src/lib/errors.js'
+import type {IncusInstance} from '../../../src/lib/incus/types.js'
+import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
+import {
+  describeRemoval,
+  planRemoval,
+  type RemovalDeps,
+  removalSteps,
+  renderRemoval,
+} from '../../../src/lib/lifecycle/remove.js'
+import type {Registry} from '../../../src/lib/registry/schema.js'
+import {runSteps} from '../../../src/lib/steps.js'
+
+const instance = (name: string, config: Record<string, string> = {}): IncusInstance => ({
+  name,
+  status: 'Running',
+  type: 'container',
+  created_at: '2026-01-02T00:00:00Z',
+  profiles: ['default'],
+  config: {[CONFIG_KEYS.managed]: 'true', [CONFIG_KEYS.repo]: `/home/dev/repos/${name}`, ...config},
+  devices: {},
+})
+
+describe('remove', () => {
+  let registry: Registry
+  let stateDir: string
+
+  const planIncus = (found?: IncusInstance) => ({
+    project: 'repoman',
+    getInstance: sinon.stub().resolves(found),
+    snapshots: sinon.stub().resolves([{name: 'snap0', created_at: '', stateful: false}]),
+  })
+  const stepIncus = () => ({
+    deleteInstance: sinon.stub().resolves(),
+    deleteNetwork: sinon.stub().resolves(),
+    deleteAcl: sinon.stub().resolves(),
+  })
+  const deps = (incus: RemovalDeps['incus']) => {
+    const store = {
+      update: sinon.stub().callsFake(async (change: (r: Registry) => unknown) => change(registry)),
+    }
+    return {deps: {incus, store, paths: {stateDir}}, store}
+  }
+  const baseline = (name: string) => {
+    mkdirSync(join(stateDir, 'integrity'), {recursive: true})
+    writeFileSync(baselineFile(stateDir, name), '{}\n')
+  }
+
+  beforeEach(() => {
+    stateDir = mkdtempSync(join(tmpdir(), 'repoman-remove-test-'))
+    registry = {
+      schema: 3,
+      repoman: {output: 'quiet'},
+      host: {lan_ip: '', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'},
+      defaults: {
+        repos_root: '/home/dev/repos',
+        backup_root: '/nfs/repos',
+        incus_project: 'repoman',
+        default_image: 'img',
+        profiles: ['default'],
+      },
+      project: [
+        {
+          name: 'alpha',
+          repo: 'alpha',
+          image: 'img',
+          profiles: ['default'],
+          created: '2026-01-01T00:00:00Z',
+          backup: true,
+        },
+      ],
+    }
+  })
+  afterEach(() => {
+    sinon.restore()
+    rmSync(stateDir, {recursive: true, force: true})
+  })
+
+  describe('planRemoval', () => {
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => expect.fail('the plan should be refused'),
+        (error: Error) => error,
+      )
+
+    it('refuses a name neither the registry nor Incus knows', async () => {
+      const error = await refusal(planRemoval('ghost', false, registry, planIncus()))
+      expect(error).to.be.instanceOf(ProjectNotFoundError)
+      expect(error.message).to.equal('no project "ghost" in the registry or in Incus project "repoman"')
+    })
+
+    it('refuses a container repoman did not make: NOT_MANAGED, and never lists its snapshots', async () => {
+      const incus = planIncus({...instance('stray'), config: {}})
+      const error = await refusal(planRemoval('stray', false, registry, incus))
+      expect(error).to.be.instanceOf(NotManagedError).with.property('code', 'NOT_MANAGED')
+      expect(error.message).to.equal(
+        'container "stray" in Incus project "repoman" was not made by repoman; delete it with incus if you mean to',
+      )
+      sinon.assert.notCalled(incus.snapshots)
+    })
+
+    it('refuses --keep-incus for a container the registry does not hold', async () => {
+      const error = await refusal(planRemoval('zeta', true, registry, planIncus(instance('zeta'))))
+      expect(error).to.be.instanceOf(ProjectNotFoundError)
+      expect(error.message).to.equal('"zeta" is not in the registry; there is nothing to forget')
+    })
+
+    it('shows what goes and what stays', async () => {
+      const plan = await planRemoval('alpha', false, registry, planIncus(instance('alpha')))
+      expect(describeRemoval(plan)).to.deep.equal([
+        '  remove: container "alpha" in Incus project "repoman" (running)',
+        '  remove: its 1 snapshot(s): snap0',
+        '  remove: the registry entry "alpha"',
+        '  keep:   the repo at /home/dev/repos/alpha is not touched',
+        '  keep:   its backup at /nfs/repos/alpha is not touched',
+      ])
+    })
+  })
+
+  describe('removalSteps', () => {
+    it('deletes the container, then its network and ACL, then the registry entry and the baseline', async () => {
+      baseline('alpha')
+      const plan = await planRemoval(
+        'alpha',
+        false,
+        registry,
+        planIncus(instance('alpha', {[CONFIG_KEYS.network]: 'rmnabc'})),
+      )
+      const incus = stepIncus()
+      const {deps: d, store} = deps(incus)
+      const {steps, result} = removalSteps(plan, d)
+      await runSteps(steps)
+      sinon.assert.calledOnceWithExactly(incus.deleteInstance, 'alpha')
+      sinon.assert.calledOnceWithExactly(incus.deleteNetwork, 'rmnabc')
+      sinon.assert.calledOnceWithExactly(incus.deleteAcl, 'repoman-alpha')
+      sinon.assert.callOrder(incus.deleteInstance, incus.deleteNetwork, store.update)
+      expect(registry.project).to.deep.equal([])
+      expect(existsSync(baselineFile(stateDir, 'alpha'))).to.equal(false)
+      expect(result).to.deep.equal({
+        name: 'alpha',
+        container_deleted: true,
+        snapshots_deleted: ['snap0'],
+        registry_entry_removed: true,
+        repo: '/home/dev/repos/alpha',
+        backup: '/nfs/repos/alpha',
+      })
+      expect(renderRemoval(result)).to.deep.equal(['Removed "alpha". The repo at /home/dev/repos/alpha is untouched.'])
+    })
+
+    it('--keep-incus only forgets the entry (no network step for an open project either)', async () => {
+      const plan = await planRemoval('alpha', true, registry, planIncus(instance('alpha')))
+      const incus = stepIncus()
+      const {steps, result} = removalSteps(plan, deps(incus).deps)
+      await runSteps(steps)
+      sinon.assert.notCalled(incus.deleteInstance)
+      expect(steps.map((s) => s.title)).to.deep.equal([
+        'Forget "alpha" in the registry',
+        "Forget the baseline of the repo's host-run files",
+      ])
+      expect(result).to.include({container_deleted: false, registry_entry_removed: true})
+      expect(result.snapshots_deleted).to.deep.equal([])
+    })
+
+    it('a container Incus cannot delete leaves the registry entry and the baseline in place', async () => {
+      baseline('alpha')
+      const plan = await planRemoval('alpha', false, registry, planIncus(instance('alpha')))
+      const incus = stepIncus()
+      incus.deleteInstance.rejects(new IncusError('device busy'))
+      const {deps: d, store} = deps(incus)
+      const {steps, result} = removalSteps(plan, d)
+      await runSteps(steps).then(
+        () => expect.fail('the run should fail'),
+        (error: Error) => expect(error).to.be.instanceOf(IncusError).with.property('message', 'device busy'),
+      )
+      sinon.assert.notCalled(store.update)
+      expect(registry.project.map((p) => p.name)).to.deep.equal(['alpha'])
+      expect(existsSync(baselineFile(stateDir, 'alpha'))).to.equal(true)
+      expect(result.container_deleted).to.equal(false)
+    })
+
+    it('removes a leftover managed container without a registry entry, and says nothing of a repo it does not know', async () => {
+      const plan = await planRemoval(
+        'zeta',
+        false,
+        registry,
+        planIncus({...instance('zeta'), config: {[CONFIG_KEYS.managed]: 'true'}}),
+      )
+      const incus = stepIncus()
+      const {deps: d, store} = deps(incus)
+      const {steps, result} = removalSteps(plan, d)
+      await runSteps(steps)
+      sinon.assert.calledOnceWithExactly(incus.deleteInstance, 'zeta')
+      sinon.assert.notCalled(store.update)
+      expect(result).to.include({container_deleted: true, registry_entry_removed: false, repo: '', backup: null})
+      expect(renderRemoval(result)).to.deep.equal(['Removed "zeta".'])
+    })
+  })
+})
