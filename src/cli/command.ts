@@ -4,7 +4,7 @@
  */
 import {Command, Flags} from '@oclif/core'
 import type {RepomanContext} from '../lib/context.js'
-import {type ErrorResult, errorResult, oneLine, RepomanError} from '../lib/errors.js'
+import {type ErrorResult, errorResult, exitCodeOf, oneLine} from '../lib/errors.js'
 import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
 
 export type {RepomanContext} from '../lib/context.js'
@@ -47,10 +47,10 @@ export abstract class RepomanCommand<T> extends Command {
     return errorResult(error)
   }
 
-  protected override async catch(error: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
+  protected override async catch(error: Error & {code?: string}): Promise<unknown> {
     // this.exit(n) throws to unwind; it is not a failure to report.
     if (error.code === 'EEXIT') throw error
-    const exit = error instanceof RepomanError ? error.exitCode : (error.oclif?.exit ?? 1)
+    const exit = exitCodeOf(error)
     if (this.jsonEnabled()) this.logJson(this.toErrorJson(error))
     else process.stderr.write(`Error: ${oneLine(error)}\n`)
     return this.exit(exit)

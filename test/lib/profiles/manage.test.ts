@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import sinon from 'sinon'
-import {InUseError, ProfileNotInstalledError, RepomanError} from '../../../src/lib/errors.js'
+import {InUseError, ProfileNotInstalledError, type RepomanError} from '../../../src/lib/errors.js'
 import type {IncusProfile} from '../../../src/lib/incus/types.js'
 import {type ProfileContext, removeProfile} from '../../../src/lib/profiles/manage.js'
 
