@@ -1,6 +1,7 @@
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
+import {withoutSteps} from '../helpers/output.js'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 describe('repoman profile (real Incus)', () => {
@@ -19,21 +20,14 @@ describe('repoman profile (real Incus)', () => {
       JSON.parse((await world.cli(['profile', 'list', '--json'])).stdout).map((r: {name: string}) => [r.name, r]),
     )
 
-  /** What install printed after its steps (listr2 draws those as lines too when stdout is not a terminal). */
-  const printed = (stdout: string) =>
-    stdout
-      .split('\n')
-      .filter((line) => /^[a-z0-9][\w.-]*: /.test(line))
-      .join('\n')
-
   it('installs, reports in step, and shows a user shadow as a diff until reinstalled', async () => {
     expect((await rows())['claude-share']).to.include({origin: 'vendor', state: 'not installed'})
     const install = await world.cli(['profile', 'install', 'claude-share', 'llm-share'])
     expect(install.exitCode, install.stderr).to.equal(0)
     // This host has no `claude`: the profile installs, and says to install the agent inside.
     expect(install.stdout).to.include('Created profile claude-share')
-    expect(printed(install.stdout)).to.equal(
-      'claude-share: created (vendor); claude: not on the host, install it inside\nllm-share: created (vendor)',
+    expect(withoutSteps(install.stdout)).to.equal(
+      'claude-share: created (vendor); claude: not on the host, install it inside\nllm-share: created (vendor)\n',
     )
     const held = world.query<{devices: Record<string, Record<string, string>>}>('/1.0/profiles/claude-share')
     expect(held.devices['claude-dir']).to.deep.equal({
@@ -58,8 +52,8 @@ describe('repoman profile (real Incus)', () => {
     expect(diff.stdout).to.include('+  environment.OLLAMA_HOST: http://192.0.2.10:8080')
     expect(diff.stdout).to.include('-description: Agents use the LLM server')
 
-    expect(printed((await world.cli(['profile', 'install', 'llm-share'])).stdout)).to.equal(
-      'llm-share: updated (user-shadows-vendor)',
+    expect(withoutSteps((await world.cli(['profile', 'install', 'llm-share'])).stdout)).to.equal(
+      'llm-share: updated (user-shadows-vendor)\n',
     )
     expect((await world.cli(['profile', 'diff', 'llm-share'])).exitCode).to.equal(0)
     expect((await world.cli(['profile', 'install', 'llm-share'])).stdout).to.equal(
