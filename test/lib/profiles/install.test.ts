@@ -143,7 +143,9 @@ describe('profile install', () => {
       )
       expect(error).to.be.instanceOf(SensitiveMountError)
       expect(error).to.include({hint: 'repoman profile install keys --allow-sensitive', code: 'SENSITIVE_MOUNT'})
+      // Refused while rendering: Incus was not even asked, let alone changed.
       expect(ctx.incus.listProfiles.called).to.equal(false)
+      expect(ctx.incus.createProfile.called || ctx.incus.updateProfile.called).to.equal(false)
       const plan = await planProfileInstall(['keys'], ctx, {allowSensitive: true})
       expect(plan.profiles.map((p) => p.action)).to.deep.equal(['create'])
     })
