@@ -63,7 +63,7 @@ export abstract class RepomanCommand<T> extends Command {
     return errorResult(error)
   }
 
-  protected override async catch(error: Error & {code?: string; oclif?: {exit?: number}}): Promise<unknown> {
+  protected override async catch(error: Error & {code?: string}): Promise<unknown> {
     // this.exit(n) throws to unwind; it is not a failure to report.
     if (error.code === 'EEXIT') throw error
     const output = errorOutput(error, this.jsonEnabled())

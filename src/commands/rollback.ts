@@ -29,6 +29,7 @@ export default class Rollback extends RepomanCommand<RollbackResult> {
       if (!this.interactive)
         throw new NeedsTtyError(
           `rollback asks for confirmation; pass --yes to roll "${args.name}" back to "${args.snapshot}"`,
+          {hint: `repoman rollback ${args.name} ${args.snapshot} --yes`},
         )
       this.log(snapshots.describeRollback(target, args.snapshot).join('\n'))
       const {askConfirm} = await import('../cli/ui.js')

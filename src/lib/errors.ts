@@ -154,16 +154,75 @@ export interface ErrorResult {
   }
 }
 
+/** The exit code a failure ends with: repoman's own; oclif's for its parse errors (2); else 1. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof RepomanError) return error.exitCode
+  const oclifExit = (error as {oclif?: {exit?: unknown}} | null | undefined)?.oclif?.exit
+  return typeof oclifExit === 'number' ? oclifExit : 1
+}
+
 export function errorResult(error: unknown): ErrorResult {
   const e = error instanceof RepomanError ? error : undefined
+  const exitCode = exitCodeOf(error)
   return {
     error: {
-      code: e?.code ?? 'ERROR',
+      // oclif's parse errors (unknown flag, missing argument) are usage errors too.
+      code: e?.code ?? (exitCode === 2 ? 'USAGE' : 'ERROR'),
       message: oneLine(error),
-      exit_code: e?.exitCode ?? 1,
+      exit_code: exitCode,
       ...(e?.hint === undefined ? {} : {hint: e.hint}),
     },
   }
+}
+
+/** A profile name the library (vendor and user templates) does not have. */
+export class ProfileNotFoundError extends UsageError {
+  override readonly code = 'PROFILE_NOT_FOUND'
+}
+
+/** No agent launcher by that name. */
+export class LauncherNotFoundError extends UsageError {
+  override readonly code = 'LAUNCHER_NOT_FOUND'
+}
+
+/** A command that finds its project from the working directory ran outside every registered repo. */
+export class NotInRepoError extends UsageError {
+  override readonly code = 'NOT_IN_REPO'
+}
+
+/** A registered project whose container is not in Incus. */
+export class ContainerGoneError extends RepomanError {
+  override readonly code = 'CONTAINER_GONE'
+}
+
+/** The container has no tmux, which detached sessions need. */
+export class TmuxMissingError extends RepomanError {
+  override readonly code = 'TMUX_MISSING'
+}
+
+/** A snapshot name the container already has. */
+export class SnapshotExistsError extends UsageError {
+  override readonly code = 'SNAPSHOT_EXISTS'
+}
+
+/** A rollback to a snapshot the container does not have. */
+export class SnapshotNotFoundError extends SafetyError {
+  override readonly code = 'SNAPSHOT_NOT_FOUND'
+}
+
+/** A restore from a point (the mirror or a dated copy) the backup root does not hold. */
+export class RestorePointNotFoundError extends SafetyError {
+  override readonly code = 'RESTORE_POINT_NOT_FOUND'
+}
+
+/** `accept` of single paths before the project has an integrity baseline. */
+export class BaselineMissingError extends UsageError {
+  override readonly code = 'BASELINE_MISSING'
+}
+
+/** The Incus project the registry names is not there (setup did not run against this daemon). */
+export class IncusProjectMissingError extends IncusError {
+  override readonly code = 'INCUS_PROJECT_MISSING'
 }
 
 /**
@@ -174,8 +233,7 @@ export function errorOutput(
   error: unknown,
   json: boolean,
 ): {stream: 'stdout' | 'stderr'; text: string; exitCode: number} {
-  const exitCode =
-    error instanceof RepomanError ? error.exitCode : ((error as {oclif?: {exit?: number}})?.oclif?.exit ?? 1)
+  const exitCode = exitCodeOf(error)
   return json
     ? {stream: 'stdout', text: `${JSON.stringify(errorResult(error), null, 2)}\n`, exitCode}
     : {stream: 'stderr', text: `Error: ${oneLine(error)}\n`, exitCode}

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../../cli/command.js'
 import {allowSensitiveFlag} from '../../cli/flags.js'
 import {UsageError} from '../../lib/errors.js'
-import type {InstallOutcome} from '../../lib/profiles/manage.js'
+import type {InstallOutcome} from '../../lib/profiles/install.js'
 
 /** What `--json` prints: the contract of this command (schemas/profile-install.json). */
 export type ProfileInstallResult = InstallOutcome[]
@@ -26,20 +26,22 @@ export default class ProfileInstall extends RepomanCommand<ProfileInstallResult>
   async run(): Promise<ProfileInstallResult> {
     const {argv, flags} = await this.parse(ProfileInstall)
     const context = await this.repoman()
-    const [{installProfiles}, {listTemplates}] = await Promise.all([
-      import('../../lib/profiles/manage.js'),
-      import('../../lib/profiles/library.js'),
-    ])
+    const [{planProfileInstall, profileInstallSteps, renderProfileInstall}, {listTemplates}, {showSteps}] =
+      await Promise.all([
+        import('../../lib/profiles/install.js'),
+        import('../../lib/profiles/library.js'),
+        import('../../cli/ui.js'),
+      ])
     const names = flags.all ? listTemplates(context.paths.userProfilesDir).map((t) => t.name) : (argv as string[])
-    if (names.length === 0) throw new UsageError('name the profiles to install, or pass --all')
-    const outcomes = await installProfiles(names, context, {
+    if (names.length === 0)
+      throw new UsageError('name the profiles to install, or pass --all', {hint: 'repoman profile list'})
+    const plan = await planProfileInstall(names, context, {
       allowSensitive: flags['allow-sensitive'],
       skipMissing: flags.all,
     })
-    for (const o of outcomes)
-      this.log(
-        `${o.name}: ${o.action} (${o.origin})${o.reason ? `: ${o.reason}` : ''}${o.program ? `; ${o.program.command}: ${o.program.state}` : ''}`,
-      )
-    return outcomes
+    const {steps, result} = profileInstallSteps(plan, context.incus)
+    await showSteps(steps, {json: this.jsonEnabled()})
+    for (const line of renderProfileInstall(result)) this.log(line)
+    return result
   }
 }

@@ -6,7 +6,7 @@
  */
 import {chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {basename, join} from 'node:path'
-import {UsageError} from '../errors.js'
+import {LauncherNotFoundError, NotManagedError, UsageError} from '../errors.js'
 import {HOST_FLAG} from '../lifecycle/session.js'
 import {compareAscii} from '../names.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
@@ -88,7 +88,7 @@ export function installLauncher(paths: RepomanPaths, command: string, env: NodeJ
   const path = join(paths.launcherDir, command)
   const existing = readIfExists(path)
   if (existing !== undefined && !existing.includes(LAUNCHER_MARKER))
-    throw new UsageError(`${path} exists and is not a repoman launcher; move it away first`)
+    throw new NotManagedError(`${path} exists and is not a repoman launcher; move it away first`)
   const temporary = `${path}.${process.pid}.tmp`
   writeFileSync(temporary, launcherText(command, process.execPath, join(PACKAGE_ROOT, 'bin/run.js')))
   chmodSync(temporary, 0o755)
@@ -134,8 +134,11 @@ export function removeLauncher(paths: RepomanPaths, command: string): {name: str
   checkName(command)
   const path = join(paths.launcherDir, command)
   const text = readIfExists(path)
-  if (text === undefined) throw new UsageError(`no launcher "${command}"; \`repoman agent list\` shows them`)
-  if (!text.includes(LAUNCHER_MARKER)) throw new UsageError(`${path} is not a repoman launcher; it stays`)
+  if (text === undefined)
+    throw new LauncherNotFoundError(`no launcher "${command}"; \`repoman agent list\` shows them`, {
+      hint: 'repoman agent list',
+    })
+  if (!text.includes(LAUNCHER_MARKER)) throw new NotManagedError(`${path} is not a repoman launcher; it stays`)
   rmSync(path)
   return {name: command, removed: true}
 }

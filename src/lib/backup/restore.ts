@@ -9,7 +9,14 @@
  */
 import {readdir, stat} from 'node:fs/promises'
 import {isAbsolute, join, normalize} from 'node:path'
-import {RsyncError, SafetyError, UsageError} from '../errors.js'
+import {
+  BackupRootUnsafeError,
+  RestorePointNotFoundError,
+  RsyncError,
+  SafetyError,
+  SourceUnsafeError,
+  UsageError,
+} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import {fileStamp, logDirOf, type RunLog} from '../log.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
@@ -150,16 +157,17 @@ const when = (date: string | null) => (date ? date.slice(0, 16).replace('T', ' '
 /** The pure decision: what to restore from, or why not (one line, nothing changed). */
 export function planRestore(facts: RestoreFacts, request: RestoreRequest): RestorePlan {
   const {backupRoot, project} = facts
-  if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was restored`)
+  if (backupRoot.problem) throw new BackupRootUnsafeError(`${backupRoot.problem}; nothing was restored`)
   const from = request.from ?? MIRROR
   const point = facts.points.find((p) => p.name === from)
   const available = facts.points.map((p) => p.name).join(', ') || 'none'
   if (!point)
-    throw new SafetyError(
+    throw new RestorePointNotFoundError(
       `"${from}" has no copy of ${project.repo} under ${backupRoot.root} (available: ${available}); nothing was restored`,
+      {hint: `repoman restore ${project.name} --list`},
     )
   if (facts.pointEntries === 0)
-    throw new SafetyError(`${point.path} is empty; restoring it would empty the repo, so nothing was restored`)
+    throw new SourceUnsafeError(`${point.path} is empty; restoring it would empty the repo, so nothing was restored`)
   if (facts.missingPaths.length > 0)
     throw new SafetyError(`${facts.missingPaths.join(', ')} not in ${point.path}; nothing was restored`)
   // Never write into the backup root: neither the repo nor the save directory may be inside it.
@@ -243,7 +251,7 @@ export async function listRestorePoints(name: string, deps: RestoreDeps): Promis
     allowLocal: deps.registry.defaults.backup_allow_local === true,
     access: 'read',
   })
-  if (state.problem) throw new SafetyError(state.problem)
+  if (state.problem) throw new BackupRootUnsafeError(state.problem)
   return {name, backup_root: root, points: await findRestorePoints(root, project.repo, project.last_sync ?? null)}
 }
 

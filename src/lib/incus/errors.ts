@@ -1,5 +1,11 @@
 /** Turns what a failed `incus` call printed into one of repoman's typed errors. */
-import {IncusAlreadyExistsError, IncusError, IncusNotFoundError, IncusUnreachableError} from '../errors.js'
+import {
+  IncusAlreadyExistsError,
+  IncusError,
+  IncusNotFoundError,
+  IncusProjectMissingError,
+  IncusUnreachableError,
+} from '../errors.js'
 
 export interface IncusFailure {
   args: string[]
@@ -39,7 +45,13 @@ export function classifyIncusFailure(failure: IncusFailure): IncusError {
     return new IncusUnreachableError(`cannot reach the Incus daemon (${message}); ${UNREACHABLE_HINT}`)
   // Not a missing resource (which callers may expect) but a missing home for all of them.
   const project = /Failed loading project "([^"]+)": Project not found/.exec(message)?.[1]
-  if (project) return new IncusError(`Incus project "${project}" does not exist; run \`repoman setup\` to create it`)
+  if (project)
+    return new IncusProjectMissingError(
+      `Incus project "${project}" does not exist; run \`repoman setup\` to create it`,
+      {
+        hint: 'repoman setup',
+      },
+    )
   if (/not found|doesn't exist|does not exist/i.test(message)) return new IncusNotFoundError(message)
   if (/already exists|UNIQUE constraint failed/i.test(message)) return new IncusAlreadyExistsError(message)
   return new IncusError(`${command} failed: ${message || `exit code ${failure.exitCode}`}`)

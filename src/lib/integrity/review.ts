@@ -1,5 +1,5 @@
 /** `repoman review` and `repoman accept`: look at what changed in the watched paths, then acknowledge it. */
-import {UsageError} from '../errors.js'
+import {BaselineMissingError, UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
 import {findProject, type Registry, repoPathOf} from '../registry/schema.js'
 import {
@@ -100,13 +100,18 @@ export async function acceptProject(
   if (check.problem && named.length > 0) throw new UsageError(check.problem)
   if (!check.baseline || !check.current) {
     if (named.length > 0)
-      throw new UsageError(`"${name}" has no baseline yet; \`repoman accept ${name}\` without paths records one`)
+      throw new BaselineMissingError(
+        `"${name}" has no baseline yet; \`repoman accept ${name}\` without paths records one`,
+        {hint: `repoman accept ${name}`},
+      )
     await recordBaseline(paths.stateDir, name, repoPath)
     return {name, accepted: [], baseline_created: true, remaining: 0}
   }
   const {entries, accepted, unknown} = acceptChanges(check.baseline.entries, check.current, named)
   if (unknown !== undefined)
-    throw new UsageError(`${unknown} is not a changed path of "${name}"; \`repoman review ${name}\` lists them`)
+    throw new UsageError(`${unknown} is not a changed path of "${name}"; \`repoman review ${name}\` lists them`, {
+      hint: `repoman review ${name}`,
+    })
   await writeBaseline(paths.stateDir, name, {...check.baseline, accepted: new Date().toISOString(), entries})
   return {name, accepted, baseline_created: false, remaining: check.changes.length - accepted.length}
 }

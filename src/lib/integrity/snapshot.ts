@@ -209,6 +209,7 @@ export function readBaseline(stateDir: string, name: string): Baseline | undefin
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw new ConfigError(
       `cannot read ${file} (${(error as Error).message}); \`repoman accept ${name}\` records a new one`,
+      {hint: `repoman accept ${name}`},
     )
   }
   try {
@@ -217,7 +218,9 @@ export function readBaseline(stateDir: string, name: string): Baseline | undefin
   } catch {
     // Reported below.
   }
-  throw new ConfigError(`${file} is not a baseline repoman wrote; \`repoman accept ${name}\` records a new one`)
+  throw new ConfigError(`${file} is not a baseline repoman wrote; \`repoman accept ${name}\` records a new one`, {
+    hint: `repoman accept ${name}`,
+  })
 }
 
 export async function writeBaseline(stateDir: string, name: string, baseline: Baseline): Promise<void> {

@@ -5,7 +5,7 @@
  * tmux socket (`tmux -L repoman`), apart from any tmux the user runs in there.
  */
 import {basename} from 'node:path'
-import {RepomanError} from '../errors.js'
+import {RepomanError, TmuxMissingError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
@@ -34,8 +34,8 @@ export function tmuxCommand(args: string[]): string[] {
   ]
 }
 
-export function noTmuxError(name: string): RepomanError {
-  return new RepomanError(
+export function noTmuxError(name: string): TmuxMissingError {
+  return new TmuxMissingError(
     `the container of "${name}" has no tmux, which detached sessions need; install it there (e.g. \`apt install tmux\`) or use an image with it`,
   )
 }

@@ -1,7 +1,7 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
 import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from '../containers.js'
-import {oneLine, RepomanError, UsageError} from '../errors.js'
+import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {renderChangeBlock} from '../integrity/fingerprint.js'
@@ -32,7 +32,7 @@ export function resolveSessionTarget(
   } else {
     project = projectForDirectory(registry, hostCwd)
     if (!project)
-      throw new UsageError(`${hostCwd} is not inside a registered repo; name the project, or cd into its repo`)
+      throw new NotInRepoError(`${hostCwd} is not inside a registered repo; name the project, or cd into its repo`)
   }
   const repoPath = repoPathOf(registry, project.repo)
   const here = isWithin(hostCwd, repoPath) ? hostCwd : repoPath
@@ -54,8 +54,8 @@ export function parseEnvFlags(values: string[]): Record<string, string> {
 export const LOGIN_SHELL = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -l; fi; exec sh -l']
 
 /** A registered project whose container is not in Incus. */
-export function containerGone(name: string): RepomanError {
-  return new RepomanError(
+export function containerGone(name: string): ContainerGoneError {
+  return new ContainerGoneError(
     `the container of "${name}" is gone; \`repoman remove ${name}\` then \`repoman new ${name}\` makes a new one`,
   )
 }
@@ -217,7 +217,7 @@ export async function prepareLaunch(
 ): Promise<PreparedSession> {
   const cwd = process.cwd()
   if (!projectForDirectory(context.registry, cwd))
-    throw new UsageError(
+    throw new NotInRepoError(
       `${command}: ${cwd} is not in a registered repo under ${reposRootOf(context.registry)}; cd into one, or run the host's own with \`${command} ${HOST_FLAG}\``,
     )
   return prepareSession(context, {command: [command, ...args], env: [], tty})

@@ -4,7 +4,7 @@
  * mounted in, so it is never in them: `repoman restore` brings the repo back from the backup.
  */
 import {selectProjects} from '../backup/sync.js'
-import {SafetyError, UsageError} from '../errors.js'
+import {SnapshotExistsError, SnapshotNotFoundError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance, IncusSnapshot} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
@@ -59,7 +59,7 @@ export function chooseSnapshotName(requested: string | undefined, existing: stri
   if (!SNAPSHOT_NAME.test(name))
     throw new UsageError(`snapshot name "${name}" must be letters, digits, ".", "_" or "-" (at most 63)`)
   if (existing.includes(name))
-    throw new UsageError(`the container already has a snapshot "${name}"; pick another --name`)
+    throw new SnapshotExistsError(`the container already has a snapshot "${name}"; pick another --name`)
   return name
 }
 
@@ -125,7 +125,10 @@ export function listSnapshots(target: SnapshotTarget): SnapshotList {
 export function planRollback(target: SnapshotTarget, snapshot: string): {snapshot: string; stateBefore: string} {
   if (!target.snapshots.some((s) => s.name === snapshot)) {
     const names = target.snapshots.map((s) => s.name).join(', ') || 'none'
-    throw new SafetyError(`"${target.name}" has no snapshot "${snapshot}" (it has: ${names}); nothing was changed`)
+    throw new SnapshotNotFoundError(
+      `"${target.name}" has no snapshot "${snapshot}" (it has: ${names}); nothing was changed`,
+      {hint: `repoman snapshot list ${target.name}`},
+    )
   }
   return {snapshot, stateBefore: target.instance.status}
 }

@@ -14,7 +14,7 @@ import {
   programStateKey,
 } from '../agents/programs.js'
 import {type IdmapMode, planIdmap} from '../containers.js'
-import {ConfigError, UsageError} from '../errors.js'
+import {ConfigError, ProfileNotFoundError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {isWithin, PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord, Registry} from '../registry/schema.js'
@@ -58,7 +58,10 @@ export function listTemplates(userDir: string, vendorDir = VENDOR_PROFILES_DIR):
 
 export function findTemplate(name: string, userDir: string, vendorDir = VENDOR_PROFILES_DIR): ProfileTemplate {
   const template = listTemplates(userDir, vendorDir).find((t) => t.name === name)
-  if (!template) throw new UsageError(`no profile "${name}" in the library; \`repoman profile list\` shows them`)
+  if (!template)
+    throw new ProfileNotFoundError(`no profile "${name}" in the library; \`repoman profile list\` shows them`, {
+      hint: 'repoman profile list',
+    })
   return template
 }
 
@@ -85,7 +88,9 @@ export function substitute(text: string, variables: Record<string, string>, file
           .join(', ')})`,
       )
     if (value === '')
-      throw new ConfigError(`${file}: ${match} is empty on this host; set it with \`repoman setup --lan-ip ADDRESS\``)
+      throw new ConfigError(`${file}: ${match} is empty on this host; set it with \`repoman setup --lan-ip ADDRESS\``, {
+        hint: 'repoman setup --lan-ip ADDRESS',
+      })
     return value
   })
 }

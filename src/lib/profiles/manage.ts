@@ -1,25 +1,15 @@
 /** `repoman profile ...`: the library's templates against what the Incus project holds. */
-import {existsSync} from 'node:fs'
-import {
-  type AgentPrograms,
-  hostPrograms,
-  type ProgramShare,
-  programShares,
-  writeProgramLink,
-} from '../agents/programs.js'
-import {guardContextOf} from '../containers.js'
-import {SafetyError, UsageError} from '../errors.js'
+import {type AgentPrograms, hostPrograms, type ProgramShare, programShares} from '../agents/programs.js'
+import {InUseError, ProfileNotInstalledError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, ProfileSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
-import {findExposures} from './guard.js'
 import {
   canonicalYaml,
   findTemplate,
   listTemplates,
-  missingSources,
   type ProfileOrigin,
   type ProfileTemplate,
   renderTemplate,
@@ -30,9 +20,6 @@ export interface ProfileContext {
   incus: IncusClient
   paths: RepomanPaths
 }
-
-/** A profile shares a host path that is not there (the agent was never used on this host). */
-export class MissingSourceError extends UsageError {}
 
 export type ProfileState = 'not installed' | 'in step' | 'differs' | 'installed' | 'invalid'
 
@@ -55,16 +42,6 @@ const programsOf = (ctx: ProfileContext): AgentPrograms => hostPrograms(ctx.regi
 
 const render = (template: ProfileTemplate, ctx: ProfileContext) =>
   renderTemplate(template, ctx.registry, programsOf(ctx))
-
-export interface InstallOutcome {
-  name: string
-  origin: ProfileOrigin
-  action: 'created' | 'updated' | 'unchanged' | 'skipped'
-  /** Why a profile was skipped (with --all: what it shares is not on this host). */
-  reason?: string
-  /** The agent program the profile shares, and whether this host has it. */
-  program?: ProgramShare
-}
 
 export interface ProfileDiff {
   name: string
@@ -122,70 +99,6 @@ export async function listProfileRows(ctx: ProfileContext): Promise<ProfileRow[]
   return rows.sort((a, b) => compareAscii(a.name, b.name))
 }
 
-/** Renders and checks a template: every mount source must exist, and nothing sensitive may be exposed unless allowed. */
-export async function renderChecked(
-  template: ProfileTemplate,
-  ctx: ProfileContext,
-  allowSensitive: boolean,
-): Promise<ProfileSpec> {
-  const programs = programsOf(ctx)
-  const spec = await renderTemplate(template, ctx.registry, programs)
-  // The links the profile mounts must exist before the check (and before Incus sees them).
-  for (const {command, executable} of programShares(spec.config))
-    if (executable) writeProgramLink(programs, command, executable)
-  const missing = missingSources(spec, existsSync)
-  if (missing.length > 0)
-    throw new MissingSourceError(
-      `profile "${template.name}" mounts ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist on this host; create it (or log in to the agent once) first`,
-    )
-  if (!allowSensitive) {
-    const exposures = findExposures(spec, guardContextOf(ctx.registry))
-    const first = exposures[0]
-    if (first)
-      throw new SafetyError(
-        `profile "${template.name}" would expose ${first.path} (${first.why}) through ${first.where}; refused. Pass --allow-sensitive if you really mean it`,
-      )
-  }
-  return spec
-}
-
-/**
- * Creates or updates each profile in the Incus project. Every template is rendered and checked
- * before the first change, so a refusal leaves Incus as it was. Running containers pick the
- * change up (Incus applies profile edits live).
- */
-export async function installProfiles(
-  names: string[],
-  ctx: ProfileContext,
-  options: {allowSensitive: boolean; skipMissing?: boolean},
-): Promise<InstallOutcome[]> {
-  const templates = names.map((name) => findTemplate(name, ctx.paths.userProfilesDir))
-  const outcomes: InstallOutcome[] = []
-  const ready: Array<{template: ProfileTemplate; spec: ProfileSpec}> = []
-  for (const template of templates) {
-    try {
-      ready.push({template, spec: await renderChecked(template, ctx, options.allowSensitive)})
-    } catch (error) {
-      if (!(options.skipMissing && error instanceof MissingSourceError)) throw error
-      outcomes.push({name: template.name, origin: template.origin, action: 'skipped', reason: error.message})
-    }
-  }
-  for (const {template, spec} of ready) {
-    const current = await ctx.incus.getProfile(spec.name)
-    let action: InstallOutcome['action'] = 'unchanged'
-    if (!current) {
-      await ctx.incus.createProfile(spec)
-      action = 'created'
-    } else if (!(await inStep(spec, current))) {
-      await ctx.incus.updateProfile(spec)
-      action = 'updated'
-    }
-    const program = programShares(spec.config)[0]
-    outcomes.push({name: spec.name, origin: template.origin, action, ...(program ? {program} : {})})
-  }
-  return outcomes.sort((a, b) => compareAscii(a.name, b.name))
-}
-
 export async function diffProfile(name: string, ctx: ProfileContext): Promise<ProfileDiff> {
   const template = findTemplate(name, ctx.paths.userProfilesDir)
   const [spec, current] = await Promise.all([render(template, ctx), ctx.incus.getProfile(name)])
@@ -217,11 +130,14 @@ export async function showProfile(
 
 export async function removeProfile(name: string, ctx: ProfileContext): Promise<{name: string; removed: true}> {
   const profile = await ctx.incus.getProfile(name)
-  if (!profile) throw new UsageError(`profile "${name}" is not installed in Incus project "${ctx.incus.project}"`)
-  if (name === 'default') throw new SafetyError('the default profile holds the root disk of every container; it stays')
+  if (!profile)
+    throw new ProfileNotInstalledError(`profile "${name}" is not installed in Incus project "${ctx.incus.project}"`, {
+      hint: 'repoman profile list',
+    })
+  if (name === 'default') throw new InUseError('the default profile holds the root disk of every container; it stays')
   const users = instancesUsing(profile)
   if (users.length > 0)
-    throw new SafetyError(
+    throw new InUseError(
       `profile "${name}" is used by ${users.join(', ')}; remove those containers (or the profile from them) first`,
     )
   await ctx.incus.deleteProfile(name)

@@ -93,7 +93,7 @@ const KNOWN = {
 
 /** The error for a project name the registry does not hold. */
 export function projectNotFound(name: string): ProjectNotFoundError {
-  return new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`)
+  return new ProjectNotFoundError(`no project "${name}"; \`repoman list\` shows the projects`, {hint: 'repoman list'})
 }
 
 /** The registered project of that name; anything else is the one "no project" error. */

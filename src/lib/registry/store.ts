@@ -215,7 +215,7 @@ export class RegistryStore {
       return await readFile(this.file, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-        throw new NotSetUpError(`no registry at ${this.file}; run \`repoman setup\` first`)
+        throw new NotSetUpError(`no registry at ${this.file}; run \`repoman setup\` first`, {hint: 'repoman setup'})
       throw new ConfigError(`cannot read ${this.file}: ${(error as Error).message}`)
     }
   }

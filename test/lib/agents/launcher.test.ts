@@ -11,7 +11,7 @@ import {
   removeLauncher,
   shellQuote,
 } from '../../../src/lib/agents/launcher.js'
-import {UsageError} from '../../../src/lib/errors.js'
+import {LauncherNotFoundError, NotManagedError, UsageError} from '../../../src/lib/errors.js'
 import {resolvePaths} from '../../../src/lib/paths.js'
 
 describe('agent launchers', () => {
@@ -86,15 +86,15 @@ describe('agent launchers', () => {
 
       expect(removeLauncher(paths, 'claude')).to.deep.equal({name: 'claude', removed: true})
       expect(listLaunchers(paths, env)).to.deep.equal([])
-      expect(() => removeLauncher(paths, 'claude')).to.throw(UsageError, /no launcher "claude"/)
+      expect(() => removeLauncher(paths, 'claude')).to.throw(LauncherNotFoundError, /no launcher "claude"/)
     })
 
     it('never overwrites or removes a file it did not write, and refuses odd names', () => {
       const paths = resolvePaths(env)
       mkdirSync(paths.launcherDir, {recursive: true})
       writeFileSync(join(paths.launcherDir, 'codex'), '#!/bin/sh\n')
-      expect(() => installLauncher(paths, 'codex', env)).to.throw(UsageError, /is not a repoman launcher/)
-      expect(() => removeLauncher(paths, 'codex')).to.throw(UsageError, /is not a repoman launcher; it stays/)
+      expect(() => installLauncher(paths, 'codex', env)).to.throw(NotManagedError, /is not a repoman launcher/)
+      expect(() => removeLauncher(paths, 'codex')).to.throw(NotManagedError, /is not a repoman launcher; it stays/)
       expect(readFileSync(join(paths.launcherDir, 'codex'), 'utf8')).to.equal('#!/bin/sh\n')
       for (const name of ['../x', 'a/b', '-x', 'repoman', ''])
         expect(() => installLauncher(paths, name, env), name).to.throw(UsageError)
