@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
 import {RepomanError, UsageError} from '../../../src/lib/errors.js'
+import type {IncusProject} from '../../../src/lib/incus/types.js'
 import type {Registry} from '../../../src/lib/registry/schema.js'
 import {
   buildRegistry,
@@ -73,7 +74,7 @@ describe('setup plan and steps', () => {
     incusProject: 'repoman',
     lanIp: '192.0.2.10',
   }
-  const inPlaceProject = {
+  const inPlaceProject: IncusProject = {
     name: 'repoman',
     description: '',
     config: {'features.images': 'false', 'features.profiles': 'true'},
@@ -95,7 +96,7 @@ describe('setup plan and steps', () => {
 
   /** Stubs for Incus and the store, as a host that has `project` and whose registry is `registry`. */
   function world(options: {
-    project?: typeof inPlaceProject
+    project?: IncusProject
     devices?: Record<string, Record<string, string>>
     registry?: Registry
     networks?: string[]
