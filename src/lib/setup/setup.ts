@@ -319,12 +319,9 @@ export async function planSetup(
   const {host} = deps
   const values = resolveSetup(request, current, answers, host, deps.detectLanIp)
   const incus = deps.incus(values.incusProject)
-  const [server, project, pools, networks] = await Promise.all([
-    incus.server(),
-    incus.getProject(),
-    incus.storagePools(),
-    incus.networks(),
-  ])
+  const [server, project, pools] = await Promise.all([incus.server(), incus.getProject(), incus.storagePools()])
+  // A project setup creates shares the default project's networks (it does not turn on features.networks).
+  const networks = await (project ? incus : deps.incus('default')).networks()
   const choice = {
     pools,
     pool: choosePool(pools, request.storagePool),

@@ -129,7 +129,7 @@ describe('setup plan and steps', () => {
     const deps = {
       paths,
       store,
-      incus: () => incus,
+      incus: sinon.stub<[string], typeof incus>().returns(incus),
       host,
       detectLanIp: () => '192.0.2.10',
       missingSubids: sinon.stub().resolves(undefined),
@@ -212,6 +212,8 @@ describe('setup plan and steps', () => {
       action: 'create',
       config: {'features.images': 'false', 'features.profiles': 'true'},
     })
+    // Before it exists, the networks it will share are the default project's.
+    expect(deps.incus.args).to.deep.equal([['repoman'], ['default']])
     const {steps} = setupSteps(plan, deps)
     expect(steps.map((s) => s.title)).to.deep.equal([
       'Create Incus project "repoman"',
