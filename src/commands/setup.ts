@@ -46,7 +46,6 @@ On a terminal, values that are neither given nor recorded are asked for; without
     const {flags} = await this.parse(Setup)
     const {BUILTIN_DEFAULTS, currentRegistry, missingValues, planSetup, renderSetup, setupDeps, setupSteps} =
       await import('../lib/setup/setup.js')
-    const {RegistryStore} = await import('../lib/registry/store.js')
     const request = {
       reposRoot: flags['repos-root'],
       backupRoot: flags['backup-root'],
@@ -57,10 +56,9 @@ On a terminal, values that are neither given nor recorded are asked for; without
       network: flags.network,
       lanIp: flags['lan-ip'],
     }
-    const store = RegistryStore.of(this.paths)
-    const deps = setupDeps(this.paths, store, flags.verbose ? (line) => this.logToStderr(line) : undefined)
+    const deps = setupDeps(this.paths, flags.verbose ? (line) => this.logToStderr(line) : undefined)
 
-    const missing = missingValues(request, await currentRegistry(store))
+    const missing = missingValues(request, await currentRegistry(deps.store))
     const answers: Partial<Record<AskedValue, string | string[]>> = {}
     if (missing.length > 0 && !flags['non-interactive']) {
       if (!this.interactive) {

@@ -21,7 +21,7 @@ import {
   type HostUser,
   type Registry,
 } from '../registry/schema.js'
-import {type RegistryStore, serializeRegistry} from '../registry/store.js'
+import {RegistryStore, serializeRegistry} from '../registry/store.js'
 import type {Step, StepControl} from '../steps.js'
 
 /** What the user asked for; anything unset keeps its current value (or gets the default). */
@@ -267,10 +267,10 @@ export interface SetupDeps {
 }
 
 /** The real host, Incus and registry; `echo` receives each Incus call (--verbose). */
-export function setupDeps(paths: RepomanPaths, store: RegistryStore, echo?: (line: string) => void): SetupDeps {
+export function setupDeps(paths: RepomanPaths, echo?: (line: string) => void): SetupDeps {
   return {
     paths,
-    store,
+    store: RegistryStore.of(paths),
     incus: (project) =>
       new IncusClient({project, onCommand: echo ? (entry) => echo(describeIncusCommand(entry)) : undefined}),
     host: detectHostUser(),
@@ -414,7 +414,7 @@ export function setupSteps(
   if (project.action === 'patch') {
     const settings = (config: Record<string, string>) =>
       Object.entries(config)
-        .map(([key, value]) => `${key}=${value}`)
+        .map(([key, value]) => `${key}=${value || '(unset)'}`)
         .join(', ')
     steps.push({
       title: `Set ${settings(project.config)} on project "${name}"`,

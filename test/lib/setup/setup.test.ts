@@ -200,7 +200,7 @@ describe('setup plan and steps', () => {
     await runSteps(steps)
     expect(result.changes).to.deep.equal([])
     expect(result.warnings).to.deep.equal([
-      'project "repoman" keeps features.images=: Features can only be changed on empty projects',
+      'project "repoman" keeps features.images=(unset): Features can only be changed on empty projects',
     ])
   })
 
