@@ -1,10 +1,18 @@
 import {Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
+import {nonInteractiveFlag} from '../cli/flags.js'
 import {parseList} from '../lib/names.js'
-import type {SetupResult} from '../lib/setup.js'
+import type {AskedValue, SetupResult} from '../lib/setup/setup.js'
 
 /** What `--json` prints: the contract of this command (schemas/setup.json). */
-export type {SetupResult} from '../lib/setup.js'
+export type {SetupResult} from '../lib/setup/setup.js'
+
+const QUESTIONS: Record<AskedValue, {message: string; flag: string}> = {
+  reposRoot: {message: 'Where do your repos live?', flag: '--repos-root'},
+  backupRoot: {message: 'Backup root (an NFS mount) for `repoman sync`?', flag: '--backup-root'},
+  image: {message: 'Default image for new containers?', flag: '--image'},
+  profiles: {message: 'Default profiles for new containers (comma-separated)?', flag: '--profiles'},
+}
 
 export default class Setup extends RepomanCommand<SetupResult> {
   static override summary = 'Prepare this host: the Incus project, its default profile, and the registry.'
@@ -18,11 +26,8 @@ On a terminal, values that are neither given nor recorded are asked for; without
   static override requiresRegistry = false
 
   static override flags = {
-    'non-interactive': Flags.boolean({
-      aliases: ['yes'],
-      char: 'y',
-      description: 'Never prompt; unset values take their defaults.',
-    }),
+    // --yes / -y meant this before --yes meant only "confirm": kept, deprecated, so scripts keep working.
+    'non-interactive': Flags.boolean({...nonInteractiveFlag, aliases: ['yes'], char: 'y', deprecateAliases: true}),
     'repos-root': Flags.string({description: 'Directory holding your repos (default ~/repos).'}),
     'backup-root': Flags.string({description: 'Backup mirror root, usually an NFS mount (default /nfs/repos).'}),
     image: Flags.string({description: 'Default image for new containers (default images:ubuntu/26.04/cloud).'}),
@@ -39,28 +44,44 @@ On a terminal, values that are neither given nor recorded are asked for; without
 
   async run(): Promise<SetupResult> {
     const {flags} = await this.parse(Setup)
-    const {runSetup} = await import('../lib/setup.js')
-    const result = await runSetup({
-      request: {
-        reposRoot: flags['repos-root'],
-        backupRoot: flags['backup-root'],
-        image: flags.image,
-        profiles: flags.profiles === undefined ? undefined : parseList(flags.profiles),
-        incusProject: flags['incus-project'],
-        storagePool: flags['storage-pool'],
-        network: flags.network,
-        lanIp: flags['lan-ip'],
-      },
-      paths: this.paths,
-      interactive: this.interactive && !flags['non-interactive'],
-      nonInteractive: flags['non-interactive'],
-      json: this.jsonEnabled(),
-      verbose: flags.verbose ? (line) => this.logToStderr(line) : undefined,
-    })
+    const {BUILTIN_DEFAULTS, currentRegistry, missingValues, planSetup, renderSetup, setupDeps, setupSteps} =
+      await import('../lib/setup/setup.js')
+    const request = {
+      reposRoot: flags['repos-root'],
+      backupRoot: flags['backup-root'],
+      image: flags.image,
+      profiles: flags.profiles === undefined ? undefined : parseList(flags.profiles),
+      incusProject: flags['incus-project'],
+      storagePool: flags['storage-pool'],
+      network: flags.network,
+      lanIp: flags['lan-ip'],
+    }
+    const deps = setupDeps(this.paths, flags.verbose ? (line) => this.logToStderr(line) : undefined)
+
+    const missing = missingValues(request, await currentRegistry(deps.store))
+    const answers: Partial<Record<AskedValue, string | string[]>> = {}
+    if (missing.length > 0 && !flags['non-interactive']) {
+      if (!this.interactive) {
+        const {NeedsTtyError} = await import('../lib/errors.js')
+        throw new NeedsTtyError(
+          `setup needs ${missing.map((key) => QUESTIONS[key].flag).join(', ')} or a terminal to ask on; pass them, or --non-interactive to take the defaults`,
+          {hint: 'repoman setup --non-interactive'},
+        )
+      }
+      const {askText} = await import('../cli/ui.js')
+      for (const key of missing) {
+        const initial = BUILTIN_DEFAULTS[key]
+        const answer = await askText(QUESTIONS[key].message, Array.isArray(initial) ? initial.join(',') : initial)
+        answers[key] = key === 'profiles' ? parseList(answer) : answer
+      }
+    }
+
+    const plan = await planSetup(request, answers, deps)
+    const {steps, result} = setupSteps(plan, deps)
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
     for (const warning of result.warnings) this.warn(warning)
-    for (const note of result.notes) this.log(`Note: ${note}`)
-    if (result.changes.length === 0) this.log('Nothing to change: repoman is already set up.')
-    else this.log(`Set up: ${result.changes.length} change(s). Next: repoman new <name>`)
+    for (const line of renderSetup(result)) this.log(line)
     return result
   }
 }

@@ -28,8 +28,8 @@ One project failing does not stop the others; the exit code is 1 if any failed. 
   async run(): Promise<SyncResult> {
     const {args, flags} = await this.parse(Sync)
     const {registry, store, paths} = await this.repoman()
-    const {runSync, summarize} = await import('../lib/backup/sync.js')
-    const result = await runSync(
+    const {planSync, renderSync, syncDeps, syncSteps} = await import('../lib/backup/sync.js')
+    const plan = await planSync(
       {
         name: args.name,
         dryRun: flags['dry-run'],
@@ -37,19 +37,16 @@ One project failing does not stop the others; the exit code is 1 if any failed. 
         jobs: flags.jobs,
         allowLocal: flags['allow-local'],
       },
-      {registry, store, paths, verbose: flags.verbose ? (line) => this.logToStderr(line) : undefined},
-      {json: this.jsonEnabled()},
+      {registry},
     )
-    if (flags['dry-run'])
-      for (const p of result.projects.filter((r) => r.changes.length > 0)) {
-        this.log(`${p.name} → ${p.target}:`)
-        for (const change of p.changes.slice(0, 50)) this.log(`  ${change}`)
-        if (p.changes.length > 50) this.log(`  ... and ${p.changes.length - 50} more`)
-      }
+    const echo = flags.verbose ? (line: string) => this.logToStderr(line) : undefined
+    const {steps, result} = syncSteps(plan, syncDeps(registry, store, paths, echo))
+    const {showSteps} = await import('../cli/ui.js')
+    await showSteps(steps, {json: this.jsonEnabled()})
     for (const p of result.projects.filter((r) => !r.ok)) this.logToStderr(`${p.name}: ${p.error}`)
     for (const p of result.projects)
       for (const file of p.special_files) this.logToStderr(`${p.name}: flagged ${file.path}: ${file.detail}`)
-    this.log(summarize(result))
+    for (const line of renderSync(result)) this.log(line)
     if (result.failed > 0) process.exitCode = 1
     return result
   }

@@ -67,7 +67,7 @@ describe('network isolation rules', () => {
 
 describe('setup and project bridges', () => {
   it('never picks an isolated project bridge as the default network', async () => {
-    const {chooseNetwork} = await import('../../src/lib/setup.js')
+    const {chooseNetwork} = await import('../../src/lib/setup/setup.js')
     const net = (name: string) => ({name, type: 'bridge', managed: true})
     expect(chooseNetwork([net(bridgeNameFor('repoman', 'x'))])).to.equal(undefined)
     expect(chooseNetwork([net(bridgeNameFor('repoman', 'x')), net('incusbr0')])).to.equal('incusbr0')

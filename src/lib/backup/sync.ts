@@ -7,8 +7,7 @@
  */
 import {readdirSync, statSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
-import type {ListrTask} from 'listr2'
-import {RepomanError, SafetyError, UsageError} from '../errors.js'
+import {BackupRootUnsafeError, RsyncError, SafetyError, SourceUnsafeError, UsageError} from '../errors.js'
 import type {SpecialFile} from '../integrity/fingerprint.js'
 import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
@@ -25,6 +24,7 @@ import {
   reposRootOf,
 } from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
+import type {Step} from '../steps.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
 
 export const DEFAULT_SYNC_JOBS = 3
@@ -163,79 +163,195 @@ export function checkSource(project: ProjectEntry, source: string): void {
     if (!statSync(source).isDirectory()) throw new Error('not a directory')
     entries = readdirSync(source)
   } catch {
-    throw new SafetyError(
+    throw new SourceUnsafeError(
       `project "${project.name}": repo ${source} is missing; not mirroring it (that would wipe its backup)`,
     )
   }
   if (entries.length === 0)
-    throw new SafetyError(
+    throw new SourceUnsafeError(
       `project "${project.name}": repo ${source} is empty; not mirroring it (that would wipe its backup)`,
     )
 }
 
-interface SyncDeps {
-  registry: Registry
-  store: RegistryStore
-  paths: RepomanPaths
-  verbose?: (line: string) => void
+/** What rsync said: its exit code (null when killed) and all it printed. */
+export interface RsyncOutput {
+  exitCode: number | null
+  stdout: string
+  stderr: string
 }
 
-/** Runs rsync, logging the command and all it printed; `onLine` gets each itemized line as it comes. */
-export async function runRsync(args: string[], log: RunLog, onLine: (line: string) => void) {
-  const {$} = await import('zx/core')
+/** Starts rsync with these arguments before it returns; `onLine` gets each itemized line as it comes. */
+export type RsyncRunner = (args: string[], onLine: (line: string) => void) => Promise<RsyncOutput>
+
+/**
+ * Runs rsync, logging the command and all it printed; `onLine` gets each itemized line as it
+ * comes. A plain spawn: zx costs more to load than a sync of unchanged repos takes.
+ */
+export function runRsync(
+  args: string[],
+  log: Pick<RunLog, 'write'>,
+  onLine: (line: string) => void,
+): Promise<RsyncOutput> {
+  const {spawn} = process.getBuiltinModule('node:child_process')
   log.write(`$ rsync ${args.join(' ')}`)
-  const child = $({quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe']})`rsync ${args}`
-  child.stdout.on('data', (chunk: Buffer) => {
-    const last = chunk
-      .toString()
-      .split('\n')
-      .filter((l) => ITEMIZED.test(l))
-      .pop()
-    if (last) onLine(last.replace(ITEMIZED, '$1 $3'))
+  // Started before this returns, so the caller can work while rsync does.
+  const running = new Promise<RsyncOutput>((done) => {
+    let stdout = ''
+    let stderr = ''
+    let settled = false
+    const finish = (exitCode: number | null) => {
+      if (settled) return
+      settled = true
+      done({exitCode, stdout, stderr})
+    }
+    const child = spawn('rsync', args, {stdio: ['ignore', 'pipe', 'pipe']})
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk
+      const last = chunk
+        .split('\n')
+        .filter((l) => ITEMIZED.test(l))
+        .pop()
+      if (last) onLine(last.replace(ITEMIZED, '$1 $3'))
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+    })
+    // Could not start: what a shell would say, with its exit code (127: not there).
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const missing = error.code === 'ENOENT'
+      stderr += missing ? 'rsync: command not found\n' : `rsync: ${error.message}\n`
+      finish(missing ? 127 : 126)
+    })
+    child.on('close', (code) => finish(code))
   })
-  const output = await child
-  log.write(`${output.stdout}${output.stderr ? `stderr: ${output.stderr}` : ''}[exit ${output.exitCode}]`)
-  return output
+  return running.then((output) => {
+    log.write(`${output.stdout}${output.stderr ? `stderr: ${output.stderr}` : ''}[exit ${output.exitCode}]`)
+    return output
+  })
 }
 
-export async function syncTasks(
-  request: SyncRequest,
-  deps: SyncDeps,
-): Promise<{tasks: ListrTask<object>[]; result: SyncResult; synced: Map<string, string>}> {
+/** A project the run covers: where it mirrors from and to, or why it is refused. */
+export interface ProjectSyncPlan {
+  name: string
+  source: string
+  target: string
+  /** Why this project is not mirrored (its guard refused); the others go on. */
+  refusal: string | null
+}
+
+export interface SyncPlan {
+  request: SyncRequest
+  backupRoot: BackupRootState
+  /** In name order. */
+  projects: ProjectSyncPlan[]
+  /** When the run began (Date.now()), for the result's seconds. */
+  started: number
+}
+
+/** The one thing to do about a refused backup root, where there is one. */
+export function backupRootHint(state: BackupRootState): string | undefined {
+  if (!state.exists || state.fs_type === 'autofs') return undefined
+  // Not separate: the share looks unmounted (a local disk is --allow-local, said in the message).
+  return state.separate ? undefined : `mount ${state.root}`
+}
+
+/** One project's guards: a target inside the backup root, and a source that is there and not empty. */
+export function guardProject(registry: Registry, project: ProjectEntry): ProjectSyncPlan {
+  const backupRoot = backupRootOf(registry)
+  const plan: ProjectSyncPlan = {
+    name: project.name,
+    source: repoPathOf(registry, project.repo),
+    target: join(backupRoot, project.repo),
+    refusal: null,
+  }
+  try {
+    plan.target = targetFor(backupRoot, project.repo)
+    checkSource(project, plan.source)
+  } catch (error) {
+    if (!(error instanceof SafetyError)) throw error
+    plan.refusal = error.message
+  }
+  return plan
+}
+
+export interface SyncPlanDeps {
+  registry: Registry
+  /** Judges the backup root (mounts.ts; a stub in unit tests). */
+  inspectBackupRoot?: typeof inspectBackupRoot
+}
+
+/**
+ * Which projects, and whether each may be mirrored. A backup root that is not the real mount
+ * refuses the whole run (BackupRootUnsafeError) before anything ran; a refused project does not
+ * hold the others back.
+ */
+export async function planSync(request: SyncRequest, deps: SyncPlanDeps): Promise<SyncPlan> {
+  const started = Date.now()
   if (!Number.isInteger(request.jobs) || request.jobs < 1)
     throw new UsageError('--jobs must be a whole number of at least 1')
   const {registry} = deps
   const projects = selectProjects(registry, request.name)
-  const backupRootPath = backupRootOf(registry)
-  const backupRoot = await inspectBackupRoot(backupRootPath, reposRootOf(registry), {
-    allowLocal: request.allowLocal || registry.defaults.backup_allow_local === true,
-  })
-  if (backupRoot.problem) throw new SafetyError(`${backupRoot.problem}; nothing was synced`)
+  const backupRoot = await (deps.inspectBackupRoot ?? inspectBackupRoot)(
+    backupRootOf(registry),
+    reposRootOf(registry),
+    {
+      allowLocal: request.allowLocal || registry.defaults.backup_allow_local === true,
+    },
+  )
+  if (backupRoot.problem)
+    throw new BackupRootUnsafeError(`${backupRoot.problem}; nothing was synced`, {hint: backupRootHint(backupRoot)})
+  return {
+    request,
+    backupRoot,
+    projects: projects.map((project) => guardProject(registry, project)).sort((a, b) => compareAscii(a.name, b.name)),
+    started,
+  }
+}
 
-  const log = new RunLog(logDirOf(registry, deps.paths), 'sync', deps.verbose, true)
-  /** When each project's rsync succeeded; recorded as last_sync in one registry write. */
-  const synced = new Map<string, string>()
+export interface SyncDeps {
+  store: Pick<RegistryStore, 'update' | 'prepareWrite'>
+  rsync: RsyncRunner
+  log: Pick<RunLog, 'write' | 'file'>
+}
+
+/** The real rsync and store, and this run's own log file (`echo` receives its lines: --verbose). */
+export function syncDeps(
+  registry: Registry,
+  store: RegistryStore,
+  paths: RepomanPaths,
+  echo?: (line: string) => void,
+): SyncDeps {
+  const log = new RunLog(logDirOf(registry, paths), 'sync', echo, true)
+  return {store, log, rsync: (args, onLine) => runRsync(args, log, onLine)}
+}
+
+/**
+ * The run as steps: one rsync mirrors every ready project; when it fails, a Fanout retries
+ * project by project (`--jobs` at once) so each failure lands on its own project. The last step
+ * records last_sync, in one locked write, for the projects whose rsync succeeded.
+ */
+export function syncSteps(plan: SyncPlan, deps: SyncDeps): {steps: Step[]; result: SyncResult} {
+  const {request} = plan
+  const backupRoot = plan.backupRoot.root
   const result: SyncResult = {
     dry_run: request.dryRun,
-    backup_root: backupRoot,
+    backup_root: plan.backupRoot,
     projects: [],
     failed: 0,
     seconds: 0,
-    log_file: log.file,
+    log_file: deps.log.file,
   }
   const fail = (entry: ProjectSyncResult, message: string) => {
     entry.error = message
     result.failed++
-    log.write(`${entry.name}: ${message}`)
+    deps.log.write(`${entry.name}: ${message}`)
   }
-
-  // Guards first, per project: a refused project does not hold the others back.
   const ready: ProjectSyncResult[] = []
-  for (const project of projects) {
+  for (const project of plan.projects) {
     const entry: ProjectSyncResult = {
       name: project.name,
-      source: repoPathOf(registry, project.repo),
-      target: join(backupRootPath, project.repo),
+      source: project.source,
+      target: project.target,
       ok: false,
       error: null,
       changes: [],
@@ -246,30 +362,34 @@ export async function syncTasks(
       special_files: [],
     }
     result.projects.push(entry)
-    try {
-      entry.target = targetFor(backupRootPath, project.repo)
-      checkSource(project, entry.source)
-      entry.special_files = scanSpecialFiles(entry.source)
-      ready.push(entry)
-    } catch (error) {
-      fail(entry, (error as Error).message)
-    }
+    if (project.refusal) fail(entry, project.refusal)
+    else ready.push(entry)
   }
+  /** When each project's rsync succeeded; recorded as last_sync in one registry write. */
+  const synced = new Map<string, string>()
 
-  /** Mirrors `entries` in one rsync: undefined when it succeeded (each entry then has its share), else what went wrong. */
-  const mirror = async (entries: ProjectSyncResult[], onLine: (line: string) => void): Promise<string | undefined> => {
+  /**
+   * Mirrors `entries` in one rsync: undefined when it succeeded (each entry then has its share),
+   * else what went wrong. `whileRunning` works while rsync does.
+   */
+  const mirror = async (
+    entries: ProjectSyncResult[],
+    onLine: (line: string) => void,
+    whileRunning: () => void = () => undefined,
+  ): Promise<string | undefined> => {
     const started = Date.now()
-    const output = await runRsync(
+    const running = deps.rsync(
       rsyncArgs(
         entries.map((e) => e.source),
-        backupRootPath,
+        backupRoot,
         request,
       ),
-      log,
       onLine,
     )
+    whileRunning()
+    const output = await running
     const seconds = (Date.now() - started) / 1000
-    if (output.exitCode !== 0) return explainRsyncFailure(output.stderr, output.exitCode, backupRootPath)
+    if (output.exitCode !== 0) return explainRsyncFailure(output.stderr, output.exitCode, backupRoot)
     const byRepo = parseRsyncOutput(output.stdout)
     const now = registryTimestamp()
     for (const entry of entries) {
@@ -279,60 +399,71 @@ export async function syncTasks(
     return undefined
   }
 
-  const tasks: ListrTask<object>[] =
-    ready.length === 0
-      ? []
-      : [
-          {
-            title: `Mirror ${ready.length} project(s) to ${backupRootPath}${request.dryRun ? ' (dry run)' : ''}`,
-            task: async (_ctx, task) => {
-              const problem = await mirror(ready, (line) => {
-                task.output = line
-              })
-              if (!problem) {
-                task.title = `Mirrored ${ready.length} project(s): ${ready.reduce((n, e) => n + e.changes.length, 0)} change(s)`
-                return
-              }
-              // Something failed: go project by project so each failure lands on its own project.
-              log.write(`combined rsync failed (${problem}); retrying project by project`)
-              return task.newListr(
-                ready.map((entry) => ({
-                  title: entry.name,
-                  task: async (_sub, subtask) => {
-                    const failure = await mirror([entry], (line) => {
-                      subtask.output = line
-                    })
-                    if (failure) {
-                      fail(entry, failure)
-                      throw new RepomanError(failure)
-                    }
-                    subtask.title = `${entry.name}: ${entry.changes.length} change(s)`
-                  },
-                })),
-                {concurrent: request.jobs, exitOnError: false},
-              )
-            },
-          },
-        ]
-  return {tasks, result, synced}
+  const retry = (entry: ProjectSyncResult): Step => ({
+    title: entry.name,
+    async run(control) {
+      const failure = await mirror([entry], (line) => control.output(line))
+      if (failure) {
+        fail(entry, failure)
+        throw new RsyncError(failure)
+      }
+      control.title(`${entry.name}: ${entry.changes.length} change(s)`)
+      return undefined
+    },
+  })
+
+  const steps: Step[] = []
+  if (ready.length > 0)
+    steps.push({
+      title: `Mirror ${ready.length} project(s) to ${backupRoot}${request.dryRun ? ' (dry run)' : ''}`,
+      async run(control) {
+        // last_sync is written at the end: its modules load while rsync works.
+        if (!request.dryRun) deps.store.prepareWrite()
+        // The special-file scan walks the repos while rsync walks them too (a process of its own).
+        const scan = () => {
+          for (const entry of ready) entry.special_files = scanSpecialFiles(entry.source)
+        }
+        const problem = await mirror(ready, (line) => control.output(line), scan)
+        if (!problem) {
+          control.title(
+            `Mirrored ${ready.length} project(s): ${ready.reduce((n, e) => n + e.changes.length, 0)} change(s)`,
+          )
+          return undefined
+        }
+        // Something failed: go project by project so each failure lands on its own project.
+        deps.log.write(`combined rsync failed (${problem}); retrying project by project`)
+        control.title(`Mirroring ${ready.length} project(s) one by one (together: ${problem})`)
+        return {steps: ready.map(retry), concurrency: request.jobs}
+      },
+    })
+  steps.push({
+    title: request.dryRun ? 'Dry run: last_sync stays' : 'Record last_sync',
+    async run(control) {
+      // One locked write for the whole run, and only for the projects whose rsync succeeded.
+      if (synced.size > 0) {
+        await deps.store.update((current) => {
+          for (const project of current.project) project.last_sync = synced.get(project.name) ?? project.last_sync
+        })
+        control.title(`Recorded last_sync of ${synced.size} project(s)`)
+      } else if (!request.dryRun) control.title('No project synced: last_sync stays')
+      result.seconds = (Date.now() - plan.started) / 1000
+      return undefined
+    },
+  })
+  return {steps, result}
 }
 
-export async function runSync(request: SyncRequest, deps: SyncDeps, options: {json: boolean}): Promise<SyncResult> {
-  const {runTasks} = await import('../../cli/ui.js')
-  const started = Date.now()
-  // last_sync is written at the end: its modules load while rsync works.
-  if (!request.dryRun) deps.store.prepareWrite()
-  const {tasks, result, synced} = await syncTasks(request, deps)
-  // One project failing does not stop the others; failures are in the result.
-  await runTasks(tasks, {}, {json: options.json, exitOnError: false}).catch(() => undefined)
-  // One locked write for the whole run, and only for the projects whose rsync succeeded.
-  if (synced.size > 0)
-    await deps.store.update((current) => {
-      for (const project of current.project) project.last_sync = synced.get(project.name) ?? project.last_sync
-    })
-  result.projects.sort((a, b) => compareAscii(a.name, b.name))
-  result.seconds = (Date.now() - started) / 1000
-  return result
+/** What the command prints after the steps on stdout: with --dry-run what would change, then the summary. */
+export function renderSync(result: SyncResult): string[] {
+  const lines: string[] = []
+  if (result.dry_run)
+    for (const p of result.projects.filter((r) => r.changes.length > 0)) {
+      lines.push(`${p.name} → ${p.target}:`)
+      for (const change of p.changes.slice(0, 50)) lines.push(`  ${change}`)
+      if (p.changes.length > 50) lines.push(`  ... and ${p.changes.length - 50} more`)
+    }
+  lines.push(summarize(result))
+  return lines
 }
 
 export function summarize(result: SyncResult): string {

@@ -268,6 +268,10 @@ export class IncusClient {
     await this.query(`/1.0/projects/${encodeURIComponent(name)}`, {method: 'PATCH', body: {config}})
   }
 
+  async deleteProject(name: string): Promise<void> {
+    await this.query(`/1.0/projects/${encodeURIComponent(name)}`, {method: 'DELETE'})
+  }
+
   storagePools(): Promise<IncusStoragePool[]> {
     return this.list<IncusStoragePool>('/1.0/storage-pools?recursion=1')
   }
