@@ -6,14 +6,17 @@
 import type {ListrTaskWrapper} from 'listr2'
 import {Execution, type Step, type StepControl} from '../lib/steps.js'
 
-/** The renderer a user expects: live on a terminal, plain lines in a pipe or log, silent under --json. */
+/**
+ * The renderer a user expects on stderr, where steps are drawn: live on a terminal, plain lines
+ * in a pipe or log, silent under --json.
+ */
 export function rendererFor(
   json: boolean,
-  stdoutIsTTY: boolean,
+  stderrIsTTY: boolean,
   env: NodeJS.ProcessEnv,
 ): 'silent' | 'simple' | 'default' {
   if (json) return 'silent'
-  if (!stdoutIsTTY || env.CI === 'true' || env.TERM === 'dumb') return 'simple'
+  if (!stderrIsTTY || env.CI === 'true' || env.TERM === 'dumb') return 'simple'
   return 'default'
 }
 
@@ -35,9 +38,20 @@ const controlOf = (task: AnyTask): StepControl => ({
  * the others, as `runSteps` does without a display.
  */
 export async function showSteps(steps: Step[], options: {json: boolean}): Promise<void> {
-  const {Listr} = await import('listr2')
+  const [{Listr, ListrLogger, ProcessOutput}, {PassThrough}] = await Promise.all([
+    import('listr2'),
+    import('node:stream'),
+  ])
   const execution = new Execution()
-  const renderer = rendererFor(options.json, Boolean(process.stdout.isTTY), process.env)
+  const renderer = rendererFor(options.json, Boolean(process.stderr.isTTY), process.env)
+  // Steps are for the person watching, so they go to stderr: stdout keeps the command's own
+  // lines (or its --json), whatever reads it. listr2 takes over both of its streams while it
+  // draws, so its second one is a stream nobody writes to, not stderr twice.
+  const logger = new ListrLogger({
+    useIcons: true,
+    toStderr: [],
+    processOutput: new ProcessOutput(process.stderr, new PassThrough() as unknown as NodeJS.WriteStream),
+  })
   const list = new Listr(
     steps.map((step) => ({
       title: step.title,
@@ -57,7 +71,8 @@ export async function showSteps(steps: Step[], options: {json: boolean}): Promis
       renderer,
       fallbackRenderer: 'simple',
       collectErrors: false,
-      rendererOptions: {collapseErrors: false, collapseSkips: false},
+      rendererOptions: {collapseErrors: false, collapseSkips: false, logger},
+      fallbackRendererOptions: {logger},
     },
   )
   await list.run()
@@ -75,20 +90,3 @@ export async function askConfirm(message: string, initial = false): Promise<bool
   return answer.value
 }
 
-// TEMPORARY (removed when new, setup and sync run as steps): the old listr task lists.
-export async function runTasks<C extends object>(
-  tasks: import('listr2').ListrTask<C>[],
-  ctx: C,
-  options: {json: boolean; exitOnError?: boolean},
-): Promise<C> {
-  const {Listr} = await import('listr2')
-  const renderer = rendererFor(options.json, Boolean(process.stdout.isTTY), process.env)
-  return new Listr<C, typeof renderer>(tasks, {
-    ctx,
-    exitOnError: options.exitOnError ?? true,
-    renderer,
-    fallbackRenderer: 'simple',
-    collectErrors: false,
-    rendererOptions: {collapseErrors: false, collapseSkips: false},
-  }).run()
-}

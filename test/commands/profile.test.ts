@@ -1,7 +1,6 @@
 import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
-import {withoutSteps} from '../helpers/output.js'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 describe('repoman profile (real Incus)', () => {
@@ -25,8 +24,9 @@ describe('repoman profile (real Incus)', () => {
     const install = await world.cli(['profile', 'install', 'claude-share', 'llm-share'])
     expect(install.exitCode, install.stderr).to.equal(0)
     // This host has no `claude`: the profile installs, and says to install the agent inside.
-    expect(install.stdout).to.include('Created profile claude-share')
-    expect(withoutSteps(install.stdout)).to.equal(
+    // The steps are drawn on stderr; stdout has only the outcome.
+    expect(install.stderr).to.include('✔ Created profile claude-share')
+    expect(install.stdout).to.equal(
       'claude-share: created (vendor); claude: not on the host, install it inside\nllm-share: created (vendor)\n',
     )
     const held = world.query<{devices: Record<string, Record<string, string>>}>('/1.0/profiles/claude-share')
@@ -52,7 +52,7 @@ describe('repoman profile (real Incus)', () => {
     expect(diff.stdout).to.include('+  environment.OLLAMA_HOST: http://192.0.2.10:8080')
     expect(diff.stdout).to.include('-description: Agents use the LLM server')
 
-    expect(withoutSteps((await world.cli(['profile', 'install', 'llm-share'])).stdout)).to.equal(
+    expect((await world.cli(['profile', 'install', 'llm-share'])).stdout).to.equal(
       'llm-share: updated (user-shadows-vendor)\n',
     )
     expect((await world.cli(['profile', 'diff', 'llm-share'])).exitCode).to.equal(0)

@@ -89,9 +89,7 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
 
     const dry = await world.cli(['restore', 'alpha', '--from', 'nightly-1', '--dry-run'])
     expect(dry.exitCode, dry.stderr).to.equal(0)
-    expect(dry.stdout).to.match(
-      /^✔ Copy the repo back from "nightly-1" \(dry run\)\nWould restore .*alpha from "nightly-1" \(.*\): \d+ change\(s\)\./m,
-    )
+    expect(dry.stdout).to.match(/^Would restore .*alpha from "nightly-1" \(.*\): \d+ change\(s\)\./m)
     expect(dry.stdout).to.match(/^ {2}\*deleting +new\.txt$/m)
     expect(dry.stdout).to.match(/^ {2}>f\+{9} README\.md$/m)
     expect(dry.stdout).to.match(/^ {2}>f\+{9} notes\.txt$/m)
@@ -123,8 +121,11 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
 
     const human = await world.cli(['restore', 'alpha', '--yes'])
     expect(human.exitCode, human.stderr).to.equal(0)
+    expect(human.stderr).to.match(
+      /✔ Freeze container "alpha" while its repo is restored\n(.*\n)*✔ Thaw container "alpha"\n/,
+    )
     expect(human.stdout).to.match(
-      /\n✔ Thaw container "alpha"\nRestored .*alpha from "mirror" \(.*\): 0 file\(s\) written, 1 deleted\.\nWhat it replaced or deleted is kept in .*\/restore\/alpha\/.* \(copy it back to undo\)\.\n$/,
+      /^Restored .*alpha from "mirror" \(.*\): 0 file\(s\) written, 1 deleted\.\nWhat it replaced or deleted is kept in .*\/restore\/alpha\/.* \(copy it back to undo\)\.\n$/,
     )
   })
 

@@ -26,7 +26,7 @@ describe('container snapshots and rollback (real Incus)', () => {
     const unnamed = await world.cli(['snapshot', 'create', 'alpha'])
     expect(unnamed.exitCode, unnamed.stderr).to.equal(0)
     expect(unnamed.stdout).to.match(
-      /\n✔ Snapshot container "alpha" as "snap-\d{8}-\d{6}"\nSnapshot "snap-\d{8}-\d{6}" of container "alpha" made\.\nThe repo at .*\/repos\/alpha is NOT in container snapshots \(it is a host mount\); `repoman restore alpha` brings it back from the backup\.\n$/,
+      /^Snapshot "snap-\d{8}-\d{6}" of container "alpha" made\.\nThe repo at .*\/repos\/alpha is NOT in container snapshots \(it is a host mount\); `repoman restore alpha` brings it back from the backup\.\n$/,
     )
     const again = await world.cli(['snapshot', 'alpha', '--name', 'clean'])
     expect(again.exitCode).to.equal(2)
