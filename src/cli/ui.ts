@@ -89,4 +89,3 @@ export async function askConfirm(message: string, initial = false): Promise<bool
   const answer = await enquirer.prompt<{value: boolean}>({type: 'confirm', name: 'value', message, initial})
   return answer.value
 }
-

@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {networkInterfaces, userInfo} from 'node:os'
-import {subidFixCommand} from './containers.js'
+import {subidFixCommand} from './lifecycle/containers.js'
 import type {HostUser} from './registry/schema.js'
 
 interface PasswdEntry {

@@ -1,4 +1,10 @@
 /** Makes (or repairs) the host user's account in a running container; see account.ts for the rules. */
+
+import {RepomanError} from '../errors.js'
+import {hostGroupName} from '../host.js'
+import type {IncusClient} from '../incus/client.js'
+import type {IncusInstance} from '../incus/types.js'
+import type {Registry} from '../registry/schema.js'
 import {
   type AccountPlan,
   type AccountWant,
@@ -8,13 +14,8 @@ import {
   parseAccountFacts,
   planUserAccount,
   sudoersFile,
-} from '../account.js'
-import {CONFIG_KEYS} from '../containers.js'
-import {RepomanError} from '../errors.js'
-import {hostGroupName} from '../host.js'
-import type {IncusClient} from '../incus/client.js'
-import type {IncusInstance} from '../incus/types.js'
-import type {Registry} from '../registry/schema.js'
+} from './account-plan.js'
+import {CONFIG_KEYS} from './containers.js'
 import {idsInside} from './session.js'
 
 /** Whether new containers give the host user passwordless sudo: `[defaults] sudo`, on unless set false. */

@@ -8,20 +8,6 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import type {AccountWant} from '../account.js'
-import {
-  buildInstanceSpec,
-  CONFIG_KEYS,
-  DEFAULT_PROTECTED_PATHS,
-  guardContextOf,
-  type IdmapPlan,
-  missingBaseDevices,
-  type ProtectionPlan,
-  planIdmap,
-  planProtection,
-  repoPathProblem,
-} from '../containers.js'
-import {SYSTEMD_DROPIN} from '../containment.js'
 import {
   ImageNotFoundError,
   IncusAlreadyExistsError,
@@ -39,10 +25,9 @@ import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceSpec} from '../incus/types.js'
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
-import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from '../network.js'
-import {type ProjectOverride, readOverride} from '../overrides.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
+import {type ProjectOverride, readOverride} from '../registry/overrides.js'
 import {
   type HostRecord,
   isSafeDirname,
@@ -54,7 +39,22 @@ import {
 import type {RegistryStore} from '../registry/store.js'
 import type {Step} from '../steps.js'
 import {accountWant, defaultSudo, ensureAccount} from './account.js'
+import type {AccountWant} from './account-plan.js'
+import {
+  buildInstanceSpec,
+  CONFIG_KEYS,
+  DEFAULT_PROTECTED_PATHS,
+  guardContextOf,
+  type IdmapPlan,
+  missingBaseDevices,
+  type ProtectionPlan,
+  planIdmap,
+  planProtection,
+  repoPathProblem,
+} from './containers.js'
+import {SYSTEMD_DROPIN} from './containment.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
+import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
 
 export interface NewRequest {
   name: string

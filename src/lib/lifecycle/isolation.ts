@@ -1,14 +1,14 @@
 /** The Incus side of network isolation: a project's own bridge and ACL (see network.ts for the rules). */
 import {networkInterfaces} from 'node:os'
-import {CONFIG_KEYS} from '../containers.js'
 import {IncusNotFoundError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusInstance, IncusProfile} from '../incus/types.js'
-import {aclNameFor, bridgeNameFor, checkNetworkMode, chooseSubnet, egressRules, type NetworkPolicy} from '../network.js'
-import type {ProjectOverride} from '../overrides.js'
 import {substitute, templateVariables} from '../profiles/library.js'
+import type {ProjectOverride} from '../registry/overrides.js'
 import type {Registry} from '../registry/schema.js'
 import type {Undo} from '../steps.js'
+import {CONFIG_KEYS} from './containers.js'
+import {aclNameFor, bridgeNameFor, checkNetworkMode, chooseSubnet, egressRules, type NetworkPolicy} from './network.js'
 
 /** The project's policy: the override's [network], else [defaults].network and network_allow. */
 export function resolvePolicy(registry: Registry, override: ProjectOverride, file: string): NetworkPolicy {

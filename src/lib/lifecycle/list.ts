@@ -1,6 +1,5 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
 import {existsSync} from 'node:fs'
-import {type ProjectRow, projectRows} from '../containers.js'
 import type {CommandOutput} from '../context.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IntegrityState} from '../integrity/fingerprint.js'
@@ -8,6 +7,7 @@ import {checkWatched, type WatchedCheck} from '../integrity/snapshot.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {repoPathOf} from '../registry/schema.js'
+import {type ProjectRow, projectRows} from './containers.js'
 
 /** A `list --json` row. */
 export interface ListRow extends ProjectRow {

@@ -4,7 +4,6 @@
  */
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {CONFIG_KEYS} from '../containers.js'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -14,6 +13,7 @@ import type {ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import type {Step} from '../steps.js'
+import {CONFIG_KEYS} from './containers.js'
 import {removeIsolation} from './isolation.js'
 
 export interface RemovalPlan {

@@ -1,6 +1,5 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
-import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from '../containers.js'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -8,6 +7,7 @@ import {renderChangeBlock} from '../integrity/fingerprint.js'
 import {baselineFile, checkWatched, recordBaseline} from '../integrity/snapshot.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {findProject, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
+import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from './containers.js'
 
 export interface SessionTarget {
   project: ProjectEntry

@@ -3,8 +3,6 @@ import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
 import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
-import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from '../containers.js'
-import {type ContainmentState, containmentState} from '../containment.js'
 import type {CommandOutput} from '../context.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -19,6 +17,8 @@ import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import {backupRootOf, projectNotFound, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
+import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from './containers.js'
+import {type ContainmentState, containmentState} from './containment.js'
 
 export interface MountStatus {
   device: string
@@ -253,7 +253,7 @@ export async function runStatus(
  * container re-provisioned from its image has lost it), as `new` made it.
  */
 export async function fixAccounts(registry: Registry, incus: IncusClient, name?: string): Promise<AccountFix[]> {
-  const {describeAction} = await import('../account.js')
+  const {describeAction} = await import('./account-plan.js')
   const {ensureAccount, instanceAccountWant} = await import('./account.js')
   const instances = await incus.listInstances()
   const projects = registry.project.filter((p) => name === undefined || p.name === name)

@@ -5,8 +5,8 @@
  */
 
 import {resolve} from 'node:path'
-import {containmentState} from '../containment.js'
 import type {ProfileSpec} from '../incus/types.js'
+import {containmentState} from '../lifecycle/containment.js'
 import {isWithin} from '../paths.js'
 
 export interface Exposure {

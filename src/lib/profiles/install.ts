@@ -6,10 +6,10 @@
  */
 import {existsSync} from 'node:fs'
 import {hostPrograms, type ProgramShare, programShares, writeProgramLink} from '../agents/programs.js'
-import {guardContextOf} from '../containers.js'
 import {MountSourceMissingError, SensitiveMountError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, ProfileSpec} from '../incus/types.js'
+import {guardContextOf} from '../lifecycle/containers.js'
 import {compareAscii} from '../names.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'

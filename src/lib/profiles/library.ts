@@ -13,9 +13,9 @@ import {
   programExecutableKey,
   programStateKey,
 } from '../agents/programs.js'
-import {type IdmapMode, planIdmap} from '../containers.js'
 import {ConfigError, ProfileNotFoundError} from '../errors.js'
 import type {ProfileSpec} from '../incus/types.js'
+import {type IdmapMode, planIdmap} from '../lifecycle/containers.js'
 import {isWithin, PACKAGE_ROOT} from '../paths.js'
 import type {HostRecord, Registry} from '../registry/schema.js'
 

@@ -3,12 +3,12 @@
  * migrate, validate and serialize it. No I/O here; see `store.ts` for that.
  */
 import {join} from 'node:path'
-import type {IdmapMode} from '../containers.js'
 import {ConfigError, ProjectNotFoundError} from '../errors.js'
+import type {IdmapMode} from '../lifecycle/containers.js'
+import {IPV4_PATTERN, NETWORK_MODES} from '../lifecycle/network.js'
 import {INCUS_PROJECT_NAME, isValidIncusProjectName, isValidProjectName, NAME_RULE} from '../names.js'
-import {IPV4_PATTERN, NETWORK_MODES} from '../network.js'
 import {expandHome} from '../paths.js'
-import {lineOf, type Table, TomlValidator} from '../toml-check.js'
+import {lineOf, type Table, TomlValidator} from './toml-check.js'
 
 export const CURRENT_SCHEMA = 3
 

@@ -12,8 +12,8 @@ import {fileURLToPath} from 'node:url'
 import {ConfigError, NotSetUpError} from '../errors.js'
 import {detectHostUser, detectLanIp} from '../host.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
-import {tomlSyntaxError} from '../toml-check.js'
 import {type HostUser, migrate, type Registry, schemaOf, toDocument, validateRegistry} from './schema.js'
+import {tomlSyntaxError} from './toml-check.js'
 
 export interface ParsedRegistry {
   registry: Registry

@@ -4,13 +4,13 @@
  */
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
-import {planIdmap} from '../containers.js'
 import {RepomanError, UsageError} from '../errors.js'
 import {detectHostUser, detectLanIp, missingSubids} from '../host.js'
 import {describeIncusCommand, IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusProject, IncusStoragePool} from '../incus/types.js'
+import {planIdmap} from '../lifecycle/containers.js'
+import {isIpv4, isProjectBridge} from '../lifecycle/network.js'
 import {isValidIncusProjectName} from '../names.js'
-import {isIpv4, isProjectBridge} from '../network.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {
   CURRENT_SCHEMA,

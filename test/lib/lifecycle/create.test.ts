@@ -2,7 +2,6 @@ import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs
 import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
-import {CONFIG_KEYS} from '../../../src/lib/containers.js'
 import {
   ImageNotFoundError,
   IncusAlreadyExistsError,
@@ -17,6 +16,7 @@ import {
 } from '../../../src/lib/errors.js'
 import type {IncusProfile, InstanceSpec} from '../../../src/lib/incus/types.js'
 import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
+import {CONFIG_KEYS} from '../../../src/lib/lifecycle/containers.js'
 import {
   type CreateDeps,
   type CreatePlan,
@@ -29,8 +29,8 @@ import {
   planCreate,
   renderCreate,
 } from '../../../src/lib/lifecycle/create.js'
-import {aclNameFor, bridgeNameFor} from '../../../src/lib/network.js'
-import {EMPTY_OVERRIDE} from '../../../src/lib/overrides.js'
+import {aclNameFor, bridgeNameFor} from '../../../src/lib/lifecycle/network.js'
+import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
 import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
 

@@ -3,10 +3,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
-import {CONFIG_KEYS} from '../../../src/lib/containers.js'
 import {IncusError, NotManagedError, ProjectNotFoundError} from '../../../src/lib/errors.js'
 import type {IncusInstance} from '../../../src/lib/incus/types.js'
 import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
+import {CONFIG_KEYS} from '../../../src/lib/lifecycle/containers.js'
 import {
   describeRemoval,
   planRemoval,

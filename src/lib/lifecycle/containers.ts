@@ -3,14 +3,14 @@
  * how registry and Incus line up, and which project a directory belongs to. No I/O.
  */
 import {isAbsolute, join, normalize, relative} from 'node:path'
+import {UsageError} from '../errors.js'
+import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from '../incus/types.js'
+import {compareAscii} from '../names.js'
+import {expandHome, isWithin} from '../paths.js'
+import type {GuardContext} from '../profiles/guard.js'
+import type {ProjectOverride} from '../registry/overrides.js'
+import {type HostRecord, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
 import {containmentSeccompPolicy} from './containment.js'
-import {UsageError} from './errors.js'
-import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from './incus/types.js'
-import {compareAscii} from './names.js'
-import type {ProjectOverride} from './overrides.js'
-import {expandHome, isWithin} from './paths.js'
-import type {GuardContext} from './profiles/guard.js'
-import {type HostRecord, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from './registry/schema.js'
 
 /** Keys repoman records on each container it makes. */
 export const CONFIG_KEYS = {

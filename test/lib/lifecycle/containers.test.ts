@@ -1,4 +1,6 @@
 import {expect} from 'chai'
+import {UsageError} from '../../../src/lib/errors.js'
+import type {IncusInstance, IncusProfile} from '../../../src/lib/incus/types.js'
 import {
   buildInstanceSpec,
   missingBaseDevices,
@@ -7,13 +9,11 @@ import {
   projectRows,
   repoPathProblem,
   resolveInsideCwd,
-} from '../../src/lib/containers.js'
-import {containmentState} from '../../src/lib/containment.js'
-import {UsageError} from '../../src/lib/errors.js'
-import type {IncusInstance, IncusProfile} from '../../src/lib/incus/types.js'
-import {resolveNewRequest} from '../../src/lib/lifecycle/create.js'
-import {EMPTY_OVERRIDE} from '../../src/lib/overrides.js'
-import type {Registry} from '../../src/lib/registry/schema.js'
+} from '../../../src/lib/lifecycle/containers.js'
+import {containmentState} from '../../../src/lib/lifecycle/containment.js'
+import {resolveNewRequest} from '../../../src/lib/lifecycle/create.js'
+import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
+import type {Registry} from '../../../src/lib/registry/schema.js'
 
 const host = {lan_ip: '192.168.1.2', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
 const registry = (projects: Array<{name: string; repo?: string}>): Registry => ({
@@ -218,7 +218,7 @@ describe('container decisions', () => {
 
 describe('host-execution guard and id delegation', () => {
   it('protects what exists, creates missing paths only inside .git/.hg, and never elsewhere', async () => {
-    const {planProtection, DEFAULT_PROTECTED_PATHS} = await import('../../src/lib/containers.js')
+    const {planProtection, DEFAULT_PROTECTED_PATHS} = await import('../../../src/lib/lifecycle/containers.js')
     const present = new Set(['.git/config', '.envrc', '.vscode'])
     const plan = planProtection(DEFAULT_PROTECTED_PATHS, (p) => present.has(p), {git: true, hg: false})
     expect(plan.mount).to.deep.equal(['.git/hooks', '.git/config', '.git/info', '.envrc', '.vscode'])
@@ -234,13 +234,13 @@ describe('host-execution guard and id delegation', () => {
   })
 
   it('names protected devices after their path', async () => {
-    const {protectDeviceName} = await import('../../src/lib/containers.js')
+    const {protectDeviceName} = await import('../../../src/lib/lifecycle/containers.js')
     expect(protectDeviceName('.git/hooks')).to.equal('ro-git-hooks')
     expect(protectDeviceName('.claude/settings.local.json')).to.equal('ro-claude-settings-local-json')
   })
 
   it('knows when root may map a host id with raw.idmap', async () => {
-    const {subidAllows} = await import('../../src/lib/containers.js')
+    const {subidAllows} = await import('../../../src/lib/lifecycle/containers.js')
     const subuid = 'root:1000000:1000000000\nroot:70000:1\ndev:100000:65536\n'
     expect(subidAllows(subuid, 70_000)).to.equal(true)
     expect(subidAllows(subuid, 70_001)).to.equal(false)

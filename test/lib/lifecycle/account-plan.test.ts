@@ -8,7 +8,7 @@ import {
   parseAccountFacts,
   planUserAccount,
   sudoersFile,
-} from '../../src/lib/account.js'
+} from '../../../src/lib/lifecycle/account-plan.js'
 
 const BASE_PASSWD = [
   'root:x:0:0:root:/root:/bin/bash',

@@ -7,7 +7,7 @@
  * LAN exceptions are allow rules on a default-reject ACL, never rejects with holes. Pure.
  */
 import {createHash} from 'node:crypto'
-import {UsageError} from './errors.js'
+import {UsageError} from '../errors.js'
 
 export type NetworkMode = 'open' | 'restricted' | 'allowlist'
 export const NETWORK_MODES: readonly NetworkMode[] = ['open', 'restricted', 'allowlist']

@@ -1,11 +1,11 @@
 import {expect} from 'chai'
-import {subidFixCommand} from '../../src/lib/containers.js'
+import {subidFixCommand} from '../../../src/lib/lifecycle/containers.js'
 import {
   CONTAINMENT_MARKER,
   containmentSeccompPolicy,
   containmentState,
   SYSTEMD_DROPIN,
-} from '../../src/lib/containment.js'
+} from '../../../src/lib/lifecycle/containment.js'
 
 describe('containment policy', () => {
   const policy = containmentSeccompPolicy()

@@ -2,7 +2,7 @@
  * Checks parsed TOML against what repoman expects and reports problems as `file:line: what`,
  * so a user can go straight to the line. Shared by the registry and the per-project overrides.
  */
-import {ConfigError} from './errors.js'
+import {ConfigError} from '../errors.js'
 
 /** Tables written as `[[name]]`: their keys are reported as `name[i].key`. */
 const ARRAY_TABLES = new Set(['project', 'mount'])

@@ -8,7 +8,7 @@
  */
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {ConfigError} from './errors.js'
+import {ConfigError} from '../errors.js'
 import {type Table, TomlValidator, tomlSyntaxError} from './toml-check.js'
 
 export interface ExtraMount {

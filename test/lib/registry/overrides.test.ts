@@ -1,6 +1,6 @@
 import {expect} from 'chai'
-import {ConfigError} from '../../src/lib/errors.js'
-import {parseOverride} from '../../src/lib/overrides.js'
+import {ConfigError} from '../../../src/lib/errors.js'
+import {parseOverride} from '../../../src/lib/registry/overrides.js'
 
 describe('per-project overrides', () => {
   it('reads the spec example', async () => {

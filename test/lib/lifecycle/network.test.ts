@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {UsageError} from '../../src/lib/errors.js'
+import {UsageError} from '../../../src/lib/errors.js'
 import {
   aclNameFor,
   BLOCKED_IPV4,
@@ -8,7 +8,7 @@ import {
   egressRules,
   parseAllowEntry,
   subtractCidrs4,
-} from '../../src/lib/network.js'
+} from '../../../src/lib/lifecycle/network.js'
 
 describe('network isolation rules', () => {
   it('subtracts CIDRs exactly', () => {
@@ -67,7 +67,7 @@ describe('network isolation rules', () => {
 
 describe('setup and project bridges', () => {
   it('never picks an isolated project bridge as the default network', async () => {
-    const {chooseNetwork} = await import('../../src/lib/setup/setup.js')
+    const {chooseNetwork} = await import('../../../src/lib/setup/setup.js')
     const net = (name: string) => ({name, type: 'bridge', managed: true})
     expect(chooseNetwork([net(bridgeNameFor('repoman', 'x'))])).to.equal(undefined)
     expect(chooseNetwork([net(bridgeNameFor('repoman', 'x')), net('incusbr0')])).to.equal('incusbr0')
