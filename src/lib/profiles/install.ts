@@ -174,26 +174,30 @@ export function profileInstallSteps(
   const result = plan.profiles.map(outcomeOf)
   const steps: Step[] = []
   for (const p of plan.profiles) {
-    if (p.action === 'create')
-      steps.push({
-        title: `Create profile ${p.name}`,
-        async run(control, onUndo) {
-          await deps.createProfile(p.spec)
-          onUndo(() => deps.deleteProfile(p.name))
-          control.title(`Created profile ${p.name}`)
-          return undefined
-        },
-      })
-    else if (p.action === 'update')
-      steps.push({
-        title: `Update profile ${p.name}`,
-        async run(control, onUndo) {
-          await deps.updateProfile(p.spec)
-          onUndo(() => deps.updateProfile(p.previous))
-          control.title(`Updated profile ${p.name}`)
-          return undefined
-        },
-      })
+    if (p.action !== 'create' && p.action !== 'update') continue
+    const change =
+      p.action === 'create'
+        ? {
+            verb: 'Create',
+            done: 'Created',
+            apply: () => deps.createProfile(p.spec),
+            undo: () => deps.deleteProfile(p.name),
+          }
+        : {
+            verb: 'Update',
+            done: 'Updated',
+            apply: () => deps.updateProfile(p.spec),
+            undo: () => deps.updateProfile(p.previous),
+          }
+    steps.push({
+      title: `${change.verb} profile ${p.name}`,
+      async run(control, onUndo) {
+        await change.apply()
+        onUndo(change.undo)
+        control.title(`${change.done} profile ${p.name}`)
+        return undefined
+      },
+    })
   }
   return {steps, result}
 }
