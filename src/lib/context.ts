@@ -60,6 +60,9 @@ export async function openRepoman(paths: RepomanPaths, options: OpenOptions): Pr
     if (text !== undefined) {
       early = client(likelyIncusProject(text))
       options.readAhead(early)
+      // One turn of the event loop: the socket connects and the request goes out now, so the
+      // daemon works on it while the registry is read (else it would wait for that work).
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }
   const store = RegistryStore.of(paths)

@@ -180,7 +180,16 @@ export async function prepareSession(context: SessionContext, request: SessionRe
     )
   return {
     run: async () => {
-      const exitCode = await context.incus.runAttached(args)
+      const exited = context.incus.runAttached(args)
+      // While the command runs, the check that follows it runs once ahead, its answer unused:
+      // a first run pays for compiling and caching what it touches, and that is better paid
+      // during the command than after it. The answer that counts is the one after.
+      try {
+        checkWatched(stateDir, name, target.repoPath)
+      } catch {
+        // Reported by the check after the command, if it fails again.
+      }
+      const exitCode = await exited
       reportSessionChanges(stateDir, name, target.repoPath)
       return exitCode
     },
