@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
-import type {StatusReport} from '../lib/lifecycle/status.js'
+import type {AccountFix, StatusReport} from '../lib/lifecycle/status.js'
 
 /** What `--json` prints: the contract of this command (schemas/status.json). */
 export type StatusResult = StatusReport
@@ -26,10 +26,18 @@ Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman a
 
   async run(): Promise<StatusResult> {
     const {args, flags} = await this.parse(Status)
-    const {runStatus} = await import('../lib/lifecycle/status.js')
+    const status = await import('../lib/lifecycle/status.js')
     const context = await this.repoman()
+    let fixed: AccountFix[] | undefined
+    if (flags.fix) {
+      const plan = await status.planAccountFix(context.registry, context.incus, args.name)
+      const {steps, result} = status.accountFixSteps(plan, context.registry, context.incus)
+      const {showSteps} = await import('../cli/ui.js')
+      await showSteps(steps, {json: this.jsonEnabled()})
+      fixed = result
+    }
     return this.output(
-      await runStatus(context, {json: this.jsonEnabled(), name: args.name, fix: flags.fix, verbose: flags.verbose}),
+      await status.runStatus(context, {json: this.jsonEnabled(), name: args.name, fixed, verbose: flags.verbose}),
     )
   }
 }

@@ -17,6 +17,7 @@ import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
 import {backupRootOf, projectNotFound, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
+import type {Step} from '../steps.js'
 import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from './containers.js'
 import {type ContainmentState, containmentState} from './containment.js'
 
@@ -235,44 +236,74 @@ export async function gatherStatus(
 }
 
 /**
- * `repoman status` on either path: with `fix`, the accounts mended first; the report, its lines
- * unless --json, and exit 1 when anything is unhealthy.
+ * `repoman status` on either path: the report, its lines unless --json (after what `--fix` did,
+ * when it ran), and exit 1 when anything is unhealthy.
  */
 export async function runStatus(
   context: {registry: Registry; incus: IncusClient; paths: RepomanPaths},
-  request: {json: boolean; name?: string; fix?: boolean; verbose?: boolean},
+  request: {json: boolean; name?: string; fixed?: AccountFix[]; verbose?: boolean},
 ): Promise<CommandOutput<StatusReport>> {
-  const fixed = request.fix ? await fixAccounts(context.registry, context.incus, request.name) : undefined
+  const {fixed} = request
   const report = {...(await gatherStatus(context, request.name)), ...(fixed ? {fixed} : {})}
   const lines = request.json ? [] : [...renderFixes(fixed ?? []), ...renderStatus(report, request.verbose ?? false)]
   return {result: report, lines, exitCode: report.healthy ? 0 : 1}
 }
 
-/**
- * `status --fix`: gives each registered, running container back the host user's account (a
- * container re-provisioned from its image has lost it), as `new` made it.
- */
-export async function fixAccounts(registry: Registry, incus: IncusClient, name?: string): Promise<AccountFix[]> {
-  const {describeAction} = await import('./account-plan.js')
-  const {ensureAccount, instanceAccountWant} = await import('./account.js')
-  const instances = await incus.listInstances()
+/** What `status --fix` does, in registry order: a running container is checked, the others say why not. */
+export type AccountFixPlan = Array<{name: string; instance?: IncusInstance; skipped: string | null}>
+
+/** Pure: the projects asked about, against the containers Incus has. */
+export function decideAccountFix(registry: Registry, instances: IncusInstance[], name?: string): AccountFixPlan {
   const projects = registry.project.filter((p) => name === undefined || p.name === name)
   if (name !== undefined && projects.length === 0) throw projectNotFound(name)
-  const fixes: AccountFix[] = []
-  for (const project of projects) {
+  return projects.map((project) => {
     const instance = instances.find((i) => i.name === project.name)
-    const fix: AccountFix = {name: project.name, changes: [], notes: [], skipped: null}
-    if (!instance) fix.skipped = 'the container is gone'
-    else if (instance.status !== 'Running')
-      fix.skipped = `${instance.status.toLowerCase()}; checked when exec or shell starts it`
-    else {
-      const plan = await ensureAccount(incus, project.name, instanceAccountWant(registry, instance), 'on-change')
-      fix.changes = plan.actions.map(describeAction)
-      fix.notes = plan.notes
-    }
-    fixes.push(fix)
-  }
-  return fixes
+    if (!instance) return {name: project.name, skipped: 'the container is gone'}
+    if (instance.status !== 'Running')
+      return {name: project.name, skipped: `${instance.status.toLowerCase()}; checked when exec or shell starts it`}
+    return {name: project.name, instance, skipped: null}
+  })
+}
+
+export async function planAccountFix(
+  registry: Registry,
+  incus: Pick<IncusClient, 'listInstances'>,
+  name?: string,
+): Promise<AccountFixPlan> {
+  return decideAccountFix(registry, await incus.listInstances(), name)
+}
+
+/**
+ * `status --fix`: gives each registered, running container back the host user's account (a
+ * container re-provisioned from its image has lost it), as `new` made it: one step each, which
+ * reads, plans and applies in one `incus exec` (nothing is left half-done to undo).
+ */
+export function accountFixSteps(
+  plan: AccountFixPlan,
+  registry: Registry,
+  incus: IncusClient,
+): {steps: Step[]; result: AccountFix[]} {
+  const result: AccountFix[] = plan.map(({name, skipped}) => ({name, changes: [], notes: [], skipped}))
+  const steps: Step[] = []
+  plan.forEach(({name, instance}, i) => {
+    const fix = result[i] as AccountFix
+    if (instance)
+      steps.push({
+        title: `Your account in "${name}"`,
+        async run(control) {
+          const [{describeAction}, {ensureAccount, instanceAccountWant}] = await Promise.all([
+            import('./account-plan.js'),
+            import('./account.js'),
+          ])
+          const account = await ensureAccount(incus, name, instanceAccountWant(registry, instance), 'on-change')
+          fix.changes = account.actions.map(describeAction)
+          fix.notes = account.notes
+          control.title(`Your account in "${name}": ${fix.changes.length > 0 ? 'repaired' : 'in place'}`)
+          return undefined
+        },
+      })
+  })
+  return {steps, result}
 }
 
 /** The lines `status --fix` prints before the report. */
