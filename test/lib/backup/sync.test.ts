@@ -18,6 +18,7 @@ import {
 import {BackupRootUnsafeError, SafetyError} from '../../../src/lib/errors.js'
 import type {Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
+import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
 describe('sync decisions', () => {
   it('mirrors many repos in one rsync, each into its own directory', () => {
@@ -97,19 +98,11 @@ describe('sync plan and steps', () => {
       mkdirSync(join(dir, 'repos', name, 'src'), {recursive: true})
       writeFileSync(join(dir, 'repos', name, 'README.md'), 'hello\n')
     }
-    registry = {
-      schema: 3,
-      repoman: {output: 'quiet'},
-      host: {lan_ip: '192.0.2.10', user: 'dev', uid: 1000, gid: 1000, home: dir},
-      defaults: {
-        repos_root: join(dir, 'repos'),
-        backup_root: join(dir, 'backup'),
-        incus_project: 'repoman',
-        default_image: 'images:debian/13/cloud',
-        profiles: ['default'],
-      },
-      project: names.map((name) => ({name, repo: name, image: 'x', profiles: [], created: '2026-01-01', backup: true})),
-    } as Registry
+    registry = testRegistry({
+      host: {lan_ip: '192.0.2.10', home: dir},
+      defaults: {repos_root: join(dir, 'repos'), backup_root: join(dir, 'backup')},
+      projects: names.map((name) => testProject(name)),
+    })
   }
 
   /** rsync that fails for runs whose sources include `failing`, and itemizes one new file per source otherwise. */

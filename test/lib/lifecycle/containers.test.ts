@@ -14,28 +14,15 @@ import {containmentState} from '../../../src/lib/lifecycle/containment.js'
 import {resolveNewRequest} from '../../../src/lib/lifecycle/create.js'
 import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
 import type {Registry} from '../../../src/lib/registry/schema.js'
+import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
 const host = {lan_ip: '192.168.1.2', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
-const registry = (projects: Array<{name: string; repo?: string}>): Registry => ({
-  schema: 3,
-  repoman: {output: 'quiet'},
-  host,
-  defaults: {
-    repos_root: '~/repos',
-    backup_root: '/nfs/repos',
-    incus_project: 'repoman',
-    default_image: 'img',
-    profiles: ['default'],
-  },
-  project: projects.map((p) => ({
-    name: p.name,
-    repo: p.repo ?? p.name,
-    image: 'img',
-    profiles: ['default'],
-    created: '2026-01-01T00:00:00Z',
-    backup: true,
-  })),
-})
+const registry = (projects: Array<{name: string; repo?: string}>): Registry =>
+  testRegistry({
+    host,
+    defaults: {repos_root: '~/repos'},
+    projects: projects.map((p) => testProject(p.name, {repo: p.repo ?? p.name})),
+  })
 const instance = (name: string, status = 'Running', config: Record<string, string> = {}): IncusInstance => ({
   name,
   status,

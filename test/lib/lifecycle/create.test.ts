@@ -33,6 +33,7 @@ import {aclNameFor, bridgeNameFor} from '../../../src/lib/lifecycle/network.js'
 import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
 import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
+import {testRegistry} from '../../helpers/registry-fixture.js'
 
 const defaultProfile: IncusProfile = {
   name: 'default',
@@ -97,21 +98,15 @@ describe('new (create)', () => {
   beforeEach(() => {
     root = mkdtempSync('/var/tmp/repoman-create-test-')
     reposRoot = join(root, 'repos')
-    registry = {
-      schema: 3,
-      repoman: {output: 'quiet'},
-      host: {lan_ip: '192.168.1.2', user: 'dev', uid: 1000, gid: 1000, home: join(root, 'home')},
+    registry = testRegistry({
+      host: {lan_ip: '192.168.1.2', home: join(root, 'home')},
       defaults: {
         repos_root: reposRoot,
-        backup_root: '/nfs/repos',
-        incus_project: 'repoman',
         default_image: 'images:debian/13/cloud',
-        profiles: ['default'],
         // shift: planning reads no /etc/subuid of the machine running the tests.
         idmap: 'shift',
       },
-      project: [],
-    }
+    })
     mkdirSync(join(root, 'home'))
   })
   afterEach(() => {

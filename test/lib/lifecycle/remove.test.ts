@@ -16,6 +16,7 @@ import {
 } from '../../../src/lib/lifecycle/remove.js'
 import type {Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
+import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
 const instance = (name: string, config: Record<string, string> = {}): IncusInstance => ({
   name,
@@ -54,28 +55,7 @@ describe('remove', () => {
 
   beforeEach(() => {
     stateDir = mkdtempSync(join(tmpdir(), 'repoman-remove-test-'))
-    registry = {
-      schema: 3,
-      repoman: {output: 'quiet'},
-      host: {lan_ip: '', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'},
-      defaults: {
-        repos_root: '/home/dev/repos',
-        backup_root: '/nfs/repos',
-        incus_project: 'repoman',
-        default_image: 'img',
-        profiles: ['default'],
-      },
-      project: [
-        {
-          name: 'alpha',
-          repo: 'alpha',
-          image: 'img',
-          profiles: ['default'],
-          created: '2026-01-01T00:00:00Z',
-          backup: true,
-        },
-      ],
-    }
+    registry = testRegistry({projects: [testProject('alpha')]})
   })
   afterEach(() => {
     sinon.restore()

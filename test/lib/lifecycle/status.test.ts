@@ -3,24 +3,11 @@ import {ProjectNotFoundError} from '../../../src/lib/errors.js'
 import type {IncusClient} from '../../../src/lib/incus/client.js'
 import type {IncusInstance} from '../../../src/lib/incus/types.js'
 import {accountFixSteps, decideAccountFix, renderFixes} from '../../../src/lib/lifecycle/status.js'
-import type {Registry} from '../../../src/lib/registry/schema.js'
+import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
-const project = (name: string) => ({name, repo: name, image: 'img', profiles: ['default'], created: '', backup: true})
 const instance = (name: string, status: string) => ({name, status}) as IncusInstance
 
-const registry: Registry = {
-  schema: 3,
-  repoman: {output: 'quiet'},
-  host: {lan_ip: '', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'},
-  defaults: {
-    repos_root: '/home/dev/repos',
-    backup_root: '/nfs/repos',
-    incus_project: 'repoman',
-    default_image: 'img',
-    profiles: ['default'],
-  },
-  project: [project('alpha'), project('beta'), project('gamma')],
-}
+const registry = testRegistry({projects: [testProject('alpha'), testProject('beta'), testProject('gamma')]})
 
 describe('status --fix', () => {
   const instances = [instance('alpha', 'Running'), instance('beta', 'Stopped')]
