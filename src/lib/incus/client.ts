@@ -10,6 +10,7 @@ import {IncusNotFoundError} from '../errors.js'
 import {classifyIncusFailure} from './errors.js'
 import {hostSocketProbe, localSocketPath, SocketUnavailableError, socketGet} from './socket.js'
 import type {
+  DeviceMap,
   IncusAcl,
   IncusInstance,
   IncusNetwork,
@@ -320,6 +321,21 @@ export class IncusClient {
     if (files.length === 0) return
     for (const file of files) await this.pushFile(spec.name, file)
     await this.startInstance(spec.name)
+  }
+
+  /**
+   * Replaces an instance's own devices (its profiles' stay), as `incus config edit` does: the
+   * rest of its writable state is sent back as it was. A running container gets disks
+   * hot-plugged and unplugged.
+   */
+  async setDevices(name: string, devices: DeviceMap): Promise<void> {
+    const current = await this.query<IncusInstance & Record<string, unknown>>(this.instancePath(name))
+    const {architecture, config, ephemeral, profiles, stateful, description} = current
+    await this.query(this.instancePath(name), {
+      method: 'PUT',
+      body: {architecture, config, devices, ephemeral, profiles, stateful, description},
+      wait: true,
+    })
   }
 
   /** Writes a root-owned file into an instance (running or not), making its directories. */
