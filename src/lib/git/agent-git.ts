@@ -512,7 +512,7 @@ export async function refreshAgentGit(repoPath: string, stateDir: string, name: 
     const dir = UntrustedDir.open(agentGitDir(stateDir, name))
     try {
       const agent = stateOf(dir)
-      const last = (readRecord(stateDir, name) as AgentGitRecord).host
+      const {host: last} = readRecord(stateDir, name) as AgentGitRecord
       const moved = new Set<string>()
       for (const [ref, oid] of Object.entries(host.branches)) {
         const mine = agent.branches[ref]
@@ -531,12 +531,16 @@ export async function refreshAgentGit(repoPath: string, stateDir: string, name: 
         hostDir.close()
         if (index) dir.writeFile('index', index)
       }
-      const agentNow = stateOf(dir)
-      await writeJson(recordFile(stateDir, name), {
-        version: 1,
-        host,
-        agent: {head: agentNow.head, branches: agentNow.branches},
-      } satisfies AgentGitRecord)
+      // What the agent had is still to be taken: the record moves only by what was written here.
+      const record = readRecord(stateDir, name) as AgentGitRecord
+      const given: GitState = {
+        head: headMoved ? host.head : record.agent.head,
+        branches: {
+          ...record.agent.branches,
+          ...Object.fromEntries([...moved].map((ref) => [ref, host.branches[ref] as string])),
+        },
+      }
+      await writeJson(recordFile(stateDir, name), {version: 1, host, agent: given} satisfies AgentGitRecord)
     } finally {
       dir.close()
     }
