@@ -104,6 +104,8 @@ describe('the git boundary: nothing the agent writes is run by host git (real In
       // it only empties the agent's own git dir)
       `mv .git .git-old 2>/dev/null && echo ${who}-swap-succeeded`,
       `rm -rf .git 2>/dev/null; test -d .git || echo ${who}-rm-succeeded`,
+      // and a git dir the agent makes anew there, with everything below in it
+      'mkdir -p .git/objects .git/refs/heads .git/hooks && echo "ref: refs/heads/main" > .git/HEAD',
       // config: every command-valued key, and includes
       `printf '[core]\\n\\tfsmonitor = "${payload(`${who}-fsmonitor`)}"\\n\\thooksPath = /tmp/hooks\\n\\tsshCommand = "${payload(`${who}-ssh`)}"\\n\\tpager = "${payload(`${who}-pager`)}"\\n\\teditor = "${payload(`${who}-editor`)}"\\n[alias]\\n\\tst = "!${payload(`${who}-alias`)}"\\n[filter "x"]\\n\\tclean = "${payload(`${who}-clean`)}"\\n\\tsmudge = "${payload(`${who}-smudge`)}"\\n[diff "x"]\\n\\ttextconv = "${payload(`${who}-textconv`)}"\\n[include]\\n\\tpath = ${world.home}/target\\n' >> .git/config`,
       // hooks: every name git runs
@@ -147,13 +149,21 @@ describe('the git boundary: nothing the agent writes is run by host git (real In
       expect(status.stdout).to.include(`file-${who}/.git`)
       runHostTools()
       expectNothingRan()
-      // The control: host git pointed at the agent's git dir would run the payload (so the
-      // corpus is live, and the boundary is what keeps it from running).
+      // The control: the agent's fsmonitor and hooks, put in a repo the host does use, run (so
+      // the corpus is live, and the boundary is what keeps it from running).
       if (who === 'user') {
         const agentDir = join(world.home, '.local/state/repoman/agent-git', name)
-        world.git(repo, `--git-dir=${agentDir}`, 'status', '--porcelain')
+        const control = join(world.home, 'control')
+        world.git(world.home, 'init', '-q', control)
+        const fsmonitor = world.git(world.home, 'config', '--file', join(agentDir, 'config'), 'core.fsmonitor').trim()
+        world.git(control, 'config', 'core.fsmonitor', fsmonitor)
+        world.git(control, 'config', 'core.hooksPath', join(agentDir, 'hooks'))
+        world.git(control, 'status', '--porcelain')
+        world.git(control, ...ID, 'commit', '-q', '--allow-empty', '-m', 'control')
         expect(markers()).to.include('PWNED-user-fsmonitor')
+        expect(markers().some((m) => m.startsWith('PWNED-user-hook'))).to.equal(true)
         for (const marker of markers()) rmSync(join(world.home, marker))
+        rmSync(control, {recursive: true, force: true})
       }
       // Host git itself still works on its own .git: the host's commit is there.
       expect(hostGit('log', '-1', '--format=%s')).to.equal('host commit\n')
@@ -249,6 +259,22 @@ describe("the agent's git dir at work: commits come back as data (real Incus, ui
     const result = await inside(`cd ${repo} && echo x > x2 && git add x2 && ${AGENT} commit -qm diverge`)
     expect(result.stderr).to.include(`git merge repoman/${name}/feature`)
     hostGit('reset', '-q', 'staged.txt')
+  })
+
+  it('status names a container that writes the host .git (an older layout), and --fix gives it its own', async () => {
+    world.incus(['config', 'device', 'remove', name, 'git', 'git-objects'])
+    const old = await world.cli(['status', name, '--json'])
+    expect(old.exitCode).to.equal(1)
+    const [project] = JSON.parse(old.stdout).projects
+    expect(project.git_dir).to.equal('host')
+    expect(project.problems.join('\n')).to.include(`\`repoman status ${name} --fix\` gives it a git dir of its own`)
+    const fixed = await world.cli(['status', name, '--fix', '--json'])
+    expect(JSON.parse(fixed.stdout).projects[0].git_dir, fixed.stderr).to.equal('own')
+    const work = await inside(
+      `cd ${repo} && echo after-fix > after-fix && git add after-fix && ${AGENT} commit -qm after-fix`,
+    )
+    expect(work.exitCode, work.stderr).to.equal(0)
+    expect(hostGit('log', '--all', '--format=%s')).to.include('after-fix')
   })
 
   it('remove keeps the agent branches in the repo and deletes its git dir', async () => {

@@ -112,7 +112,7 @@ function pipeGits(repoPath: string, from: {args: string[]; input: string; env: R
       }
       if (--pending === 0 && !failed) resolve(stdout)
     }
-    producer.on('close', done(from.args[0] as string))
+    producer.on('close', done(from.args.find((arg) => /^[a-z-]+$/.test(arg)) as string))
     consumer.on('close', done(to[0] as string))
     producer.on('error', reject)
     consumer.on('error', reject)
@@ -151,11 +151,17 @@ export async function importObjects(
       env: quarantined,
     })
     const count = list.split('\n').filter((line) => line !== '').length
-    await pipeGits(repoPath, {args: ['pack-objects', '--stdout', '-q'], input: list, env: quarantined}, [
-      'index-pack',
-      '--strict',
-      '--stdin',
-    ])
+    // No delta search and light compression: that search was most of an import's time, and the
+    // host's next gc packs these objects properly anyway.
+    await pipeGits(
+      repoPath,
+      {
+        args: ['-c', 'pack.compression=1', 'pack-objects', '--stdout', '-q', '--window=0'],
+        input: list,
+        env: quarantined,
+      },
+      ['index-pack', '--strict', '--stdin'],
+    )
     return {
       objects: count,
       record: {loose: [...known.loose, ...copied.loose], packs: [...known.packs, ...copied.packs]},
