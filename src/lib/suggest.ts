@@ -33,11 +33,17 @@ export function closestCommand(typed: string, commands: string[]): string | unde
 
 /** A command this repoman does not have: what was typed, the likely one, and where the list is. */
 export function unknownCommand(id: string, commands: string[], bin: string): UnknownCommandError {
-  // oclif counts arguments into the id (`agent instal claude`): the longest start that is near a command is what was mistyped.
+  // oclif counts arguments into the id (`agent instal claude`): the start nearest a command is what was mistyped.
   const words = id.split(' ')
   const starts = words.map((_, i) => words.slice(0, words.length - i).join(' '))
-  const typed = starts.find((start) => closestCommand(start, commands) !== undefined) ?? id
-  const near = closestCommand(typed, commands)
+  const nearest = (start: string) => {
+    const command = closestCommand(start, commands)
+    return {start, command, distance: command === undefined ? Number.POSITIVE_INFINITY : editDistance(start, command)}
+  }
+  // The nearest of all; of equals, the longest start.
+  const {start: typed, command: near} = starts
+    .map(nearest)
+    .reduce((best, next) => (next.distance < best.distance ? next : best))
   const guess = near ? `; did you mean \`${bin} ${near}\`?` : ''
   return new UnknownCommandError(`"${typed}" is not a ${bin} command${guess} (\`${bin} --help\` lists them)`, {
     hint: near ? `${bin} ${near}` : `${bin} --help`,
