@@ -41,9 +41,9 @@ export function unknownCommand(id: string, commands: string[], bin: string): Unk
     return {start, command, distance: command === undefined ? Number.POSITIVE_INFINITY : editDistance(start, command)}
   }
   // The nearest of all; of equals, the longest start.
-  const {start: typed, command: near} = starts
-    .map(nearest)
-    .reduce((best, next) => (next.distance < best.distance ? next : best))
+  const best = starts.map(nearest).reduce((best, next) => (next.distance < best.distance ? next : best))
+  const near = best.command
+  const typed = near === undefined ? words[0] : best.start
   const guess = near ? `; did you mean \`${bin} ${near}\`?` : ''
   return new UnknownCommandError(`"${typed}" is not a ${bin} command${guess} (\`${bin} --help\` lists them)`, {
     hint: near ? `${bin} ${near}` : `${bin} --help`,
