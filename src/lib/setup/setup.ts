@@ -4,7 +4,7 @@
  */
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
-import {RepomanError, UsageError} from '../errors.js'
+import {oneLine, RepomanError, UsageError} from '../errors.js'
 import {detectHostUser, detectLanIp, missingSubids} from '../host.js'
 import {describeIncusCommand, IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusProject, IncusStoragePool} from '../incus/types.js'
@@ -256,6 +256,7 @@ export type SetupIncus = Pick<
   | 'updateProfile'
   | 'createNetwork'
   | 'deleteNetwork'
+  | 'imageProperties'
 >
 
 export interface SetupDeps {
@@ -328,6 +329,21 @@ export interface SetupPlan {
   notes: string[]
 }
 
+/**
+ * Why `repoman new` could not get `image`, if it could not: neither cached (the images the
+ * project sees) nor served by a remote that answers. Setup records it anyway (a remote may be
+ * down for now), but says so now rather than at the first `new`.
+ */
+async function checkImage(incus: Pick<IncusClient, 'imageProperties'>, image: string): Promise<string | undefined> {
+  let why = 'no cached image and no configured remote has it'
+  try {
+    if (await incus.imageProperties(image)) return undefined
+  } catch (error) {
+    why = oneLine(error).replace(/^Error: /, '')
+  }
+  return `default image "${image}" cannot be had (${why}): \`repoman new\` will fail; \`incus image list\` shows the cached images and \`incus remote list\` the remotes; choose one with \`repoman setup --image ALIAS\``
+}
+
 /** Gathers what is there (Incus, the registry, the host) and decides what setup changes. */
 export async function planSetup(
   request: SetupRequest,
@@ -381,6 +397,9 @@ export async function planSetup(
     if (decision.advice) notes.push(decision.advice)
     profile = {...profile, devices: decision.devices}
   }
+
+  const imageProblem = await checkImage(project ? incus : deps.incus('default'), values.image)
+  if (imageProblem) warnings.push(imageProblem)
 
   const registry = buildRegistry(current, values, host)
   if (planIdmap(host, registry.defaults.idmap).mode === 'raw.idmap') {

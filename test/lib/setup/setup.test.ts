@@ -120,6 +120,7 @@ describe('setup plan and steps', () => {
       updateProfile: sinon.stub().resolves(),
       createNetwork: sinon.stub().resolves(),
       deleteNetwork: sinon.stub().resolves(),
+      imageProperties: sinon.stub().resolves({os: 'Debian'}),
     }
     const store = {
       exists: sinon.stub().returns(options.registry !== undefined),
@@ -224,8 +225,8 @@ describe('setup plan and steps', () => {
       action: 'create',
       config: {'features.images': 'false', 'features.profiles': 'true'},
     })
-    // Before it exists, the networks it will share are the default project's.
-    expect(deps.incus.args).to.deep.equal([['repoman'], ['default']])
+    // Before it exists, the networks and images it will share are the default project's.
+    expect(deps.incus.args).to.deep.equal([['repoman'], ['default'], ['default']])
     const {steps} = setupSteps(plan, deps)
     expect(steps.map((s) => s.title)).to.deep.equal([
       'Create Incus project "repoman"',
@@ -292,6 +293,20 @@ describe('setup plan and steps', () => {
     expect(plan.warnings).to.deep.equal([
       'several managed networks (a, b): new containers get no NIC; choose one with `repoman setup --network a`',
     ])
+  })
+
+  it('warns when the default image is neither cached nor served by a remote, and names where to look', async () => {
+    const {incus, deps} = world({project: inPlaceProject, devices: inPlaceDevices, networks: ['incusbr0']})
+    incus.imageProperties.resolves(undefined)
+    const plan = await planSetup({image: 'nope/13'}, {reposRoot: values.reposRoot}, deps)
+    expect(plan.warnings).to.deep.equal([
+      'default image "nope/13" cannot be had (no cached image and no configured remote has it): `repoman new` will fail; `incus image list` shows the cached images and `incus remote list` the remotes; choose one with `repoman setup --image ALIAS`',
+    ])
+    incus.imageProperties.rejects(new Error('Error: Failed getting image: lookup images.example: no such host'))
+    const offline = await planSetup({image: 'images:debian/13'}, {reposRoot: values.reposRoot}, deps)
+    expect(offline.warnings[0]).to.match(
+      /^default image "images:debian\/13" cannot be had \(Failed getting image: lookup images.example: no such host\)/,
+    )
   })
 
   it('refuses before changing anything when no storage pool can be chosen', async () => {
