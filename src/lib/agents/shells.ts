@@ -6,8 +6,8 @@
  * is asked, each way, what `command -v NAME` is; the decisions are pure, the probe spawns.
  */
 import {execFile} from 'node:child_process'
-import {appendFileSync, existsSync, readFileSync} from 'node:fs'
-import {basename, join} from 'node:path'
+import {appendFileSync, existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
 import {pathLine} from './launcher.js'
 
 export type ShellKind = 'login' | 'interactive'
@@ -23,7 +23,11 @@ export interface ShellCheck {
 }
 
 /** The start-up file each kind of the user's shell reads (the one a PATH line goes into). */
-export function startupFiles(shell: string, home: string, exists: (path: string) => boolean): Record<ShellKind, string> {
+export function startupFiles(
+  shell: string,
+  home: string,
+  exists: (path: string) => boolean,
+): Record<ShellKind, string> {
   switch (basename(shell)) {
     case 'fish':
       return {login: '~/.config/fish/config.fish', interactive: '~/.config/fish/config.fish'}
@@ -88,11 +92,21 @@ export async function probeShells(
   return {login, interactive}
 }
 
-export function shellChecks(answers: Record<ShellKind, Map<string, string | null>>, name: string, launcher: string): ShellCheck[] {
+export function shellChecks(
+  answers: Record<ShellKind, Map<string, string | null>>,
+  name: string,
+  launcher: string,
+): ShellCheck[] {
   return SHELL_KINDS.map((shell) => {
     const resolves = answers[shell].get(name) ?? null
     return {shell, resolves_to: resolves, first: resolves === launcher}
   })
+}
+
+/** For `agent list`: `login, interactive` when the launcher wins in both, else what each shell runs instead. */
+export function describeChecks(checks: ShellCheck[]): string {
+  if (checks.every((c) => c.first)) return 'login, interactive'
+  return checks.map((c) => (c.first ? c.shell : `${c.shell}: NO (${c.resolves_to ?? 'not found'})`)).join(', ')
 }
 
 /** The start-up files to append the PATH line to: those of the shells where the launcher loses and that lack the line. */
@@ -145,6 +159,7 @@ export async function settleShells(
   for (const file of edited) {
     const text = read(file) ?? ''
     const separator = text === '' || text.endsWith('\n') ? '' : '\n'
+    mkdirSync(dirname(expand(file)), {recursive: true})
     appendFileSync(
       expand(file),
       `${separator}# repoman agent launchers first on PATH (\`repoman agent install\` added this)\n${line}\n`,
