@@ -24,6 +24,15 @@ const SUDOERS = `/etc/sudoers.d/${USER}`
 const run = (command: string, args: string[], env?: NodeJS.ProcessEnv) =>
   execFileSync(command, args, {encoding: 'utf8', env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
 
+/** root:UID:1 in /etc/subuid and /etc/subgid, as the installer adds them for a daemon it starts. */
+function addSubids(): void {
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = readFileSync(file, 'utf8')
+    if (!text.split('\n').includes(`root:${UID}:1`))
+      writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}root:${UID}:1\n`)
+  }
+}
+
 /** `script` in a login shell of the newcomer's (a new login: the groups /etc/group gives now). */
 function asNewcomer(
   script: string,
@@ -55,11 +64,8 @@ describe("a newcomer's path: the README's install as a fresh user, to an agent i
     writeFileSync(SUDOERS, `${USER} ALL=(ALL) NOPASSWD:ALL\n`, {mode: 0o440})
     if (spawnSync('getent', ['group', GROUP]).status !== 0) run('groupadd', ['--system', GROUP])
     // Incus reads /etc/subuid and /etc/subgid when it starts (the installer adds them for a daemon it starts).
-    for (const file of ['/etc/subuid', '/etc/subgid']) {
-      const text = readFileSync(file, 'utf8')
-      saved.set(file, text)
-      writeFileSync(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}root:${UID}:1\n`)
-    }
+    for (const file of ['/etc/subuid', '/etc/subgid']) saved.set(file, readFileSync(file, 'utf8'))
+    addSubids()
     incusDir = mkdtempSync('/tmp/rm-nc-')
     chmodSync(incusDir, 0o755)
     daemonEnv = {...process.env, INCUS_DIR: incusDir}
@@ -122,6 +128,8 @@ describe("a newcomer's path: the README's install as a fresh user, to an agent i
     expect(existsSync(join(home, '.local/bin/repoman'))).to.equal(true)
 
     // The first project, from a login shell (a new login: the group is there now).
+    // Other test runs on this machine put back their own copy of these files when they end.
+    addSubids()
     const created = asNewcomer(
       'mkdir -p ~/repos/hello && cd ~/repos/hello && repoman new hello && repoman exec -- whoami',
       env,
