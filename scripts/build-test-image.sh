@@ -42,11 +42,6 @@ chroot "$rootfs" sh -c 'export DEBIAN_FRONTEND=noninteractive
 }
 umount "$rootfs/proc"
 rm -f "$rootfs/etc/resolv.conf"
-# As Incus's own cloud images do: eth0 configured by DHCP (systemd-networkd), so a container on
-# a managed bridge gets an IPv4 address.
-mkdir -p "$rootfs/etc/systemd/network" "$rootfs/etc/systemd/system/multi-user.target.wants"
-printf '[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n' >"$rootfs/etc/systemd/network/10-eth0.network"
-ln -sf /usr/lib/systemd/system/systemd-networkd.service "$rootfs/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
 cat >"$work/metadata.yaml" <<META
 architecture: x86_64
 creation_date: $(date +%s)
