@@ -2,9 +2,13 @@
 # Installs what a fresh Debian machine lacks for repoman and its tests: Incus (bookworm-backports
 # on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git; with
 # --test also what only the tests use: debootstrap (the real Debian test image), a C compiler
-# with static libc (the 32-bit syscall attack) and tmux (a real terminal for interactive tests).
-# A no-op when everything is there; as a non-root user it only says what is missing.
+# with static libc (the 32-bit syscall attack), tmux (a real terminal for interactive tests) and
+# sudo (the newcomer test's user runs install.sh with it).
+# A no-op when everything is there; as a non-root user it only says what is missing. With
+# --check it changes nothing and exits 1 when something is missing (install.sh then asks sudo).
 set -euo pipefail
+check=false
+[ "${1:-}" = --check ] && check=true && shift
 need=()
 command -v incus >/dev/null || need+=(incus)
 command -v rsync >/dev/null || need+=(rsync)
@@ -14,9 +18,11 @@ if [ "${1:-}" = --test ]; then
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   command -v gcc >/dev/null || need+=(gcc)
   command -v tmux >/dev/null || need+=(tmux)
+  command -v sudo >/dev/null || need+=(sudo)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
+[ "$check" = false ] || exit 1
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing: ${need[*]} (install them, or run this as root on Debian: scripts/install-system.sh)" >&2
   exit 0

@@ -36,7 +36,10 @@ On a terminal, values that are neither given nor recorded are asked for; without
     'storage-pool': Flags.string({
       description: 'Storage pool for the root disk (default: the only pool, else "default").',
     }),
-    network: Flags.string({description: 'Managed network for the NIC (default: the only managed network, else none).'}),
+    network: Flags.string({
+      description:
+        'Managed network for the NIC (default: the only managed network; with none at all, setup creates a bridge).',
+    }),
     'lan-ip': Flags.string({
       description: "This host's LAN address for profiles (default: detected from the route table).",
     }),

@@ -180,6 +180,11 @@ export class ProfileNotFoundError extends UsageError {
   override readonly code = 'PROFILE_NOT_FOUND'
 }
 
+/** A mistyped command (`repoman lsit`). */
+export class UnknownCommandError extends UsageError {
+  override readonly code = 'UNKNOWN_COMMAND'
+}
+
 /** No agent launcher by that name. */
 export class LauncherNotFoundError extends UsageError {
   override readonly code = 'LAUNCHER_NOT_FOUND'

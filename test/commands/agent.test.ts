@@ -122,8 +122,23 @@ describe('agent programs and launchers (real Incus)', () => {
     const installed = await world.cli(['agent', 'install', 'claude'], {env: {SHELL: '/bin/bash'}})
     expect(installed.exitCode, installed.stderr).to.equal(0)
     expect(installed.stdout).to.equal(
-      `Wrote ${launcherDir}/claude.\nPut ${launcherDir} first on PATH, once: add this line to ~/.bashrc and open a new shell:\n  export PATH="$HOME/.local/share/repoman/bin:$PATH"\n`,
+      [
+        `Wrote ${launcherDir}/claude.`,
+        'Added the PATH line to ~/.profile.',
+        'Added the PATH line to ~/.bashrc.',
+        '`claude` runs the launcher in login and interactive shells (a new shell; in this one: export PATH="$HOME/.local/share/repoman/bin:$PATH").',
+        '',
+      ].join('\n'),
     )
+    // Once the lines are there, a second install finds the launcher first in both shells and adds nothing.
+    const again = await world.cli(['agent', 'install', 'claude', '--json'], {env: {SHELL: '/bin/bash'}})
+    expect(JSON.parse(again.stdout)).to.deep.include({
+      edited_files: [],
+      shells: [
+        {shell: 'login', resolves_to: `${launcherDir}/claude`, first: true},
+        {shell: 'interactive', resolves_to: `${launcherDir}/claude`, first: true},
+      ],
+    })
     world.incus(['stop', 'kappa', '--force'])
     const fast = await launch(['fail', 'a b'], join(repo, 'src'), {DEBUG: 'repoman'})
     expect(fast.stdout).to.equal(`claude fail a b in ${join(repo, 'src')}\n`)
@@ -142,7 +157,17 @@ describe('agent programs and launchers (real Incus)', () => {
     expect(host).to.deep.equal({exitCode: 0, stdout: `claude --version in ${world.home}\n`, stderr: ''})
 
     const list = JSON.parse((await world.cli(['agent', 'list', '--json'])).stdout)
-    expect(list).to.deep.equal([{name: 'claude', path: `${launcherDir}/claude`, host_program: null}])
+    expect(list).to.deep.equal([
+      {
+        name: 'claude',
+        path: `${launcherDir}/claude`,
+        host_program: null,
+        shells: [
+          {shell: 'login', resolves_to: `${launcherDir}/claude`, first: true},
+          {shell: 'interactive', resolves_to: `${launcherDir}/claude`, first: true},
+        ],
+      },
+    ])
     expect((await world.cli(['agent', 'remove', 'claude'])).stdout).to.equal('Removed the claude launcher.\n')
     expect((await world.cli(['agent', 'list'])).stdout).to.equal(
       'No launchers yet; `repoman agent install claude` makes one.\n',

@@ -67,6 +67,10 @@ describe('container lifecycle (real Incus)', () => {
     const status = await world.cli(['status', 'alpha', '--json'])
     const report = JSON.parse(status.stdout)
     expect(report.projects[0]).to.include({name: 'alpha', state: 'running', healthy: true, idmap: 'shift'})
+    // setup gave the daemon (which had no network) a bridge, and the default profile a NIC on it.
+    expect(report.projects[0].interfaces).to.satisfy(
+      (nics: string[]) => nics.length === 1 && /^eth0 on repomanbr\d+$/.test(nics[0] ?? ''),
+    )
     expect(report.projects[0].mounts).to.deep.include({
       device: 'repo',
       source: repo,

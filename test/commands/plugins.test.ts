@@ -23,13 +23,19 @@ describe('third-party plugins', () => {
 
     expect((await world.cli(['plugins', 'unlink', 'repoman-plugin-projects'])).exitCode).to.equal(0)
     const gone = await world.cli(['projects', 'count'])
-    expect(gone.exitCode).to.not.equal(0)
-    expect(gone.stderr).to.match(/projects count is not a repoman command/)
+    expect(gone.exitCode).to.equal(2)
+    expect(gone.stderr).to.equal('Error: "projects" is not a repoman command (`repoman --help` lists them)\n')
   })
 
-  it('suggests the right command for a typo', async () => {
-    const typo = await world.cli(['statsu'])
-    expect(typo.exitCode).to.not.equal(0)
-    expect(typo.stderr).to.match(/statsu is not a repoman command/)
+  it('answers a typo with one Error: line naming the right command, and exit 2', async () => {
+    const typo = await world.cli(['lsit'])
+    expect(typo).to.deep.equal({
+      exitCode: 2,
+      stdout: '',
+      stderr: 'Error: "lsit" is not a repoman command; did you mean `repoman list`? (`repoman --help` lists them)\n',
+    })
+    const json = await world.cli(['statsu', '--json'])
+    expect(json.exitCode).to.equal(2)
+    expect(JSON.parse(json.stdout).error).to.deep.include({code: 'UNKNOWN_COMMAND', hint: 'repoman status'})
   })
 })

@@ -37,6 +37,11 @@ export function classifyIncusFailure(failure: IncusFailure): IncusError {
       `Incus did not answer within ${Math.round(failure.timeoutMs / 1000)} s (${command}); ${UNREACHABLE_HINT}`,
     )
   const message = incusMessage(failure.stderr)
+  if (/needed permissions to talk to the incus daemon/i.test(message))
+    return new IncusUnreachableError(
+      `your user may not use the Incus daemon (${message}); join its group: \`sudo usermod -aG incus-admin $USER\`, then log in again (or \`newgrp incus-admin\`)`,
+      {hint: 'newgrp incus-admin'},
+    )
   if (
     /doesn't appear to be started|unix\.socket.*(connection refused|no such file)|connect: permission denied/i.test(
       message,

@@ -58,6 +58,8 @@ export interface ProjectStatus {
   git_dir: GitLayout | null
   /** Network mode in force: open, restricted or allowlist. */
   network: string
+  /** The container's network interfaces, as `eth0 on incusbr0`; empty when it has only `lo`. */
+  interfaces: string[]
   /** Passwordless sudo for you inside; null when the container does not record it (not made by this repoman). */
   sudo: boolean | null
   /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
@@ -104,6 +106,19 @@ function hostMounts(instance: IncusInstance, sourceExists: (path: string) => boo
       readonly: d.readonly === 'true',
     }))
     .sort((a, b) => compareAscii(a.device, b.device))
+}
+
+/**
+ * The NICs the container really gets (its profiles' and its own), and whether it has none
+ * because a profile or the container asked for none (a `type: none` device over the NIC).
+ */
+export function containerInterfaces(instance: IncusInstance): {interfaces: string[]; askedForNone: boolean} {
+  const devices = Object.entries(instance.expanded_devices ?? instance.devices)
+  const interfaces = devices
+    .filter(([, d]) => d.type === 'nic')
+    .map(([device, d]) => `${d.name ?? device} on ${d.network ?? d.parent ?? d.nictype ?? 'unknown'}`)
+    .sort(compareAscii)
+  return {interfaces, askedForNone: devices.some(([, d]) => d.type === 'none')}
 }
 
 /** What the integrity checks found in one repo. */
@@ -168,6 +183,11 @@ export function projectStatus(
   const gitDir =
     instance && row.registered && repoExists ? gitLayoutOf(instance, row.path, facts.hostGit(row.path)) : null
   if (gitDir === 'host') problems.push(gitLayoutProblem(row.name))
+  const nics = instance ? containerInterfaces(instance) : {interfaces: [], askedForNone: false}
+  if (instance && nics.interfaces.length === 0 && !nics.askedForNone)
+    problems.push(
+      'no network interface (only lo): the agent reaches no API and apt nothing; `repoman setup` puts a NIC on the default profile, then `repoman remove` and `repoman new`',
+    )
   const containment = containmentState(instance?.config['raw.seccomp'])
   if (instance && containment !== 'enforced')
     problems.push(
@@ -190,6 +210,7 @@ export function projectStatus(
     programs,
     git_dir: gitDir,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
+    interfaces: nics.interfaces,
     sudo: instance?.config[CONFIG_KEYS.sudo] === undefined ? null : instance.config[CONFIG_KEYS.sudo] === 'true',
     ...integrity,
     backup: row.backup,
@@ -359,11 +380,13 @@ function describeIdmap(idmap: string): string {
 /** The human view: the backup root, then a line per project (and its exposures when it matters). */
 export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   const b = report.backup_root
-  const lines = [`backup root ${b.root}: ${b.problem ?? `ok (${b.fs_type} at ${b.mount_point})`}`]
+  // A problem names the backup root itself.
+  const lines = [b.problem ?? `backup root ${b.root}: ok (${b.fs_type} at ${b.mount_point})`]
   for (const p of report.projects) {
     const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
     const sudo = p.sudo === null ? '' : p.sudo ? ', sudo' : ', no sudo'
-    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, network ${p.network}${sudo}`
+    const network = p.interfaces.length > 0 ? `network ${p.network} (${p.interfaces.join(', ')})` : 'no network'
+    const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, ${network}${sudo}`
     const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
     lines.push(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
     // The exposure report: what this container can reach on the host.

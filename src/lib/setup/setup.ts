@@ -4,12 +4,12 @@
  */
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
-import {RepomanError, UsageError} from '../errors.js'
+import {oneLine, RepomanError, UsageError} from '../errors.js'
 import {detectHostUser, detectLanIp, missingSubids} from '../host.js'
 import {describeIncusCommand, IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusProject, IncusStoragePool} from '../incus/types.js'
 import {planIdmap} from '../lifecycle/containers.js'
-import {isIpv4, isProjectBridge} from '../lifecycle/network.js'
+import {isIpv4} from '../lifecycle/network.js'
 import {isValidIncusProjectName} from '../names.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
 import {
@@ -23,6 +23,7 @@ import {
 } from '../registry/schema.js'
 import {RegistryStore, serializeRegistry} from '../registry/store.js'
 import type {Step, StepControl} from '../steps.js'
+import {type BridgePlan, bridgeConfig, planBridge, sharedNetworks} from './network.js'
 
 /** What the user asked for; anything unset keeps its current value (or gets the default). */
 export interface SetupRequest {
@@ -100,7 +101,7 @@ export function choosePool(pools: IncusStoragePool[], requested?: string): strin
  * The bridges repoman makes for isolated projects are never candidates.
  */
 export function chooseNetwork(networks: IncusNetwork[], requested?: string): string | undefined {
-  const managed = networks.filter((n) => n.managed && !isProjectBridge(n.name)).map((n) => n.name)
+  const managed = sharedNetworks(networks).map((n) => n.name)
   if (requested) {
     if (!managed.includes(requested))
       throw new UsageError(`"${requested}" is not a managed Incus network (managed: ${managed.join(', ') || 'none'})`)
@@ -253,6 +254,9 @@ export type SetupIncus = Pick<
   | 'networks'
   | 'getProfile'
   | 'updateProfile'
+  | 'createNetwork'
+  | 'deleteNetwork'
+  | 'imageProperties'
 >
 
 export interface SetupDeps {
@@ -264,6 +268,8 @@ export interface SetupDeps {
   detectLanIp(): string
   /** The command that lets root map the host user's ids, when that is still missing. */
   missingSubids(host: HostUser): Promise<string | undefined>
+  /** The host's network interfaces and their addresses (CIDRs), which a new bridge must avoid. */
+  hostNetwork(): {interfaces: string[]; cidrs: string[]}
 }
 
 /** The real host, Incus and registry; `echo` receives each Incus call (--verbose). */
@@ -276,7 +282,19 @@ export function setupDeps(paths: RepomanPaths, echo?: (line: string) => void): S
     host: detectHostUser(),
     detectLanIp,
     missingSubids,
+    hostNetwork,
   }
+}
+
+function hostNetwork(): {interfaces: string[]; cidrs: string[]} {
+  const {readdirSync} = process.getBuiltinModule('node:fs')
+  const {networkInterfaces} = process.getBuiltinModule('node:os')
+  // /sys/class/net lists interfaces without an address too (another daemon's bridge, say).
+  const interfaces = existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : Object.keys(networkInterfaces())
+  const cidrs = Object.values(networkInterfaces())
+    .flat()
+    .map((address) => address?.cidr ?? '')
+  return {interfaces, cidrs}
 }
 
 /** The registry as it is, or undefined before the first setup. */
@@ -301,12 +319,29 @@ export interface SetupPlan {
   pools: IncusStoragePool[]
   pool: string
   network: string | undefined
+  /** The bridge to create first, when Incus has no network for the NIC (then `network` names it). */
+  bridge: BridgePlan | undefined
   /** The pool and network were named by flags (then they replace what the profile has). */
   explicit: {pool: boolean; network: boolean}
   /** Directories to create (config dirs and the repos root). */
   dirs: string[]
   warnings: string[]
   notes: string[]
+}
+
+/**
+ * Why `repoman new` could not get `image`, if it could not: neither cached (the images the
+ * project sees) nor served by a remote that answers. Setup records it anyway (a remote may be
+ * down for now), but says so now rather than at the first `new`.
+ */
+async function checkImage(incus: Pick<IncusClient, 'imageProperties'>, image: string): Promise<string | undefined> {
+  let why = 'no cached image and no configured remote has it'
+  try {
+    if (await incus.imageProperties(image)) return undefined
+  } catch (error) {
+    why = oneLine(error).replace(/^Error: /, '')
+  }
+  return `default image "${image}" cannot be had (${why}): \`repoman new\` will fail; \`incus image list\` shows the cached images and \`incus remote list\` the remotes; choose one with \`repoman setup --image ALIAS\``
 }
 
 /** Gathers what is there (Incus, the registry, the host) and decides what setup changes. */
@@ -330,6 +365,11 @@ export async function planSetup(
   }
   const warnings: string[] = []
   const notes: string[] = []
+  const shared = sharedNetworks(networks)
+  if (choice.network === undefined && shared.length > 1)
+    warnings.push(
+      `several managed networks (${shared.map((n) => n.name).join(', ')}): new containers get no NIC; choose one with \`repoman setup --network ${shared[0]?.name}\``,
+    )
 
   const idmappedMounts = server.environment.kernel_features?.idmapped_mounts === 'true'
   if (!idmappedMounts)
@@ -342,10 +382,24 @@ export async function planSetup(
     const current = await incus.getProfile('default')
     if (!current)
       throw new RepomanError(`project "${values.incusProject}" has no default profile; is it an Incus project?`)
-    const decision = decideProfile(current, choice)
-    if (decision.advice) notes.push(decision.advice)
-    profile = {pending: false, current, devices: decision.devices}
+    profile = {pending: false, current, devices: undefined}
   }
+  // No network at all, and no NIC of the user's own on the profile: containers would get only `lo`.
+  const hasNic = !profile.pending && Object.values(profile.current.devices ?? {}).some((d) => d.type === 'nic')
+  let bridge: BridgePlan | undefined
+  if (shared.length === 0 && !hasNic) {
+    const host = deps.hostNetwork()
+    bridge = planBridge(networks, host.interfaces, host.cidrs)
+    choice.network = bridge.name
+  }
+  if (!profile.pending) {
+    const decision = decideProfile(profile.current, choice)
+    if (decision.advice) notes.push(decision.advice)
+    profile = {...profile, devices: decision.devices}
+  }
+
+  const imageProblem = await checkImage(project ? incus : deps.incus('default'), values.image)
+  if (imageProblem) warnings.push(imageProblem)
 
   const registry = buildRegistry(current, values, host)
   if (planIdmap(host, registry.defaults.idmap).mode === 'raw.idmap') {
@@ -368,6 +422,7 @@ export async function planSetup(
     project: planProject(project),
     profile,
     ...choice,
+    bridge,
     dirs: [deps.paths.overridesDir, deps.paths.userProfilesDir, values.reposRoot].filter((dir) => !existsSync(dir)),
     warnings,
     notes,
@@ -430,6 +485,35 @@ export function setupSteps(
         }
         onUndo(() => incus.patchProject(name, project.previous))
         changed(control, `set ${settings(project.config)} on project "${name}"`)
+        return undefined
+      },
+    })
+  }
+
+  const {bridge} = plan
+  if (bridge) {
+    // Networks live in the default project, which repoman's project shares.
+    const networks = deps.incus('default')
+    steps.push({
+      title: `Create network "${bridge.name}" (Incus has none, and containers need one)`,
+      async run(control, onUndo) {
+        const create = (auto: boolean) =>
+          networks.createNetwork({
+            name: bridge.name,
+            type: 'bridge',
+            description: 'repoman: the network of new containers',
+            config: bridgeConfig(bridge, auto),
+          })
+        // Incus picks a free subnet itself where it can; where it cannot (no route to probe), the planned one.
+        let subnet = 'a subnet Incus chose'
+        try {
+          await create(true)
+        } catch {
+          await create(false)
+          subnet = bridge.subnet
+        }
+        onUndo(() => networks.deleteNetwork(bridge.name))
+        changed(control, `created network "${bridge.name}" (${subnet}, NAT to the host's network)`)
         return undefined
       },
     })

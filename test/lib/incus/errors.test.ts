@@ -21,6 +21,16 @@ describe('Incus failures', () => {
     expect(failure('bash: line 1: incus: command not found', 127).message).to.match(/not installed/)
   })
 
+  it("says how to join the daemon's group when the user may not use it", () => {
+    const error = failure(
+      "Error: You don't have the needed permissions to talk to the incus daemon (socket path: /var/lib/incus/unix.socket)",
+    )
+    expect(error).to.be.instanceOf(IncusUnreachableError)
+    expect(error.message).to.equal(
+      "your user may not use the Incus daemon (You don't have the needed permissions to talk to the incus daemon (socket path: /var/lib/incus/unix.socket)); join its group: `sudo usermod -aG incus-admin $USER`, then log in again (or `newgrp incus-admin`)",
+    )
+  })
+
   it('tells a missing resource from a missing Incus project', () => {
     expect(failure('Error: Failed to fetch instance "x" in project "p": Instance not found')).to.be.instanceOf(
       IncusNotFoundError,

@@ -2,7 +2,7 @@ import {expect} from 'chai'
 import {ProjectNotFoundError} from '../../../src/lib/errors.js'
 import type {IncusClient} from '../../../src/lib/incus/client.js'
 import type {IncusInstance} from '../../../src/lib/incus/types.js'
-import {accountFixSteps, decideAccountFix, renderFixes} from '../../../src/lib/lifecycle/status.js'
+import {accountFixSteps, containerInterfaces, decideAccountFix, renderFixes} from '../../../src/lib/lifecycle/status.js'
 import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
 const instance = (name: string, status: string) => ({name, status}) as IncusInstance
@@ -30,5 +30,29 @@ describe('status --fix', () => {
   it('takes one project by name, and refuses one the registry does not have', () => {
     expect(decideAccountFix(registry, instances, 'beta').map((p) => p.name)).to.deep.equal(['beta'])
     expect(() => decideAccountFix(registry, instances, 'nope')).to.throw(ProjectNotFoundError, /no project "nope"/)
+  })
+})
+
+describe('status: the network a container really has', () => {
+  const withDevices = (devices: Record<string, Record<string, string>>) =>
+    ({name: 'alpha', status: 'Running', config: {}, devices: {}, expanded_devices: devices}) as unknown as IncusInstance
+
+  it('names each NIC and what it is on, from the profiles and the container together', () => {
+    const nics = containerInterfaces(
+      withDevices({
+        root: {type: 'disk', path: '/', pool: 'default'},
+        eth1: {type: 'nic', nictype: 'macvlan', parent: 'enp1s0'},
+        eth0: {type: 'nic', name: 'eth0', network: 'repomanbr0'},
+      }),
+    )
+    expect(nics).to.deep.equal({interfaces: ['eth0 on repomanbr0', 'eth1 on enp1s0'], askedForNone: false})
+  })
+
+  it('tells no NIC at all from a NIC turned off on purpose', () => {
+    expect(containerInterfaces(withDevices({root: {type: 'disk', path: '/', pool: 'default'}}))).to.deep.equal({
+      interfaces: [],
+      askedForNone: false,
+    })
+    expect(containerInterfaces(withDevices({eth0: {type: 'none'}}))).to.deep.equal({interfaces: [], askedForNone: true})
   })
 })

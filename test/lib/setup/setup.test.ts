@@ -80,6 +80,7 @@ describe('setup plan and steps', () => {
     config: {'features.images': 'false', 'features.profiles': 'true'},
   }
   const rootDisk = {root: {type: 'disk', path: '/', pool: 'default'}}
+  const inPlaceDevices = {...rootDisk, eth0: {type: 'nic', name: 'eth0', network: 'incusbr0'}}
   let dir: string
   let paths: {registryFile: string; overridesDir: string; userProfilesDir: string}
 
@@ -117,6 +118,9 @@ describe('setup plan and steps', () => {
         .resolves((options.networks ?? []).map((name) => ({name, type: 'bridge', managed: true, config: {}}))),
       getProfile: sinon.stub().callsFake(async () => structuredClone(profile)),
       updateProfile: sinon.stub().resolves(),
+      createNetwork: sinon.stub().resolves(),
+      deleteNetwork: sinon.stub().resolves(),
+      imageProperties: sinon.stub().resolves({os: 'Debian'}),
     }
     const store = {
       exists: sinon.stub().returns(options.registry !== undefined),
@@ -133,6 +137,7 @@ describe('setup plan and steps', () => {
       host,
       detectLanIp: () => '192.0.2.10',
       missingSubids: sinon.stub().resolves(undefined),
+      hostNetwork: () => ({interfaces: ['lo', 'eth0'], cidrs: ['127.0.0.1/8', '10.213.1.5/24']}),
     }
     return {incus, store, deps}
   }
@@ -145,8 +150,9 @@ describe('setup plan and steps', () => {
     makeDirs()
     const {incus, store, deps} = world({
       project: inPlaceProject,
-      devices: rootDisk,
+      devices: inPlaceDevices,
       registry: buildRegistry(undefined, values, host),
+      networks: ['incusbr0'],
     })
     const plan = await planSetup({}, {}, deps)
     expect(plan).to.deep.include({project: {action: 'none'}, registryChanged: false, dirs: [], warnings: [], notes: []})
@@ -154,7 +160,13 @@ describe('setup plan and steps', () => {
     expect(steps).to.deep.equal([])
     await runSteps(steps)
     expect(result.changes).to.deep.equal([])
-    for (const change of [incus.createProject, incus.patchProject, incus.updateProfile, store.replace])
+    for (const change of [
+      incus.createProject,
+      incus.patchProject,
+      incus.updateProfile,
+      incus.createNetwork,
+      store.replace,
+    ])
       expect(change.called).to.equal(false)
   })
 
@@ -192,8 +204,9 @@ describe('setup plan and steps', () => {
     makeDirs()
     const {incus, deps} = world({
       project: {...inPlaceProject, config: {'features.profiles': 'true'}},
-      devices: rootDisk,
+      devices: inPlaceDevices,
       registry: buildRegistry(undefined, values, host),
+      networks: ['incusbr0'],
     })
     incus.patchProject.rejects(new Error('Features can only be changed on empty projects'))
     const {steps, result} = setupSteps(await planSetup({}, {}, deps), deps)
@@ -212,11 +225,12 @@ describe('setup plan and steps', () => {
       action: 'create',
       config: {'features.images': 'false', 'features.profiles': 'true'},
     })
-    // Before it exists, the networks it will share are the default project's.
-    expect(deps.incus.args).to.deep.equal([['repoman'], ['default']])
+    // Before it exists, the networks and images it will share are the default project's.
+    expect(deps.incus.args).to.deep.equal([['repoman'], ['default'], ['default']])
     const {steps} = setupSteps(plan, deps)
     expect(steps.map((s) => s.title)).to.deep.equal([
       'Create Incus project "repoman"',
+      'Create network "repomanbr0" (Incus has none, and containers need one)',
       'Root disk (and network) on the default profile',
       `Create ${paths.overridesDir}, ${paths.userProfilesDir}, ${values.reposRoot}`,
       `Write ${paths.registryFile}`,
@@ -227,9 +241,72 @@ describe('setup plan and steps', () => {
     )
     expect(error.message).to.equal('EACCES: permission denied')
     expect(incus.createProject.calledOnceWith('repoman')).to.equal(true)
-    expect(incus.updateProfile.args.map(([spec]) => spec.devices)).to.deep.equal([rootDisk, {}])
+    expect(incus.updateProfile.args.map(([spec]) => spec.devices)).to.deep.equal([
+      {...rootDisk, eth0: {type: 'nic', name: 'eth0', network: 'repomanbr0'}},
+      {},
+    ])
+    expect(incus.deleteNetwork.args).to.deep.equal([['repomanbr0']])
     expect(incus.deleteProject.args).to.deep.equal([['repoman']])
     expect(incus.deleteProject.calledAfter(incus.updateProfile)).to.equal(true)
+  })
+
+  it('creates a bridge where Incus has no network, with a free subnet when Incus cannot pick one', async () => {
+    makeDirs()
+    const {incus, deps} = world({
+      project: inPlaceProject,
+      devices: rootDisk,
+      registry: buildRegistry(undefined, values, host),
+    })
+    // Another daemon's bridge holds the first name on this host; an isolated project's bridge is no candidate.
+    deps.hostNetwork = () => ({interfaces: ['lo', 'eth0', 'repomanbr0'], cidrs: ['10.213.1.5/24']})
+    incus.networks.resolves([
+      {name: 'rmn0123456789', type: 'bridge', managed: true, config: {'ipv4.address': '10.213.2.1/24'}},
+    ])
+    incus.createNetwork.onFirstCall().rejects(new Error('Failed to automatically find an unused IPv4 subnet'))
+    const plan = await planSetup({}, {}, deps)
+    expect(plan.bridge).to.deep.equal({name: 'repomanbr1', subnet: '10.213.3.1/24'})
+    const {steps, result} = setupSteps(plan, deps)
+    await runSteps(steps)
+    expect(incus.createNetwork.args.map(([body]) => body.config['ipv4.address'])).to.deep.equal([
+      'auto',
+      '10.213.3.1/24',
+    ])
+    expect(incus.updateProfile.firstCall.args[0].devices).to.deep.equal({
+      ...rootDisk,
+      eth0: {type: 'nic', name: 'eth0', network: 'repomanbr1'},
+    })
+    expect(result.changes.slice(0, 2)).to.deep.equal([
+      'created network "repomanbr1" (10.213.3.1/24, NAT to the host\'s network)',
+      'default profile: root disk on pool "default", eth0 on network "repomanbr1"',
+    ])
+  })
+
+  it('creates no bridge where the profile has a NIC of its own, and warns when several networks leave the choice open', async () => {
+    const own = world({
+      project: inPlaceProject,
+      devices: {...rootDisk, eth0: {type: 'nic', nictype: 'macvlan', parent: 'eth0'}},
+    })
+    expect((await planSetup({}, {reposRoot: values.reposRoot}, own.deps)).bridge).to.equal(undefined)
+    const several = world({project: inPlaceProject, devices: rootDisk, networks: ['a', 'b']})
+    const plan = await planSetup({}, {reposRoot: values.reposRoot}, several.deps)
+    expect(plan.bridge).to.equal(undefined)
+    expect(plan.warnings).to.deep.equal([
+      'several managed networks (a, b): new containers get no NIC; choose one with `repoman setup --network a`',
+    ])
+  })
+
+  it('warns when the default image is neither cached nor served by a remote, and names where to look', async () => {
+    const {incus, deps} = world({project: inPlaceProject, devices: inPlaceDevices, networks: ['incusbr0']})
+    incus.imageProperties.resolves(undefined)
+    const plan = await planSetup({image: 'nope/13'}, {reposRoot: values.reposRoot}, deps)
+    expect(plan.warnings).to.deep.equal([
+      'default image "nope/13" cannot be had (no cached image and no configured remote has it): `repoman new` will fail; `incus image list` shows the cached images and `incus remote list` the remotes; choose one with `repoman setup --image ALIAS`',
+    ])
+    incus.imageProperties.rejects(new Error('Error: Failed getting image: lookup images.example: no such host'))
+    const offline = await planSetup({image: 'images:debian/13'}, {reposRoot: values.reposRoot}, deps)
+    expect(offline.warnings[0]).to.match(
+      /^default image "images:debian\/13" cannot be had \(Failed getting image: lookup images.example: no such host\)/,
+    )
   })
 
   it('refuses before changing anything when no storage pool can be chosen', async () => {
