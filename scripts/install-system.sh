@@ -2,7 +2,8 @@
 # Installs what a fresh Debian machine lacks for repoman and its tests: Incus (bookworm-backports
 # on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git; with
 # --test also what only the tests use: debootstrap (the real Debian test image), a C compiler
-# with static libc (the 32-bit syscall attack) and tmux (a real terminal for interactive tests).
+# with static libc (the 32-bit syscall attack), tmux (a real terminal for interactive tests) and
+# btrfs-progs (the test daemon's copy-on-write pool).
 # A no-op when everything is there; as a non-root user it only says what is missing.
 set -euo pipefail
 need=()
@@ -14,6 +15,7 @@ if [ "${1:-}" = --test ]; then
   command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
   command -v gcc >/dev/null || need+=(gcc)
   command -v tmux >/dev/null || need+=(tmux)
+  [ -x /usr/sbin/mkfs.btrfs ] || [ -x /sbin/mkfs.btrfs ] || need+=(btrfs-progs)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -151,7 +151,10 @@ export function planDefaultProfile(
 export function poolAdvice(pools: IncusStoragePool[], devices: DeviceMap): string | undefined {
   const pool = Object.values(devices).find((d) => d.type === 'disk' && d.path === '/')?.pool
   if (pools.find((p) => p.name === pool)?.driver !== 'dir') return undefined
-  return `storage pool "${pool}" is a dir pool: each \`repoman new\` copies the whole image; a btrfs or zfs pool clones it instantly (\`incus storage create fast btrfs\`, then \`repoman setup --storage-pool fast\`)`
+  const why = `storage pool "${pool}" is a dir pool: each \`repoman new\` copies the whole image; a btrfs or zfs pool clones it instantly`
+  const cloning = pools.find((p) => ['btrfs', 'zfs', 'lvm'].includes(p.driver))
+  if (cloning) return `${why}, and "${cloning.name}" is one: \`repoman setup --storage-pool ${cloning.name}\``
+  return `${why} (on a loop file: \`incus storage create fast btrfs size=12GiB\`, then \`repoman setup --storage-pool fast\`)`
 }
 
 export interface ResolvedSetup {

@@ -87,7 +87,7 @@ describe('new (create)', () => {
     project: 'repoman',
     getInstance: sinon.stub().resolves(undefined),
     listProfiles: sinon.stub().resolves([defaultProfile, shareProfile]),
-    imageProperties: sinon.stub().resolves({variant: 'cloud'}),
+    resolveImage: sinon.stub().resolves({properties: {variant: 'cloud'}}),
   })
   const planDeps = (incus: PlanCreateDeps['incus']): PlanCreateDeps => ({
     registry,
@@ -130,7 +130,7 @@ describe('new (create)', () => {
       expect(error).to.be.instanceOf(ProjectExistsError).with.property('code', 'PROJECT_EXISTS')
       expect(error.message).to.equal('project "alpha" already exists; pick another name or `repoman remove alpha`')
       sinon.assert.notCalled(incus.getInstance)
-      sinon.assert.notCalled(incus.imageProperties)
+      sinon.assert.notCalled(incus.resolveImage)
     })
 
     it('a repo that is not there: REPO_NOT_FOUND', async () => {
@@ -193,7 +193,7 @@ describe('new (create)', () => {
     it('an image Incus does not have, or cannot resolve: IMAGE_NOT_FOUND, hint listing its remote', async () => {
       repo('theta', {git: true})
       const unknown = planIncus()
-      unknown.imageProperties.resolves(undefined)
+      unknown.resolveImage.resolves(undefined)
       const missing = await refusal({name: 'theta', image: 'images:debian/99'}, unknown)
       expect(missing).to.be.instanceOf(ImageNotFoundError).with.property('hint', 'incus image list images:')
       expect(missing.message).to.equal(
@@ -201,7 +201,7 @@ describe('new (create)', () => {
       )
 
       const unreachable = planIncus()
-      unreachable.imageProperties.rejects(new IncusError('remote "far" is unreachable'))
+      unreachable.resolveImage.rejects(new IncusError('remote "far" is unreachable'))
       const failed = await refusal({name: 'theta', image: 'local-img'}, unreachable)
       expect(failed).to.be.instanceOf(ImageNotFoundError).with.property('hint', 'incus image list')
       expect(failed.message).to.equal(

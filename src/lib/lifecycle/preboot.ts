@@ -1,0 +1,102 @@
+/**
+ * Writing into a created, never started container through Incus's file API: the files the
+ * launch takes (the containment drop-in and whatever else must be there at the first boot) and
+ * the host user's account, decided by preboot-plan.ts from the image's own files. Reads go out
+ * side by side; the writes follow in order, parents first.
+ */
+import type {IncusClient} from '../incus/client.js'
+import type {InstanceFile} from '../incus/types.js'
+import {type AccountPlan, type AccountWant, planUserAccount, sudoersFile} from './account-plan.js'
+import {
+  BASH_PATHS,
+  type PrebootReads,
+  parentsOf,
+  prebootAccountWrites,
+  prebootFacts,
+  type StatedFile,
+  VISUDO_PATHS,
+  withParents,
+} from './preboot-plan.js'
+
+type FileApi = Pick<IncusClient, 'readInstanceFile' | 'writeInstanceFiles'>
+
+/**
+ * The account's writes and the plan they carry out, or undefined when this image cannot be
+ * prepared so (no /etc/passwd or /etc/group to edit, or a change only a shell inside can make):
+ * then the account is made through `incus exec` after the start, as `status --fix` does.
+ */
+export async function prebootAccount(
+  incus: FileApi,
+  name: string,
+  want: AccountWant,
+): Promise<{writes: InstanceFile[]; plan: AccountPlan} | undefined> {
+  const read = (path: string) => incus.readInstanceFile(name, path)
+  const stat = (path: string) => incus.readInstanceFile(name, path, {content: false})
+  const probes = [...BASH_PATHS, ...VISUDO_PATHS, sudoersFile(want.user)]
+  const [passwd, group, shadow, gshadow, home, skel, sudoersDir, ...probed] = await Promise.all([
+    read('/etc/passwd'),
+    read('/etc/group'),
+    read('/etc/shadow'),
+    read('/etc/gshadow'),
+    stat(want.home),
+    read('/etc/skel'),
+    stat('/etc/sudoers.d'),
+    ...probes.map(stat),
+  ])
+  const reads: PrebootReads = {
+    passwd,
+    group,
+    shadow,
+    gshadow,
+    home,
+    skel,
+    sudoersDir,
+    present: probes.filter((_, i) => probed[i] !== undefined),
+  }
+  const facts = prebootFacts(reads, want)
+  if (!facts) return undefined
+  const plan = planUserAccount(facts, want)
+  const newHome = home === undefined && plan.actions.some((action) => action.kind === 'home')
+  const names = newHome && skel?.type === 'directory' ? skel.content.split('\n').filter(Boolean) : []
+  const skelFiles = (await Promise.all(names.map((entry) => read(`/etc/skel/${entry}`))))
+    .map((file, i) => ({name: names[i] as string, file}))
+    // Regular files only, as they are in every image's skel; nothing of a directory is copied.
+    .filter((entry): entry is {name: string; file: StatedFile} => entry.file?.type === 'file')
+  const writes = prebootAccountWrites(reads, plan, skelFiles)
+  return writes && {writes, plan}
+}
+
+/** Writes `files` into the container, making the directories above them that it lacks first. */
+export async function writeBootFiles(incus: FileApi, name: string, files: InstanceFile[]): Promise<void> {
+  const parents = [...new Set(files.flatMap((file) => parentsOf(file.path)))]
+  const stats = await Promise.all(parents.map((path) => incus.readInstanceFile(name, path, {content: false})))
+  const existing = new Set(parents.filter((_, i) => stats[i] !== undefined))
+  await incus.writeInstanceFiles(name, withParents(files, (path) => existing.has(path)))
+}
+
+/**
+ * Waits, after the first start, until cloud-init has finished where it runs (it makes the
+ * image's own first user, and user-data may install things the user expects), reading its
+ * markers in /run through the file API instead of `cloud-init status --wait` in an exec: its
+ * systemd generator leaves /run/cloud-init/enabled or /disabled within moments of the start,
+ * and a finished run leaves /run/cloud-init/result.json.
+ */
+export async function waitForCloudInit(
+  incus: Pick<IncusClient, 'readInstanceFile'>,
+  name: string,
+  limits = {verdictMs: 3_000, finishMs: 10 * 60_000, pollMs: 50},
+): Promise<void> {
+  const exists = async (path: string) => (await incus.readInstanceFile(name, path, {content: false})) !== undefined
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+  const verdictBy = Date.now() + limits.verdictMs
+  for (;;) {
+    const [enabled, disabled] = await Promise.all([exists('/run/cloud-init/enabled'), exists('/run/cloud-init/disabled')])
+    if (disabled) return
+    if (enabled) break
+    // No verdict at all: this image's cloud-init does not run under systemd's generator.
+    if (Date.now() > verdictBy) return
+    await sleep(limits.pollMs)
+  }
+  const finishBy = Date.now() + limits.finishMs
+  while (!(await exists('/run/cloud-init/result.json')) && Date.now() < finishBy) await sleep(limits.pollMs * 4)
+}
