@@ -354,7 +354,10 @@ export class IncusClient {
       config: spec.config,
       devices: spec.devices,
     }
-    await this.socketCall('POST', this.scoped('/1.0/instances'), {body: JSON.stringify(body), timeoutMs: LAUNCH_TIMEOUT_MS})
+    await this.socketCall('POST', this.scoped('/1.0/instances'), {
+      body: JSON.stringify(body),
+      timeoutMs: LAUNCH_TIMEOUT_MS,
+    })
   }
 
   /** Starts an instance with one request over the socket, and waits until it runs. */

@@ -154,7 +154,10 @@ function splitResponse(raw: Buffer): SocketRawResponse | undefined {
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1]
   if (status === undefined) return undefined
   const headers = Object.fromEntries(
-    lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+    lines.map((line) => [
+      line.slice(0, line.indexOf(':')).trim().toLowerCase(),
+      line.slice(line.indexOf(':') + 1).trim(),
+    ]),
   )
   return {status: Number(status), headers, body: raw.subarray(headEnd + 4)}
 }

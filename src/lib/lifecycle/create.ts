@@ -54,8 +54,8 @@ import {
 } from './containers.js'
 import {SYSTEMD_DROPIN} from './containment.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
-import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
 import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
+import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
 
 export interface NewRequest {
   name: string

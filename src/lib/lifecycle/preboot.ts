@@ -71,7 +71,10 @@ export async function writeBootFiles(incus: FileApi, name: string, files: Instan
   const parents = [...new Set(files.flatMap((file) => parentsOf(file.path)))]
   const stats = await Promise.all(parents.map((path) => incus.readInstanceFile(name, path, {content: false})))
   const existing = new Set(parents.filter((_, i) => stats[i] !== undefined))
-  await incus.writeInstanceFiles(name, withParents(files, (path) => existing.has(path)))
+  await incus.writeInstanceFiles(
+    name,
+    withParents(files, (path) => existing.has(path)),
+  )
 }
 
 /**
@@ -90,7 +93,10 @@ export async function waitForCloudInit(
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
   const verdictBy = Date.now() + limits.verdictMs
   for (;;) {
-    const [enabled, disabled] = await Promise.all([exists('/run/cloud-init/enabled'), exists('/run/cloud-init/disabled')])
+    const [enabled, disabled] = await Promise.all([
+      exists('/run/cloud-init/enabled'),
+      exists('/run/cloud-init/disabled'),
+    ])
     if (disabled) return
     if (enabled) break
     // No verdict at all: this image's cloud-init does not run under systemd's generator.
