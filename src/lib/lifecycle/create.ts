@@ -56,6 +56,7 @@ import {SYSTEMD_DROPIN} from './containment.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
 import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
+import {cloudInitSeeded} from './preboot-plan.js'
 
 export interface NewRequest {
   name: string
@@ -177,6 +178,8 @@ export interface CreatePlan extends CreateBasis {
    * it (a remote image, or a remote daemon) it is launched, and the account made by exec.
    */
   imageFingerprint?: string
+  /** cloud-init has a datasource at the first boot (`cloudInitSeeded`): `new` waits until it is done. */
+  cloudInitSeeded: boolean
 }
 
 /** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
@@ -306,6 +309,10 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
     nicDevice: basis.policy.mode === 'open' ? undefined : nicToReplace(facts.installed, profiles),
     cloudInit: facts.image.properties.variant === 'cloud' || /\/cloud$/.test(image),
     imageFingerprint: facts.image.fingerprint,
+    cloudInitSeeded: cloudInitSeeded([
+      ...facts.installed.filter((profile) => profiles.includes(profile.name)),
+      {devices: Object.fromEntries(basis.override.mounts.map((m, i) => [String(i), {type: 'disk', path: m.path}]))},
+    ]),
   }
 }
 
@@ -482,7 +489,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
             const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
             result.user = account.user
             result.warnings.push(...account.notes)
-          } else if (plan.cloudInit) await waitForCloudInit(incus, name)
+          } else if (plan.cloudInit && plan.cloudInitSeeded) await waitForCloudInit(incus, name)
           return undefined
         },
       },

@@ -9,7 +9,7 @@
  * (which costs a process, an attach and a shell), and a first boot finds everything in place:
  * cloud-init's own first user is then added next to ours (docs/account.md says how they agree).
  */
-import type {InstanceFile, InstanceFileStat} from '../incus/types.js'
+import type {DeviceMap, InstanceFile, InstanceFileStat} from '../incus/types.js'
 import {type AccountAction, type AccountFacts, type AccountPlan, type AccountWant, sudoersFile} from './account-plan.js'
 
 /** An account file as read: its text, owner and mode (written back with the same). */
@@ -228,3 +228,21 @@ export function withParents(files: InstanceFile[], exists: (path: string) => boo
   }
   return out
 }
+
+/**
+ * Whether cloud-init will run at the first boot: it finds a datasource (a NoCloud seed mounted
+ * from the host, or user, vendor or network data in the config). Without one its systemd
+ * generator disables it, and there is nothing to wait for.
+ */
+export function cloudInitSeeded(sources: Array<{config?: Record<string, string>; devices?: DeviceMap}>): boolean {
+  return sources.some(
+    ({config = {}, devices = {}}) =>
+      Object.keys(config).some((key) =>
+        /^(cloud-init\.|user\.(user-data|vendor-data|meta-data|network-config)$)/.test(key),
+      ) ||
+      Object.values(devices).some((device) => device.type === 'disk' && device.path?.startsWith('/var/lib/cloud/seed')),
+  )
+}
+
+/** Written on the root disk when cloud-init's last stage is done: visible through the file API in any state. */
+export const CLOUD_INIT_FINISHED = ['/var/lib/cloud/instance/boot-finished', '/var/lib/cloud/data/result.json']

@@ -9,6 +9,7 @@ import type {InstanceFile} from '../incus/types.js'
 import {type AccountPlan, type AccountWant, planUserAccount, sudoersFile} from './account-plan.js'
 import {
   BASH_PATHS,
+  CLOUD_INIT_FINISHED,
   type PrebootReads,
   parentsOf,
   prebootAccountWrites,
@@ -78,31 +79,21 @@ export async function writeBootFiles(incus: FileApi, name: string, files: Instan
 }
 
 /**
- * Waits, after the first start, until cloud-init has finished where it runs (it makes the
- * image's own first user, and user-data may install things the user expects), reading its
- * markers in /run through the file API instead of `cloud-init status --wait` in an exec: its
- * systemd generator leaves /run/cloud-init/enabled or /disabled within moments of the start,
- * and a finished run leaves /run/cloud-init/result.json.
+ * Waits, after the first start, until cloud-init has finished (it makes the image's own first
+ * user, and user-data may install what the user expects), by reading the markers its last
+ * stage leaves on the root disk through the file API, instead of `cloud-init status --wait` in
+ * an exec. Only called when it has a datasource (`cloudInitSeeded`).
  */
 export async function waitForCloudInit(
   incus: Pick<IncusClient, 'readInstanceFile'>,
   name: string,
-  limits = {verdictMs: 3_000, finishMs: 10 * 60_000, pollMs: 50},
+  limits = {finishMs: 10 * 60_000, pollMs: 200},
 ): Promise<void> {
-  const exists = async (path: string) => (await incus.readInstanceFile(name, path, {content: false})) !== undefined
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-  const verdictBy = Date.now() + limits.verdictMs
-  for (;;) {
-    const [enabled, disabled] = await Promise.all([
-      exists('/run/cloud-init/enabled'),
-      exists('/run/cloud-init/disabled'),
-    ])
-    if (disabled) return
-    if (enabled) break
-    // No verdict at all: this image's cloud-init does not run under systemd's generator.
-    if (Date.now() > verdictBy) return
-    await sleep(limits.pollMs)
-  }
+  const finished = async () =>
+    (await Promise.all(CLOUD_INIT_FINISHED.map((path) => incus.readInstanceFile(name, path, {content: false})))).some(
+      (stat) => stat !== undefined,
+    )
   const finishBy = Date.now() + limits.finishMs
-  while (!(await exists('/run/cloud-init/result.json')) && Date.now() < finishBy) await sleep(limits.pollMs * 4)
+  while (!(await finished()) && Date.now() < finishBy)
+    await new Promise((resolve) => setTimeout(resolve, limits.pollMs))
 }
