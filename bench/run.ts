@@ -192,7 +192,7 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
     for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), 1001, 1001)
     execFileSync(process.execPath, [BIN, 'profile', 'install', 'claude-share'], {
       env: {...env, PATH: `${join(world.home, '.local/bin')}:${env.PATH}`},
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'inherit'],
     })
     execFileSync(process.execPath, [BIN, 'agent', 'install', 'claude'], {env, stdio: 'ignore'})
     const launcher = join(world.home, '.local/share/repoman/bin/claude')

@@ -397,11 +397,14 @@ export class IncusClient {
     }
   }
 
-  /** Writes files and directories into an instance (running or not), in order: parents first. */
+  /**
+   * Writes files and directories into an instance (running or not): the directories first, in
+   * the order given (parents before children), then the files side by side.
+   */
   async writeInstanceFiles(name: string, files: InstanceFile[]): Promise<void> {
-    for (const file of files) {
+    const write = (file: InstanceFile) => {
       const directory = file.type === 'directory'
-      await this.socketCall('POST', this.filePath(name, file.path), {
+      return this.socketCall('POST', this.filePath(name, file.path), {
         headers: {
           'X-Incus-type': directory ? 'directory' : 'file',
           'X-Incus-uid': String(file.uid ?? 0),
@@ -412,6 +415,8 @@ export class IncusClient {
         raw: directory ? undefined : Buffer.from(file.content ?? '', 'utf8'),
       })
     }
+    for (const directory of files.filter((file) => file.type === 'directory')) await write(directory)
+    await Promise.all(files.filter((file) => file.type !== 'directory').map(write))
   }
 
   private filePath(name: string, path: string): string {

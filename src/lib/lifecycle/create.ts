@@ -56,7 +56,7 @@ import {SYSTEMD_DROPIN} from './containment.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
 import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
-import {cloudInitSeeded} from './preboot-plan.js'
+import {cloudInitSeeded, parentsOf} from './preboot-plan.js'
 
 export interface NewRequest {
   name: string
@@ -472,12 +472,17 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       {
         title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
         async run() {
-          const account = await prebootAccount(incus, name, plan.account)
+          const account = await prebootAccount(
+            incus,
+            name,
+            plan.account,
+            bootFiles.flatMap((file) => parentsOf(file.path)),
+          )
           if (account) {
             result.user = account.plan.user
             result.warnings.push(...account.plan.notes)
           } else accountByExec = true
-          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])])
+          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])], account?.existing)
           return undefined
         },
       },

@@ -30,10 +30,14 @@ export async function prebootAccount(
   incus: FileApi,
   name: string,
   want: AccountWant,
-): Promise<{writes: InstanceFile[]; plan: AccountPlan} | undefined> {
+  /** Directories whose existence to learn in the same round (the parents of the other boot files). */
+  alsoStat: string[] = [],
+): Promise<{writes: InstanceFile[]; plan: AccountPlan; existing: Set<string>} | undefined> {
   const read = (path: string) => incus.readInstanceFile(name, path)
   const stat = (path: string) => incus.readInstanceFile(name, path, {content: false})
   const probes = [...BASH_PATHS, ...VISUDO_PATHS, sudoersFile(want.user)]
+  // Where the writes will go: known now, so that writing needs no round of reads of its own.
+  const directories = [...new Set([...alsoStat, ...parentsOf(want.home), '/etc'])]
   const [passwd, group, shadow, gshadow, home, skel, sudoersDir, ...probed] = await Promise.all([
     read('/etc/passwd'),
     read('/etc/group'),
@@ -42,7 +46,7 @@ export async function prebootAccount(
     stat(want.home),
     read('/etc/skel'),
     stat('/etc/sudoers.d'),
-    ...probes.map(stat),
+    ...[...probes, ...directories].map(stat),
   ])
   const reads: PrebootReads = {
     passwd,
@@ -64,14 +68,27 @@ export async function prebootAccount(
     // Regular files only, as they are in every image's skel; nothing of a directory is copied.
     .filter((entry): entry is {name: string; file: StatedFile} => entry.file?.type === 'file')
   const writes = prebootAccountWrites(reads, plan, skelFiles)
-  return writes && {writes, plan}
+  const existing = new Set(directories.filter((_, i) => probed[probes.length + i] !== undefined))
+  if (sudoersDir) existing.add('/etc/sudoers.d')
+  return writes && {writes, plan, existing}
 }
 
-/** Writes `files` into the container, making the directories above them that it lacks first. */
-export async function writeBootFiles(incus: FileApi, name: string, files: InstanceFile[]): Promise<void> {
-  const parents = [...new Set(files.flatMap((file) => parentsOf(file.path)))]
+/**
+ * Writes `files` into the container, making the directories above them that it lacks first;
+ * `known` are directories already known to exist, the rest are looked up first.
+ */
+export async function writeBootFiles(
+  incus: FileApi,
+  name: string,
+  files: InstanceFile[],
+  known: Set<string> = new Set(),
+): Promise<void> {
+  const written = new Set(files.filter((file) => file.type === 'directory').map((file) => file.path))
+  const parents = [...new Set(files.flatMap((file) => parentsOf(file.path)))].filter(
+    (path) => !known.has(path) && !written.has(path),
+  )
   const stats = await Promise.all(parents.map((path) => incus.readInstanceFile(name, path, {content: false})))
-  const existing = new Set(parents.filter((_, i) => stats[i] !== undefined))
+  const existing = new Set([...known, ...parents.filter((_, i) => stats[i] !== undefined)])
   await incus.writeInstanceFiles(
     name,
     withParents(files, (path) => existing.has(path)),
