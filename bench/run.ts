@@ -177,9 +177,15 @@ function launchReady(world: World, repo: string, name: string): number {
  * and then `incus exec ... claude --version` as uid 1001.
  */
 function newThenAgent(incusDir: string, pool: string): Row | undefined {
-  const world = makeWorld(incusDir)
+  // As the host user really runs it (uid 1001, its own HOME), so the launcher and the shared
+  // ~/.claude are that user's.
+  const world = makeWorld(incusDir, {user: true})
   try {
-    const {env, repo} = realImageWorld(world, pool)
+    const asUser = (command: string[]) => ['setpriv', '--reuid=1001', '--regid=1001', '--init-groups', ...command]
+    const env = world.env
+    const repo = world.makeRepo('realbench', {git: true})
+    const run = (command: string[], extra: NodeJS.ProcessEnv = {}) =>
+      execFileSync(command[0] as string, command.slice(1), {env: {...env, ...extra}, cwd: repo, stdio: 'ignore'})
     try {
       installClaudeCodeFor(world.home, 1001, 1001)
     } catch (error) {
@@ -190,16 +196,19 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
     mkdirSync(join(world.home, '.claude'))
     writeFileSync(join(world.home, '.claude.json'), '{}\n')
     for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), 1001, 1001)
-    execFileSync(process.execPath, [BIN, 'profile', 'install', 'claude-share'], {
-      env: {...env, PATH: `${join(world.home, '.local/bin')}:${env.PATH}`},
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const setup = ['setup', '--non-interactive', '--repos-root', world.reposRoot, '--backup-root', world.backupRoot]
+    run(asUser([process.execPath, BIN, ...setup, '--image', REAL_IMAGE, '--incus-project', world.incusProject]))
+    run(asUser([process.execPath, BIN, 'setup', '--storage-pool', pool]))
+    run(asUser([process.execPath, BIN, 'profile', 'install', 'claude-share']), {
+      PATH: `${join(world.home, '.local/bin')}:${env.PATH}`,
     })
-    execFileSync(process.execPath, [BIN, 'agent', 'install', 'claude'], {env, stdio: 'ignore'})
+    run(asUser([process.execPath, BIN, 'agent', 'install', 'claude']))
     const launcher = join(world.home, '.local/share/repoman/bin/claude')
+    const registry = world.registryText()
     const cleanup = () => {
       for (const name of ['realbench', 'rawreal'])
         spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
-      world.writeRegistry([], `default_image = "${REAL_IMAGE}"\nprofiles = ["default", "claude-share"]`)
+      writeFileSync(world.registryFile, registry)
     }
     const claudeBin = join(world.home, '.local/bin/claude')
     const shared = `  claude:\n    type: disk\n    source: ${join(world.home, '.local')}\n    path: ${join(world.home, '.local')}\n    readonly: "true"\n    shift: "true"\n`
@@ -208,8 +217,8 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
       `repoman new + claude launcher --version (${pool} pool)`,
       () => {
         const started = process.hrtime.bigint()
-        execFileSync(process.execPath, [BIN, 'new', 'realbench', '--yes'], {env, stdio: 'ignore'})
-        execFileSync(launcher, ['--version'], {env, cwd: repo, stdio: 'ignore'})
+        run(asUser([process.execPath, BIN, 'new', 'realbench', '--yes', '--profile', 'claude-share']))
+        run(asUser([launcher, '--version']))
         return Number(process.hrtime.bigint() - started) / 1e6
       },
       [
@@ -258,6 +267,8 @@ function newRows(daemon: TestDaemon): Row[] {
 
 async function main(): Promise<void> {
   const daemon = await startTestDaemon()
+  // For worlds whose CLI runs as the test user (makeWorld's {user: true}).
+  process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
   // BENCH_ONLY=new: just the rows of `new` on the real image.
   if (process.env.BENCH_ONLY === 'new') {
     try {
