@@ -456,13 +456,14 @@ export class IncusClient {
     // A HEAD's answer has headers only.
     const json = response.body.length > 0 && (response.headers['content-type'] ?? '').startsWith('application/json')
     const document = json ? incusDocument(socket, path, response) : undefined
-    if (response.status >= 400)
+    // An operation's wait answers 200 with an error document when the operation failed.
+    if (response.status >= 400 || document?.error)
       throw fail(`Error: ${document?.error ?? (response.status === 404 ? 'Not Found' : `HTTP ${response.status}`)}`)
     this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via: socket})
     if (document?.operation) {
       const wait = `${document.operation}/wait?timeout=${Math.ceil(timeoutMs / 1000)}`
       const done = await this.socketCall('GET', this.scoped(wait), {timeoutMs: timeoutMs + 5_000})
-      const outcome = incusDocument(socket, wait, done).metadata as {status?: string; err?: string}
+      const outcome = (incusDocument(socket, wait, done).metadata ?? {}) as {status?: string; err?: string}
       if (outcome.status !== 'Success') throw fail(`Error: ${outcome.err || `operation ${outcome.status}`}`)
     }
     return response
