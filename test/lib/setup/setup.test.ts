@@ -33,7 +33,13 @@ describe('setup decisions', () => {
 
   it('advises a cloning pool only when the root disk is on a dir pool', () => {
     const root = {root: {type: 'disk', path: '/', pool: 'default'}}
-    expect(poolAdvice([pool('default')], root)).to.match(/^storage pool "default" is a dir pool: .*btrfs or zfs/)
+    expect(poolAdvice([pool('default')], root)).to.equal(
+      'storage pool "default" is a dir pool: each `repoman new` copies the whole image; a btrfs or zfs pool clones it instantly (on a loop file: `incus storage create fast btrfs size=12GiB`, then `repoman setup --storage-pool fast`)',
+    )
+    // A copy-on-write pool is there already: the advice names it.
+    expect(poolAdvice([pool('default'), {name: 'cow', driver: 'zfs', status: 'Created'}], root)).to.match(
+      /instantly, and "cow" is one: `repoman setup --storage-pool cow`$/,
+    )
     expect(poolAdvice([{name: 'default', driver: 'btrfs', status: 'Created'}], root)).to.equal(undefined)
     expect(poolAdvice([pool('default')], {})).to.equal(undefined)
   })
