@@ -6,7 +6,7 @@
  * sizes. Writes bench/results.json.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {join, resolve} from 'node:path'
 import {containmentSeccompPolicy} from '../src/lib/lifecycle/containment.js'
@@ -265,7 +265,97 @@ function newRows(daemon: TestDaemon): Row[] {
   return rows
 }
 
+/**
+ * Taking 10k new objects from an agent's git dir (10,000 blobs, their tree and a commit, written
+ * loose as git inside writes them) against `git fetch` of the same commit from a local repo:
+ * git's own way to move those objects between repositories. Each run starts from fresh repos.
+ */
+async function importRow(): Promise<Row> {
+  const {prepareAgentGit} = await import('../src/lib/git/agent-git.js')
+  const root = mkdtempSync('/var/tmp/repoman-bench-import-')
+  const git = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@example.org', ...args], {
+      cwd,
+      env: {...process.env, ...env},
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    })
+  let run = 0
+  let current: {repo: string; state: string; source: string} | undefined
+  const setup = async () => {
+    const dir = join(root, String(run++))
+    const repo = join(dir, 'repo')
+    mkdirSync(join(repo, 'files'), {recursive: true})
+    git(dir, ['init', '-q', '-b', 'main', repo])
+    writeFileSync(join(repo, 'README'), 'bench\n')
+    git(repo, ['add', 'README'])
+    git(repo, ['commit', '-qm', 'init'])
+    const state = join(dir, 'state')
+    const agentDir = await prepareAgentGit(repo, state, 'bench')
+    const agentEnv = {
+      GIT_DIR: agentDir,
+      GIT_WORK_TREE: repo,
+      GIT_ALTERNATE_OBJECT_DIRECTORIES: join(repo, '.git/objects'),
+    }
+    for (let i = 0; i < 10_000; i++) writeFileSync(join(repo, 'files', String(i)), `file ${i} of run ${run}\n`)
+    git(repo, ['add', 'files'], agentEnv)
+    git(repo, ['commit', '-qm', '10k files'], agentEnv)
+    // The same files committed in a plain clone, for git fetch to take.
+    const source = join(dir, 'source')
+    git(dir, ['clone', '-q', '--no-local', repo, source])
+    mkdirSync(join(source, 'files'))
+    for (let i = 0; i < 10_000; i++) writeFileSync(join(source, 'files', String(i)), `file ${i} of run ${run}\n`)
+    git(source, ['add', 'files'])
+    git(source, ['commit', '-qm', '10k files'])
+    git(source, ['branch', 'agent'])
+    current = {repo, state, source}
+  }
+  const importOnce = () => {
+    const {repo, state} = current as NonNullable<typeof current>
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', resolve(import.meta.dirname, 'import-once.ts'), repo, state, 'bench'],
+      {encoding: 'utf8'},
+    )
+    return Number(out.trim())
+  }
+  const fetchOnce = () => {
+    const {repo, source} = current as NonNullable<typeof current>
+    return time(['git', '-C', repo, 'fetch', '-q', source, 'agent:refs/remotes/fetched/agent'], process.env)
+  }
+  const as: number[] = []
+  const bs: number[] = []
+  try {
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      await setup()
+      as.push(importOnce())
+      await setup()
+      bs.push(fetchOnce())
+    }
+  } finally {
+    rmSync(root, {recursive: true, force: true})
+  }
+  const repomanMs = median(as)
+  const floorMs = median(bs)
+  const row = {
+    what: "import of an agent's 10k new objects",
+    repoman_ms: round(repomanMs),
+    floor_ms: round(floorMs),
+    floor: 'git fetch of the same commit from a local repo',
+    ratio: round(repomanMs / floorMs, 2),
+    target: 2,
+    ok: repomanMs / floorMs <= 2,
+  }
+  console.log(
+    `${row.ok ? 'ok  ' : 'SLOW'} ${row.what}: ${row.repoman_ms} ms vs ${row.floor_ms} ms (${row.ratio}x, target <= 2x)`,
+  )
+  return row
+}
+
 async function main(): Promise<void> {
+  // Needs no daemon: first, and alone with BENCH_ONLY=import.
+  const importMeasured = await importRow()
+  if (process.env.BENCH_ONLY === 'import') return
   const daemon = await startTestDaemon()
   // For worlds whose CLI runs as the test user (makeWorld's {user: true}).
   process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
@@ -282,7 +372,7 @@ async function main(): Promise<void> {
     return
   }
   const world: World = makeWorld(daemon.dir)
-  const rows: Row[] = []
+  const rows: Row[] = [importMeasured]
   const processCounts: Record<string, Record<string, number>> = {}
   const incusCalls: Record<string, Record<string, number>> = {}
   try {

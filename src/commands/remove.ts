@@ -21,7 +21,13 @@ export default class Remove extends RepomanCommand<RemoveResult> {
     const {args, flags} = await this.parse(Remove)
     const context = await this.repoman()
     const {describeRemoval, planRemoval, removalSteps, renderRemoval} = await import('../lib/lifecycle/remove.js')
-    const plan = await planRemoval(args.name, flags['keep-incus'], context.registry, context.incus)
+    const plan = await planRemoval(
+      args.name,
+      flags['keep-incus'],
+      context.registry,
+      context.incus,
+      context.paths.stateDir,
+    )
     if (!flags.yes) {
       if (!this.interactive)
         throw new NeedsTtyError(`remove asks for confirmation; pass --yes to remove "${args.name}" without a terminal`)

@@ -10,7 +10,7 @@ export default class Status extends RepomanCommand<StatusResult> {
     'Health check: containers, their mounts, the backup root, the last sync, and changed host-run files.'
   static override description =
     `Exits 0 when everything is healthy and 1 when anything is wrong, with the reason on the line.
-Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman accept\`; so are setuid/setgid files, device nodes, FIFOs and sockets anywhere in the repo.`
+Changed host-run files (.envrc, .claude/settings.json, ...) are problems until \`repoman accept\`; so are setuid/setgid files, device nodes, FIFOs, sockets, nested repositories and symlinks that lead out of the repo, anywhere in it. The agent's commits are taken into your repo first.`
   static override examples = [
     '<%= config.bin %> status',
     '<%= config.bin %> status isurus --json',
@@ -20,7 +20,7 @@ Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman a
   static override flags = {
     fix: Flags.boolean({
       description:
-        'First give each running container back your account (user, group, home, sudo as `new` made them), e.g. after it was re-provisioned.',
+        'First repair what can be: a container made by an older repoman gets a git dir of its own, and each running container gets back your account (user, group, home, sudo as `new` made them), e.g. after it was re-provisioned.',
     }),
   }
 
@@ -30,10 +30,13 @@ Changed host-run files (.envrc, hooks, .git, ...) are problems until \`repoman a
     const context = await this.repoman()
     let fixed: AccountFix[] | undefined
     if (flags.fix) {
+      const gitLayout = await import('../lib/lifecycle/git-layout.js')
+      const gitPlan = await gitLayout.planGitFix(context.registry, context.incus, args.name)
+      const gitFix = gitLayout.gitFixSteps(gitPlan, context.incus, context.paths.stateDir)
       const plan = await status.planAccountFix(context.registry, context.incus, args.name)
       const {steps, result} = status.accountFixSteps(plan, context.registry, context.incus)
       const {showSteps} = await import('../cli/ui.js')
-      await showSteps(steps, {json: this.jsonEnabled()})
+      await showSteps([...gitFix.steps, ...steps], {json: this.jsonEnabled()})
       fixed = result
     }
     return this.output(

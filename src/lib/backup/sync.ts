@@ -246,6 +246,8 @@ export interface SyncPlan {
   projects: ProjectSyncPlan[]
   /** When the run began (Date.now()), for the result's seconds. */
   started: number
+  /** The host user's home: the scan flags symlinks into it. */
+  home: string
 }
 
 /** The one thing to do about a refused backup root, where there is one. */
@@ -305,6 +307,7 @@ export async function planSync(request: SyncRequest, deps: SyncPlanDeps): Promis
     backupRoot,
     projects: projects.map((project) => guardProject(registry, project)).sort((a, b) => compareAscii(a.name, b.name)),
     started,
+    home: registry.host.home,
   }
 }
 
@@ -312,6 +315,8 @@ export interface SyncDeps {
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
   rsync: RsyncRunner
   log: Pick<RunLog, 'write' | 'file'>
+  /** Takes what the project's agent committed into its repo first (git/agent-git.ts), returning what to say. */
+  takeCommits?: (name: string, repoPath: string) => Promise<string[]>
 }
 
 /** The real rsync and store, and this run's own log file (`echo` receives its lines: --verbose). */
@@ -322,7 +327,15 @@ export function syncDeps(
   echo?: (line: string) => void,
 ): SyncDeps {
   const log = new RunLog(logDirOf(registry, paths), 'sync', echo, true)
-  return {store, log, rsync: (args, onLine) => runRsync(args, log, onLine)}
+  return {
+    store,
+    log,
+    rsync: (args, onLine) => runRsync(args, log, onLine),
+    takeCommits: async (name, repoPath) => {
+      const {importAgentGit, renderImport} = await import('../git/agent-git.js')
+      return renderImport(name, await importAgentGit(repoPath, paths.stateDir, name))
+    },
+  }
 }
 
 /**
@@ -419,9 +432,18 @@ export function syncSteps(plan: SyncPlan, deps: SyncDeps): {steps: Step[]; resul
       async run(control) {
         // last_sync is written at the end: its modules load while rsync works.
         if (!request.dryRun) deps.store.prepareWrite()
+        // What the agents committed is in the repos' own history before they are mirrored.
+        if (deps.takeCommits && !request.dryRun)
+          for (const entry of ready)
+            for (const line of await deps
+              .takeCommits(entry.name, entry.source)
+              .catch((error: Error) => [
+                `repoman: could not take the agent's commits of "${entry.name}": ${error.message}`,
+              ]))
+              control.output(line)
         // The special-file scan walks the repos while rsync walks them too (a process of its own).
         const scan = () => {
-          for (const entry of ready) entry.special_files = scanSpecialFiles(entry.source)
+          for (const entry of ready) entry.special_files = scanSpecialFiles(entry.source, plan.home)
         }
         const problem = await mirror(ready, (line) => control.output(line), scan)
         if (!problem) {

@@ -18,6 +18,7 @@ import {
   socketRequest,
 } from './socket.js'
 import type {
+  DeviceMap,
   IncusAcl,
   IncusImage,
   IncusInstance,
@@ -333,15 +334,6 @@ export class IncusClient {
   }
 
   /**
-   * Whether instances can be created, prepared and started over the local socket: then `new`
-   * writes everything into a container before its first boot (`createInstance`,
-   * `readInstanceFile`, `writeInstanceFiles`, `startOverSocket`); otherwise it uses `launch`.
-   */
-  socketAvailable(): boolean {
-    return this.socket() !== undefined
-  }
-
-  /**
    * Creates a stopped container from a local image (`fingerprint`) in one request, with its
    * config, devices and profiles inline, and waits until its root file system is there.
    */
@@ -467,6 +459,21 @@ export class IncusClient {
       if (outcome.status !== 'Success') throw fail(`Error: ${outcome.err || `operation ${outcome.status}`}`)
     }
     return response
+  }
+
+  /**
+   * Replaces an instance's own devices (its profiles' stay), as `incus config edit` does: the
+   * rest of its writable state is sent back as it was. A running container gets disks
+   * hot-plugged and unplugged.
+   */
+  async setDevices(name: string, devices: DeviceMap): Promise<void> {
+    const current = await this.query<IncusInstance & Record<string, unknown>>(this.instancePath(name))
+    const {architecture, config, ephemeral, profiles, stateful, description} = current
+    await this.query(this.instancePath(name), {
+      method: 'PUT',
+      body: {architecture, config, devices, ephemeral, profiles, stateful, description},
+      wait: true,
+    })
   }
 
   /** Writes a root-owned file into an instance (running or not), making its directories. */

@@ -13,19 +13,23 @@ export const WATCHED_FILES = [
   '.mcp.json',
   '.vscode/tasks.json',
   '.vscode/settings.json',
-  '.git/config',
-  '.git/info/attributes',
   '.hg/hgrc',
 ]
 
 /** Directories whose every entry (below them, to a small depth) is watched: hooks live there. */
-export const WATCHED_DIRS = ['.husky', '.git/hooks']
+export const WATCHED_DIRS = ['.husky']
 
 /**
- * The repository directories themselves: swapped for one the attacker made (`mv .git .git-old;
- * mkdir .git`), their contents may look alike, but their identity (device and inode) differs.
+ * The repository directories themselves: swapped for one the attacker made (`mv .hg .hg-old;
+ * mkdir .hg`), their contents may look alike, but their identity (device and inode) differs.
+ * Not `.git`: the container has a git dir of its own there and never reaches the host's.
  */
-export const WATCHED_ROOTS = ['.git', '.hg']
+export const WATCHED_ROOTS = ['.hg']
+
+/** Baseline entries of paths no longer watched (`.git`, in baselines from before it was the container's own). */
+export function isRetiredPath(path: string): boolean {
+  return path === '.git' || path.startsWith('.git/')
+}
 
 /** Text files up to this size are kept whole in the baseline, so `review` can diff them. */
 export const TEXT_LIMIT = 64 * 1024
@@ -82,7 +86,17 @@ export interface IntegrityChange {
   detail: string
 }
 
-export type SpecialKind = 'setuid' | 'setgid' | 'device' | 'fifo' | 'socket' | 'unreadable'
+export type SpecialKind =
+  | 'setuid'
+  | 'setgid'
+  | 'device'
+  | 'fifo'
+  | 'socket'
+  | 'unreadable'
+  /** A `.git` below the repo's own: host tools that find it run git with its config. */
+  | 'nested-repo'
+  /** A symlink into your home outside the repo: a host tool writing there writes your files. */
+  | 'symlink-out'
 
 /** A file the full scan flags anywhere in the repo. */
 export interface SpecialFile {

@@ -63,7 +63,7 @@ export async function reviewProject(registry: Registry, paths: RepomanPaths, nam
     integrity: check.state,
     problem: check.problem ?? null,
     changes,
-    special_files: scanSpecialFiles(repoPath),
+    special_files: scanSpecialFiles(repoPath, registry.host.home),
   }
 }
 

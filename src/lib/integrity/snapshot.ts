@@ -3,8 +3,18 @@
  * small reads, cheap enough to run after every session), the full scan of the repo for files
  * that should never be there, and the baselines under the state dir.
  */
-import {type Dirent, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, type Stats} from 'node:fs'
-import {join} from 'node:path'
+import {
+  type Dirent,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  type Stats,
+  writeFileSync,
+} from 'node:fs'
+import {dirname, join, resolve, sep} from 'node:path'
 import {ConfigError} from '../errors.js'
 import {compareAscii} from '../names.js'
 import {
@@ -15,6 +25,7 @@ import {
   type Fingerprint,
   type IntegrityChange,
   type IntegrityState,
+  isRetiredPath,
   type SpecialFile,
   TEXT_LIMIT,
   WATCHED_DIRS,
@@ -144,12 +155,42 @@ export function takeFingerprint(repoPath: string, known: Fingerprint = {}): Fing
   return entries
 }
 
+/** How far the scan goes: unbounded for `status`, a bounded pass after each session. */
+export interface ScanLimits {
+  /** Entries looked at before the scan stops (and says so). */
+  entries?: number
+  /** Directory names not entered (e.g. node_modules, for the pass after a session). */
+  skip?: string[]
+}
+
+/** Directories the pass after each session does not enter: large, and written by package managers. */
+export const SESSION_SCAN: ScanLimits = {entries: 50_000, skip: ['node_modules', '.venv', 'target']}
+
 /**
- * Walks the whole repo for setuid/setgid files, device nodes, FIFOs and sockets, and for
- * directories it may not look into (they could hide one). Symlinks are not followed and other
- * file systems mounted below the repo are not entered.
+ * A submodule checkout's `.git` file as git writes it (`gitdir: ../.git/modules/x`, pointing
+ * into the host's own git dir): the host's, not a nested repository.
  */
-export function scanSpecialFiles(repoPath: string): SpecialFile[] {
+function isSubmoduleGitFile(repoPath: string, rel: string): boolean {
+  let text: string
+  try {
+    if (lstatSync(join(repoPath, rel)).size > 4096) return false
+    text = readFileSync(join(repoPath, rel), 'utf8').trim()
+  } catch {
+    return false
+  }
+  if (!text.startsWith('gitdir: ')) return false
+  const target = resolve(dirname(join(repoPath, rel)), text.slice('gitdir: '.length))
+  return target.startsWith(join(repoPath, '.git', 'modules') + sep) && existsSync(join(target, 'HEAD'))
+}
+
+/**
+ * Walks the whole repo for setuid/setgid files, device nodes, FIFOs and sockets, nested
+ * repositories (a `.git` below the repo's own, but a submodule's), symlinks into the user's
+ * home outside the repo, and directories it may not look into (they could hide one). Symlinks
+ * are not followed, other file systems mounted below the repo are not entered, nor is the
+ * repo's own `.git` (the host's; the container cannot reach it).
+ */
+export function scanSpecialFiles(repoPath: string, home = '', limits: ScanLimits = {}): SpecialFile[] {
   const found: SpecialFile[] = []
   let rootDevice: number
   try {
@@ -157,6 +198,8 @@ export function scanSpecialFiles(repoPath: string): SpecialFile[] {
   } catch {
     return found // A missing repo is status's problem already.
   }
+  const skip = new Set(limits.skip ?? [])
+  let budget = limits.entries ?? Number.POSITIVE_INFINITY
   const pending = ['']
   while (pending.length > 0) {
     const rel = pending.pop() as string
@@ -172,10 +215,20 @@ export function scanSpecialFiles(repoPath: string): SpecialFile[] {
       })
       continue
     }
+    budget -= dirents.length
+    if (budget < 0) break
     for (const dirent of dirents) {
       const path = rel === '' ? dirent.name : `${rel}/${dirent.name}`
       const full = join(repoPath, path)
-      if (dirent.isDirectory()) {
+      if (dirent.name === '.git') {
+        if (rel !== '' && !(dirent.isFile() && isSubmoduleGitFile(repoPath, path)))
+          found.push({
+            path,
+            kind: 'nested-repo',
+            detail: `a nested repository (a .git ${dirent.isDirectory() ? 'directory' : 'file'}) host tools would run git in; delete it, or look at it without git`,
+          })
+      } else if (dirent.isDirectory()) {
+        if (skip.has(dirent.name)) continue
         const stat = lstatOrUndefined(full)
         if (stat && !(stat instanceof Error) && stat.dev === rootDevice) pending.push(path)
       } else if (dirent.isFile()) {
@@ -186,6 +239,14 @@ export function scanSpecialFiles(repoPath: string): SpecialFile[] {
           found.push({path, kind: 'setuid', detail: `setuid file (mode ${mode}, owner ${stat.uid})`})
         else if (stat.mode & 0o2000)
           found.push({path, kind: 'setgid', detail: `setgid file (mode ${mode}, group ${stat.gid})`})
+      } else if (dirent.isSymbolicLink()) {
+        const target = symlinkIntoHome(repoPath, full, home)
+        if (target)
+          found.push({
+            path,
+            kind: 'symlink-out',
+            detail: `symlink to ${target}, in your home outside the repo: a host tool writing here writes there`,
+          })
       } else if (dirent.isCharacterDevice() || dirent.isBlockDevice())
         found.push({path, kind: 'device', detail: `${dirent.isBlockDevice() ? 'block' : 'character'} device node`})
       else if (dirent.isFIFO()) found.push({path, kind: 'fifo', detail: 'FIFO (a host tool opening it hangs)'})
@@ -193,6 +254,37 @@ export function scanSpecialFiles(repoPath: string): SpecialFile[] {
     }
   }
   return found.sort((a, b) => compareAscii(a.path, b.path))
+}
+
+/** Where a symlink leads, when that is in `home` but outside the repo (resolved as text: links are not followed). */
+function symlinkIntoHome(repoPath: string, link: string, home: string): string | undefined {
+  if (home === '') return undefined
+  let target: string
+  try {
+    target = resolve(dirname(link), readlinkSync(link))
+  } catch {
+    return undefined
+  }
+  const within = (path: string, dir: string) => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep)
+  return within(target, home) && !within(target, repoPath) ? target : undefined
+}
+
+/** What the last scan of a repo flagged, kept for `list` (which does not walk repos). */
+const flaggedFile = (stateDir: string, name: string) => join(stateDir, 'integrity', `${name}.flagged.json`)
+
+export function recordFlagged(stateDir: string, name: string, found: SpecialFile[]): void {
+  mkdirSync(join(stateDir, 'integrity'), {recursive: true, mode: 0o700})
+  writeFileSync(flaggedFile(stateDir, name), `${JSON.stringify(found)}\n`, {mode: 0o600})
+}
+
+/** How many files the last scan flagged (0 when none was made). */
+export function flaggedCount(stateDir: string, name: string): number {
+  try {
+    const found = JSON.parse(readFileSync(flaggedFile(stateDir, name), 'utf8'))
+    return Array.isArray(found) ? found.length : 0
+  } catch {
+    return 0
+  }
 }
 
 export function baselineFile(stateDir: string, name: string): string {
@@ -261,6 +353,7 @@ export function checkWatched(stateDir: string, name: string, repoPath: string): 
     throw error
   }
   if (!baseline) return {state: 'unknown', changes: []}
+  baseline.entries = Object.fromEntries(Object.entries(baseline.entries).filter(([path]) => !isRetiredPath(path)))
   const current = takeFingerprint(repoPath, baseline.entries)
   const changes = compareFingerprints(baseline.entries, current)
   return {state: changes.length > 0 ? 'changed' : 'clean', changes, baseline, current}

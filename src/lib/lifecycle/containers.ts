@@ -4,6 +4,7 @@
  */
 import {isAbsolute, join, normalize, relative} from 'node:path'
 import {UsageError} from '../errors.js'
+import {agentGitDevices, type HostGitKind} from '../git/agent-git.js'
 import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
 import {expandHome, isWithin} from '../paths.js'
@@ -91,14 +92,12 @@ export function planIdmap(host: Pick<HostRecord, 'uid' | 'gid'>, requested: Idma
 }
 
 /**
- * Paths inside a repo whose contents the host runs without asking: git hooks and config
- * (core.hooksPath, core.fsmonitor, filters and aliases run commands), direnv, husky, editor
- * tasks, agent hooks and MCP servers. They are mounted read-only over the repo mount.
+ * Paths inside a repo whose contents the host runs without asking: Mercurial's hooks, direnv,
+ * husky, editor tasks, agent hooks and MCP servers. They are mounted read-only over the repo
+ * mount. Nothing under `.git` is listed: the container has a git dir of its own there
+ * (git/agent-git.ts), so no write inside reaches the host's.
  */
 export const DEFAULT_PROTECTED_PATHS = [
-  '.git/hooks',
-  '.git/config',
-  '.git/info',
   '.hg/hgrc',
   '.envrc',
   '.husky',
@@ -108,13 +107,13 @@ export const DEFAULT_PROTECTED_PATHS = [
   '.mcp.json',
 ]
 
-/** Inside a VCS dir a missing path is created on the host, so it cannot be created from inside. */
-const CREATE_AS_FILE = new Set(['.git/config', '.hg/hgrc'])
+/** Inside `.hg` a missing path is created on the host, so it cannot be created from inside. */
+const CREATE_AS_FILE = new Set(['.hg/hgrc'])
 
 export interface ProtectionPlan {
   /** Repo-relative paths to mount read-only. */
   mount: string[]
-  /** Repo-relative paths to create on the host first (inside .git or .hg only). */
+  /** Repo-relative paths to create on the host first (inside .hg only). */
   create: Array<{path: string; kind: 'dir' | 'file'}>
 }
 
@@ -128,16 +127,14 @@ export function checkProtectedPath(rel: string): void {
  * only what exists is protected: the host tools that would run a new `.envrc` or `.mcp.json`
  * ask first, and placeholder files would litter the user's tree and `git status`.
  */
-export function planProtection(
-  paths: string[],
-  exists: (rel: string) => boolean,
-  vcs: {git: boolean; hg: boolean},
-): ProtectionPlan {
+export function planProtection(paths: string[], exists: (rel: string) => boolean, vcs: {hg: boolean}): ProtectionPlan {
   const plan: ProtectionPlan = {mount: [], create: []}
   for (const raw of paths) {
     checkProtectedPath(raw)
     const rel = normalize(raw).replace(/\/$/, '')
-    const inVcsDir = (rel.startsWith('.git/') && vcs.git) || (rel.startsWith('.hg/') && vcs.hg)
+    // The container's `.git` is its own git dir: a host path mounted there would only hide it.
+    if (rel === '.git' || rel.startsWith('.git/')) continue
+    const inVcsDir = rel.startsWith('.hg/') && vcs.hg
     if (exists(rel)) plan.mount.push(rel)
     else if (inVcsDir) {
       plan.create.push({path: rel, kind: CREATE_AS_FILE.has(rel) ? 'file' : 'dir'})
@@ -165,6 +162,8 @@ export interface InstancePlan {
   protectedPaths?: string[]
   /** Passwordless sudo for the host user inside (recorded on the container). */
   sudo?: boolean
+  /** The container's own git dir (on the host) and what the repo's `.git` is there. */
+  agentGit?: {dir: string; host: HostGitKind}
 }
 
 /** Everything the container needs, for one create-and-start request. */
@@ -185,6 +184,8 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
   const devices: InstanceSpec['devices'] = {repo: {type: 'disk', source: plan.repoPath, path: plan.repoPath, ...shift}}
   // Same shift as the repo: Incus mounts shifted sub-mounts after the repo, so they stay on top.
+  if (plan.agentGit)
+    Object.assign(devices, agentGitDevices(plan.repoPath, plan.agentGit.dir, plan.agentGit.host, shift))
   for (const rel of plan.protectedPaths ?? []) {
     const path = join(plan.repoPath, rel)
     devices[protectDeviceName(rel)] = {type: 'disk', source: path, path, readonly: 'true', ...shift}

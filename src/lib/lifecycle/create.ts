@@ -20,6 +20,7 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../errors.js'
+import {agentGitDir, hostGitKind, prepareAgentGit, removeAgentGit} from '../git/agent-git.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
@@ -198,6 +199,10 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
     throw new RepoNotFoundError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
   const hidden = repoPathProblem(repoPath)
   if (hidden) throw new UsageError(hidden)
+  if (facts.repoEntry('.git') === 'other')
+    throw new UsageError(
+      `${repoPath}/.git is a file (a linked worktree or a submodule's checkout); repoman gives a container a git dir of its own only for a repository's main checkout: register that one`,
+    )
   const warnings =
     facts.repoEntry('.git') || facts.repoEntry('.hg') ? [] : [`${repoPath} is neither a git nor an hg repo`]
   const [missingSource] = facts.missingMountSources
@@ -213,7 +218,7 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
   const protection = planProtection(
     override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
     (rel) => facts.repoEntry(rel) !== undefined,
-    {git: facts.repoEntry('.git') === 'dir', hg: facts.repoEntry('.hg') === 'dir'},
+    {hg: facts.repoEntry('.hg') === 'dir'},
   )
   const sudo = request.sudo ?? defaultSudo(registry)
   return {
@@ -377,6 +382,23 @@ export interface CreateDeps {
   paths: Pick<RepomanPaths, 'stateDir'>
 }
 
+/** The step that gives the container a git dir of its own, made from the host's repository before the container exists. */
+function agentGitStep(plan: CreatePlan, stateDir: string): Step {
+  return {
+    title: 'Give the container a git dir of its own',
+    async run(_control, onUndo) {
+      const madeGitDir = hostGitKind(plan.repoPath) === 'none'
+      onUndo(async () => {
+        removeAgentGit(stateDir, plan.name)
+        if (madeGitDir) await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
+      })
+      await prepareAgentGit(plan.repoPath, stateDir, plan.name)
+      if (madeGitDir && process.getuid?.() === 0) await chown(join(plan.repoPath, '.git'), plan.host.uid, plan.host.gid)
+      return undefined
+    },
+  }
+}
+
 /** The steps of a `new`, each undone (in reverse) when a later one fails; they fill in the result. */
 export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[]; result: NewResult} {
   const {incus} = deps
@@ -408,9 +430,10 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     token: randomBytes(8).toString('hex'),
     protectedPaths: plan.protection.mount,
     sudo: plan.sudo,
+    agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
   })
   Object.assign(spec.devices, plan.baseDevices)
-  const steps: Step[] = []
+  const steps: Step[] = [agentGitStep(plan, deps.paths.stateDir)]
 
   if (plan.protection.create.length > 0)
     steps.push({

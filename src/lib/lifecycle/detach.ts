@@ -6,8 +6,10 @@
  */
 import {basename} from 'node:path'
 import {RepomanError, TmuxMissingError} from '../errors.js'
+import {importAndReport, refreshAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
+import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {
   idsInside,
@@ -71,11 +73,13 @@ export interface DetachedSession {
 }
 
 export async function startDetached(
-  context: {registry: Registry; incus: IncusClient},
+  context: {registry: Registry; incus: IncusClient; paths: Pick<RepomanPaths, 'stateDir'>},
   request: Omit<SessionRequest, 'tty'>,
 ): Promise<DetachedSession> {
   const {registry, incus} = context
   const target = resolveSessionTarget(registry, request.name, request.cwd, process.cwd())
+  // Its commits come back when you attach and leave, and on status, list and sync.
+  await refreshAgentGit(target.repoPath, context.paths.stateDir, target.project.name)
   const env = sessionEnv(registry, parseEnvFlags(request.env))
   const {randomBytes} = await import('node:crypto')
   const session = sessionName(request.command, randomBytes(2).toString('hex'))
@@ -97,7 +101,7 @@ export async function startDetached(
 
 /** Takes the terminal to a session (the most recent one when none is named); resolves to its exit code. */
 export async function attachSession(
-  context: {registry: Registry; incus: IncusClient},
+  context: {registry: Registry; incus: IncusClient; paths: Pick<RepomanPaths, 'stateDir'>},
   name: string,
   session: string | undefined,
 ): Promise<number> {
@@ -107,6 +111,7 @@ export async function attachSession(
   const command = tmuxCommand(['attach-session', ...(session ? ['-t', `=${session}`] : [])])
   const code = await incus.runAttached(await sessionExecArgs(incus, registry, target, command, {env: {}, tty: true}))
   if (code === NO_TMUX) throw noTmuxError(name)
+  await importAndReport(target.repoPath, context.paths.stateDir, target.project.name)
   return code
 }
 

@@ -1,9 +1,10 @@
 /** `repoman list`: the registry beside what Incus has, with drift shown both ways. */
 import {existsSync} from 'node:fs'
 import type {CommandOutput} from '../context.js'
+import {importAndReport} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IntegrityState} from '../integrity/fingerprint.js'
-import {checkWatched, type WatchedCheck} from '../integrity/snapshot.js'
+import {checkWatched, flaggedCount, type WatchedCheck} from '../integrity/snapshot.js'
 import type {RepomanPaths} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {repoPathOf} from '../registry/schema.js'
@@ -15,6 +16,8 @@ export interface ListRow extends ProjectRow {
   integrity: IntegrityState
   /** How many of them changed since the user accepted them. */
   changed_files: number
+  /** What the last scan of the repo flagged: nested repositories, links into your home, setuid files, ... */
+  flagged_files: number
 }
 
 /** With `sessions`, also each running project's detached sessions (one `incus exec` each, at once). */
@@ -30,12 +33,20 @@ export async function listProjects(
   const checks = new Map<string, WatchedCheck>()
   for (const project of registry.project) {
     const repoPath = repoPathOf(registry, project.repo)
-    if (existsSync(repoPath)) checks.set(project.name, checkWatched(context.paths.stateDir, project.name, repoPath))
+    if (!existsSync(repoPath)) continue
+    // What a detached session committed since is taken first.
+    await importAndReport(repoPath, context.paths.stateDir, project.name)
+    checks.set(project.name, checkWatched(context.paths.stateDir, project.name, repoPath))
   }
   const listed = await instances
   const rows: ListRow[] = projectRows(registry, listed).map((row) => {
     const check = checks.get(row.name)
-    return {...row, integrity: check?.state ?? 'unknown', changed_files: check?.changes.length ?? 0}
+    return {
+      ...row,
+      integrity: check?.state ?? 'unknown',
+      changed_files: check?.changes.length ?? 0,
+      flagged_files: row.registered ? flaggedCount(context.paths.stateDir, row.name) : 0,
+    }
   })
   if (options.sessions) {
     const {sessionsIn} = await import('./detach.js')
@@ -69,7 +80,7 @@ export async function renderProjectList(rows: ListRow[]): Promise<string[]> {
   const withSessions = rows.some((r) => r.sessions !== undefined)
   const sessions = (list: string[] | null | undefined) => (list === null ? '?' : list?.join(',') || '-')
   const table = rows.map((r) => [
-    r.changed_files > 0 ? `${r.name} (changed)` : r.name,
+    [r.name, r.changed_files > 0 ? '(changed)' : '', r.flagged_files > 0 ? '(flagged)' : ''].filter(Boolean).join(' '),
     r.path,
     r.image,
     r.drift ? `${r.state} (!)` : r.state,
@@ -85,5 +96,8 @@ export async function renderProjectList(rows: ListRow[]): Promise<string[]> {
     ...rows
       .filter((r) => r.changed_files > 0)
       .map((r) => `(changed) ${r.name}: ${r.changed_files} host-run file(s) changed; \`repoman review ${r.name}\``),
+    ...rows
+      .filter((r) => r.flagged_files > 0)
+      .map((r) => `(flagged) ${r.name}: ${r.flagged_files} file(s) flagged; \`repoman status ${r.name}\` names them`),
   ]
 }

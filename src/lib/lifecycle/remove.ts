@@ -5,6 +5,7 @@
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
+import {hasAgentGit, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
@@ -25,6 +26,8 @@ export interface RemovalPlan {
   repoPath: string
   backupPath?: string
   keepIncus: boolean
+  /** The container has a git dir of its own, which goes with it (its branches stay in the repo). */
+  agentGit: boolean
 }
 
 /** The `remove --json` result. */
@@ -43,6 +46,8 @@ export async function planRemoval(
   keepIncus: boolean,
   registry: Registry,
   incus: Pick<IncusClient, 'project' | 'getInstance' | 'snapshots'>,
+  /** Where the project's git dir would be; without it, none is looked for. */
+  stateDir?: string,
 ): Promise<RemovalPlan> {
   const entry = registry.project.find((p) => p.name === name)
   const instance = await incus.getInstance(name)
@@ -57,7 +62,8 @@ export async function planRemoval(
   const snapshots = instance && !keepIncus ? (await incus.snapshots(name)).map((s) => s.name) : []
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
   const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
-  return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus}
+  const agentGit = instance !== undefined && !keepIncus && stateDir !== undefined && hasAgentGit(stateDir, name)
+  return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus, agentGit}
 }
 
 /** What the confirmation prompt shows: exactly what goes, and what stays. */
@@ -73,6 +79,7 @@ export function describeRemoval(plan: RemovalPlan): string[] {
         : 'its snapshots: none',
     )
   }
+  if (plan.agentGit) goes.push(`its git dir (the agent's branches stay in your repo as repoman/${plan.name}/<branch>)`)
   if (plan.entry) goes.push(`the registry entry "${plan.name}"`)
   const stays = [`the repo at ${plan.repoPath || '(unknown)'} is not touched`]
   if (plan.backupPath) stays.push(`its backup at ${plan.backupPath} is not touched`)
@@ -116,6 +123,15 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
         return undefined
       },
     })
+    if (plan.agentGit)
+      steps.push({
+        title: `Take the agent's last commits, then delete the git dir of "${plan.name}"`,
+        async run() {
+          await importAgentGit(plan.repoPath, deps.paths.stateDir, plan.name)
+          removeAgentGit(deps.paths.stateDir, plan.name)
+          return undefined
+        },
+      })
     if (instance.config[CONFIG_KEYS.network])
       steps.push({
         title: `Delete the network of "${plan.name}"`,

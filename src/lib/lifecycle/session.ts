@@ -1,10 +1,18 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
+import {importAndReport, refreshAgentGit, watchAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {renderChangeBlock} from '../integrity/fingerprint.js'
-import {baselineFile, checkWatched, recordBaseline} from '../integrity/snapshot.js'
+import {
+  baselineFile,
+  checkWatched,
+  recordBaseline,
+  recordFlagged,
+  SESSION_SCAN,
+  scanSpecialFiles,
+} from '../integrity/snapshot.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {findProject, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
 import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from './containers.js'
@@ -178,9 +186,14 @@ export async function prepareSession(context: SessionContext, request: SessionRe
     await recordBaseline(stateDir, name, target.repoPath).catch((error) =>
       process.stderr.write(`repoman: could not record the baseline of "${name}": ${oneLine(error)}\n`),
     )
+  // The host's commits since the last session reach the agent's git dir before it starts.
+  await refreshAgentGit(target.repoPath, stateDir, name).catch((error) =>
+    process.stderr.write(`repoman: could not bring your commits into "${name}"'s git dir: ${oneLine(error)}\n`),
+  )
   return {
     run: async () => {
       const exited = context.incus.runAttached(args)
+      const stopWatching = watchAgentGit(target.repoPath, stateDir, name)
       // While the command runs, the check that follows it runs once ahead, its answer unused:
       // a first run pays for compiling and caching what it touches, and that is better paid
       // during the command than after it. The answer that counts is the one after.
@@ -190,7 +203,9 @@ export async function prepareSession(context: SessionContext, request: SessionRe
         // Reported by the check after the command, if it fails again.
       }
       const exitCode = await exited
-      reportSessionChanges(stateDir, name, target.repoPath)
+      stopWatching()
+      await importAndReport(target.repoPath, stateDir, name)
+      reportSessionChanges(stateDir, name, target.repoPath, context.registry.host.home)
       return exitCode
     },
   }
@@ -200,11 +215,18 @@ export async function prepareSession(context: SessionContext, request: SessionRe
  * After a session: if the files the host runs differ from what the user accepted, one block on
  * stderr says which and what to do. Never fails the session (its exit code is the command's).
  */
-export function reportSessionChanges(stateDir: string, name: string, repoPath: string): void {
+export function reportSessionChanges(stateDir: string, name: string, repoPath: string, home: string): void {
   try {
     const {changes, problem} = checkWatched(stateDir, name, repoPath)
     if (problem) process.stderr.write(`repoman: ${problem}\n`)
     if (changes.length > 0) process.stderr.write(`${renderChangeBlock(name, changes).join('\n')}\n`)
+    // Nested repositories and links out of the repo, anywhere in it (a bounded pass).
+    const flagged = scanSpecialFiles(repoPath, home, SESSION_SCAN)
+    recordFlagged(stateDir, name, flagged)
+    if (flagged.length > 0)
+      process.stderr.write(
+        `${[`repoman: flagged in "${name}" (\`repoman status ${name}\` until they are gone):`, ...flagged.map((f) => `  ${f.path || '.'}: ${f.detail}`)].join('\n')}\n`,
+      )
   } catch (error) {
     process.stderr.write(`repoman: could not check the files your host runs in "${name}": ${oneLine(error)}\n`)
   }

@@ -4,6 +4,7 @@ import {relative} from 'node:path'
 import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import type {CommandOutput} from '../context.js'
+import {hostGitKind, importAndReport} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {
@@ -12,7 +13,7 @@ import {
   integrityProblems,
   type SpecialFile,
 } from '../integrity/fingerprint.js'
-import {checkWatched, scanSpecialFiles} from '../integrity/snapshot.js'
+import {checkWatched, recordFlagged, scanSpecialFiles} from '../integrity/snapshot.js'
 import {compareAscii} from '../names.js'
 import {isWithin, type RepomanPaths} from '../paths.js'
 import {type Exposure, findExposures, type GuardContext} from '../profiles/guard.js'
@@ -20,6 +21,7 @@ import {backupRootOf, projectNotFound, type Registry, repoPathOf, reposRootOf} f
 import type {Step} from '../steps.js'
 import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from './containers.js'
 import {type ContainmentState, containmentState} from './containment.js'
+import {type GitLayout, gitLayoutOf, gitLayoutProblem} from './git-layout.js'
 
 export interface MountStatus {
   device: string
@@ -49,6 +51,11 @@ export interface ProjectStatus {
   exposures: Exposure[]
   /** Agent programs its profiles share from the host, or say to install inside. */
   programs: ProgramShare[]
+  /**
+   * Which git dir the container writes at the repo's `.git`: `own` (a git dir of its own, whose
+   * commits repoman takes as data), `host` (the host's own .git: a problem), `none` (no git repo).
+   */
+  git_dir: GitLayout | null
   /** Network mode in force: open, restricted or allowlist. */
   network: string
   /** Passwordless sudo for you inside; null when the container does not record it (not made by this repoman). */
@@ -118,6 +125,7 @@ export function projectStatus(
     now: Date
     guard: GuardContext
     integrityOf: (row: ProjectRow) => IntegrityFacts
+    hostGit: (repoPath: string) => 'dir' | 'file' | 'none'
   },
 ): ProjectStatus {
   const {sourceExists, now} = facts
@@ -157,6 +165,9 @@ export function projectStatus(
     : instance?.config[CONFIG_KEYS.managed]
       ? 'shift'
       : 'unknown'
+  const gitDir =
+    instance && row.registered && repoExists ? gitLayoutOf(instance, row.path, facts.hostGit(row.path)) : null
+  if (gitDir === 'host') problems.push(gitLayoutProblem(row.name))
   const containment = containmentState(instance?.config['raw.seccomp'])
   if (instance && containment !== 'enforced')
     problems.push(
@@ -177,6 +188,7 @@ export function projectStatus(
     protected_paths: protectedPaths,
     exposures,
     programs,
+    git_dir: gitDir,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     sudo: instance?.config[CONFIG_KEYS.sudo] === undefined ? null : instance.config[CONFIG_KEYS.sudo] === 'true',
     ...integrity,
@@ -187,9 +199,15 @@ export function projectStatus(
 }
 
 /** The cheap check of the watched paths and the full scan of the repo. */
-export function integrityFacts(stateDir: string, name: string, repoPath: string): IntegrityFacts {
+export function integrityFacts(stateDir: string, name: string, repoPath: string, home: string): IntegrityFacts {
   const {state, changes, problem} = checkWatched(stateDir, name, repoPath)
-  return {integrity: state, changes, special_files: scanSpecialFiles(repoPath), problem}
+  const special = scanSpecialFiles(repoPath, home)
+  try {
+    recordFlagged(stateDir, name, special)
+  } catch {
+    // Only list's mark is stale then; status itself reports what it found.
+  }
+  return {integrity: state, changes, special_files: special, problem}
 }
 
 export async function gatherStatus(
@@ -206,12 +224,15 @@ export async function gatherStatus(
   ])
   // Should the file-system work below throw, the answers' own failure is not left unhandled.
   answers.catch(() => undefined)
-  // Meanwhile (Incus and the mount table answer in the background), the repos on disk.
+  // Meanwhile (Incus and the mount table answer in the background), the repos on disk: what the
+  // agents committed first, then what is in the trees.
   const integrity = new Map<string, IntegrityFacts>()
   for (const project of registry.project) {
     const repoPath = repoPathOf(registry, project.repo)
-    if ((name === undefined || project.name === name) && existsSync(repoPath))
-      integrity.set(project.name, integrityFacts(context.paths.stateDir, project.name, repoPath))
+    if ((name === undefined || project.name === name) && existsSync(repoPath)) {
+      await importAndReport(repoPath, context.paths.stateDir, project.name)
+      integrity.set(project.name, integrityFacts(context.paths.stateDir, project.name, repoPath, registry.host.home))
+    }
   }
   const [instances, backupRoot] = await answers
   let rows = projectRows(registry, instances)
@@ -225,6 +246,7 @@ export async function gatherStatus(
     now: new Date(),
     guard: guardContextOf(registry),
     integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
+    hostGit: hostGitKind,
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {

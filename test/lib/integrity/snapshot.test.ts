@@ -7,6 +7,7 @@ import {
   baselineFile,
   checkWatched,
   recordBaseline,
+  SESSION_SCAN,
   scanSpecialFiles,
   takeFingerprint,
 } from '../../../src/lib/integrity/snapshot.js'
@@ -21,7 +22,10 @@ describe('integrity: fingerprints and scans of real files', () => {
     state = join(dir, 'state')
     mkdirSync(join(repo, '.git/hooks'), {recursive: true})
     writeFileSync(join(repo, '.git/config'), '[core]\n\tbare = false\n')
-    writeFileSync(join(repo, '.git/hooks/pre-commit.sample'), '#!/bin/sh\n')
+    mkdirSync(join(repo, '.husky'), {recursive: true})
+    writeFileSync(join(repo, '.husky/pre-commit.sample'), '#!/bin/sh\n')
+    mkdirSync(join(repo, '.hg'))
+    writeFileSync(join(repo, '.hg/hgrc'), '[hooks]\n')
     writeFileSync(join(repo, '.envrc'), 'use nix\n')
   })
   afterEach(() => {
@@ -32,37 +36,35 @@ describe('integrity: fingerprints and scans of real files', () => {
   const changed = () => checkWatched(state, 'p', repo).changes.map((c) => `${c.change} ${c.path}`)
 
   it('keeps small text whole, watches the hooks directory entry by entry, and skips what is absent', () => {
-    writeFileSync(join(repo, '.git/hooks/pre-push'), '#!/bin/sh\n')
+    writeFileSync(join(repo, '.husky/pre-push'), '#!/bin/sh\n')
     const entries = takeFingerprint(repo)
-    // Git never runs *.sample hooks: not read on every check.
-    expect(Object.keys(entries).sort()).to.deep.equal([
-      '.envrc',
-      '.git',
-      '.git/config',
-      '.git/hooks',
-      '.git/hooks/pre-push',
-    ])
+    // *.sample hooks are not read on every check; .git is the container's own git dir inside, not watched.
+    expect(Object.keys(entries).sort()).to.deep.equal(['.envrc', '.hg', '.hg/hgrc', '.husky', '.husky/pre-push'])
     expect(entries['.envrc']).to.include({type: 'file', size: 8, text: 'use nix\n'})
-    expect(entries['.git']?.identity).to.match(/^\d+:\d+$/)
+    expect(entries['.hg']?.identity).to.match(/^\d+:\d+$/)
   })
 
-  it('sees a hook added, a config rewritten to the same length at once, and a .git swapped for a look-alike', async () => {
+  it('sees a hook added, a config rewritten to the same length at once, and a .hg swapped for a look-alike', async () => {
     await recordBaseline(state, 'p', repo)
     expect(checkWatched(state, 'p', repo).state).to.equal('clean')
-    writeFileSync(join(repo, '.git/config'), '[core]\n\tbare = FALSE\n')
-    writeFileSync(join(repo, '.git/hooks/post-checkout'), '#!/bin/sh\n')
-    renameSync(join(repo, '.git/hooks/pre-commit.sample'), join(repo, '.git/hooks/pre-commit'))
-    expect(changed()).to.deep.equal([
-      'changed .git/config',
-      'added .git/hooks/post-checkout',
-      'added .git/hooks/pre-commit',
-    ])
+    writeFileSync(join(repo, '.hg/hgrc'), '[HOOKS]\n')
+    writeFileSync(join(repo, '.husky/post-checkout'), '#!/bin/sh\n')
+    renameSync(join(repo, '.husky/pre-commit.sample'), join(repo, '.husky/pre-commit'))
+    expect(changed()).to.deep.equal(['changed .hg/hgrc', 'added .husky/post-checkout', 'added .husky/pre-commit'])
 
     await recordBaseline(state, 'p', repo)
-    // The attack: the real .git moved aside, a copy made in its place.
-    renameSync(join(repo, '.git'), join(repo, '.git-old'))
-    execFileSync('cp', ['-a', join(repo, '.git-old'), join(repo, '.git')])
-    expect(changed()).to.deep.equal(['swapped .git'])
+    // The attack: the real .hg moved aside, a copy made in its place.
+    renameSync(join(repo, '.hg'), join(repo, '.hg-old'))
+    execFileSync('cp', ['-a', join(repo, '.hg-old'), join(repo, '.hg')])
+    expect(changed()).to.deep.equal(['swapped .hg'])
+  })
+
+  it('compares nothing under .git, also in a baseline recorded when .git was watched', async () => {
+    const baseline = await recordBaseline(state, 'p', repo)
+    baseline.entries['.git/config'] = {type: 'file', mode: 0o644, size: 1, hash: 'old'}
+    writeFileSync(baselineFile(state, 'p'), JSON.stringify(baseline))
+    writeFileSync(join(repo, '.git/config'), '[core]\n\tfsmonitor = x\n')
+    expect(checkWatched(state, 'p', repo).state).to.equal('clean')
   })
 
   it('looks at nothing through a symlink: the symlink itself is the change', async () => {
@@ -109,8 +111,11 @@ describe('integrity: fingerprints and scans of real files', () => {
     mkdirSync(join(repo, 'node_modules/.bin'), {recursive: true})
     writeFileSync(join(repo, 'node_modules/.bin/tool'), '')
     chmodSync(join(repo, 'node_modules/.bin/tool'), 0o4755)
+    writeFileSync(join(repo, '.husky/x'), '')
+    chmodSync(join(repo, '.husky/x'), 0o2755)
+    // The repo's own .git is the host's and out of the container's reach: not walked.
     writeFileSync(join(repo, '.git/hooks/x'), '')
-    chmodSync(join(repo, '.git/hooks/x'), 0o2755)
+    chmodSync(join(repo, '.git/hooks/x'), 0o4755)
     execFileSync('mkfifo', [join(repo, 'pipe')])
     execFileSync('mknod', [join(repo, 'null'), 'c', '1', '3'])
     // Outside the repo, reached only through a symlink: not the repo's.
@@ -119,11 +124,35 @@ describe('integrity: fingerprints and scans of real files', () => {
     chmodSync(join(dir, 'outside/suid'), 0o4755)
     symlinkSync(join(dir, 'outside'), join(repo, 'link'))
     expect(scanSpecialFiles(repo).map((f) => `${f.kind} ${f.path}`)).to.deep.equal([
-      'setgid .git/hooks/x',
+      'setgid .husky/x',
       'setuid node_modules/.bin/tool',
       'device null',
       'fifo pipe',
     ])
     expect(readFileSync(join(repo, '.envrc'), 'utf8')).to.equal('use nix\n')
+  })
+
+  it('flags nested repositories and links into the home outside the repo, but not a submodule checkout', () => {
+    const home = dir
+    mkdirSync(join(repo, 'vendor/lib/.git'), {recursive: true})
+    mkdirSync(join(repo, 'tools'))
+    writeFileSync(join(repo, 'tools/.git'), `gitdir: ${join(dir, 'evil.git')}\n`)
+    // A submodule as git checks it out: its .git file points into the repo's own .git/modules.
+    mkdirSync(join(repo, '.git/modules/sub'), {recursive: true})
+    writeFileSync(join(repo, '.git/modules/sub/HEAD'), 'ref: refs/heads/main\n')
+    mkdirSync(join(repo, 'sub'))
+    writeFileSync(join(repo, 'sub/.git'), 'gitdir: ../.git/modules/sub\n')
+    symlinkSync(join(home, 'outside-file'), join(repo, 'dist'))
+    symlinkSync('/usr/bin/python3', join(repo, 'python'))
+    symlinkSync('src/main.txt', join(repo, 'inside-link'))
+    expect(scanSpecialFiles(repo, home).map((f) => `${f.kind} ${f.path}`)).to.deep.equal([
+      'symlink-out dist',
+      'nested-repo tools/.git',
+      'nested-repo vendor/lib/.git',
+    ])
+    // The pass after a session skips what package managers write, and stops after its budget.
+    mkdirSync(join(repo, 'node_modules/x/.git'), {recursive: true})
+    expect(scanSpecialFiles(repo, home, SESSION_SCAN).map((f) => f.path)).not.to.include('node_modules/x/.git')
+    expect(scanSpecialFiles(repo, home).map((f) => f.path)).to.include('node_modules/x/.git')
   })
 })

@@ -204,18 +204,18 @@ describe('container decisions', () => {
 })
 
 describe('host-execution guard and id delegation', () => {
-  it('protects what exists, creates missing paths only inside .git/.hg, and never elsewhere', async () => {
+  it('protects what exists, creates missing paths only inside .hg, never elsewhere, and nothing in .git', async () => {
     const {planProtection, DEFAULT_PROTECTED_PATHS} = await import('../../../src/lib/lifecycle/containers.js')
     const present = new Set(['.git/config', '.envrc', '.vscode'])
-    const plan = planProtection(DEFAULT_PROTECTED_PATHS, (p) => present.has(p), {git: true, hg: false})
-    expect(plan.mount).to.deep.equal(['.git/hooks', '.git/config', '.git/info', '.envrc', '.vscode'])
-    expect(plan.create).to.deep.equal([
-      {path: '.git/hooks', kind: 'dir'},
-      {path: '.git/info', kind: 'dir'},
-    ])
-    const hg = planProtection(['.hg/hgrc', '.git/hooks'], () => false, {git: false, hg: true})
-    expect(hg).to.deep.equal({mount: ['.hg/hgrc'], create: [{path: '.hg/hgrc', kind: 'file'}]})
-    expect(() => planProtection(['../escape'], () => false, {git: true, hg: false})).to.throw(
+    const plan = planProtection(DEFAULT_PROTECTED_PATHS, (p) => present.has(p), {hg: false})
+    expect(plan.mount).to.deep.equal(['.envrc', '.vscode'])
+    expect(plan.create).to.deep.equal([])
+    // A .git path in a user's own list is moot (the container's .git is its own git dir): skipped.
+    const hg = planProtection(['.hg/hgrc', '.git/hooks', '.git'], () => true, {hg: true})
+    expect(hg).to.deep.equal({mount: ['.hg/hgrc'], create: []})
+    const missing = planProtection(['.hg/hgrc'], () => false, {hg: true})
+    expect(missing).to.deep.equal({mount: ['.hg/hgrc'], create: [{path: '.hg/hgrc', kind: 'file'}]})
+    expect(() => planProtection(['../escape'], () => false, {hg: false})).to.throw(
       /must be a relative path inside the repo/,
     )
   })

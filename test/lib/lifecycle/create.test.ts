@@ -1,4 +1,5 @@
-import {existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
@@ -13,7 +14,9 @@ import {
   RepoNotFoundError,
   SensitiveMountError,
   SubidsMissingError,
+  UsageError,
 } from '../../../src/lib/errors.js'
+import {agentGitDir} from '../../../src/lib/git/agent-git.js'
 import type {IncusProfile, InstanceSpec} from '../../../src/lib/incus/types.js'
 import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
 import {CONFIG_KEYS} from '../../../src/lib/lifecycle/containers.js'
@@ -79,8 +82,12 @@ describe('new (create)', () => {
   const repo = (name: string, options: {git?: boolean} = {}) => {
     const path = join(reposRoot, name)
     mkdirSync(path, {recursive: true})
-    if (options.git) mkdirSync(join(path, '.git'))
     writeFileSync(join(path, 'README.md'), 'hi\n')
+    if (options.git) {
+      execFileSync('git', ['init', '-q', path])
+      execFileSync('git', ['-C', path, 'add', '.'])
+      execFileSync('git', ['-C', path, '-c', 'user.name=u', '-c', 'user.email=u@example.org', 'commit', '-qm', 'init'])
+    }
     return path
   }
   const override = (name: string, text: string) => {
@@ -225,8 +232,8 @@ describe('new (create)', () => {
   })
 
   describe('decisions from facts', () => {
-    /** A git repo with a .git/config but no hooks or info dir. */
-    const gitRepo: Record<string, 'dir' | 'other'> = {'.': 'dir', '.git': 'dir', '.git/config': 'other'}
+    /** A git repo that is also an hg repo without hgrc, with an .envrc. */
+    const gitRepo: Record<string, 'dir' | 'other'> = {'.': 'dir', '.git': 'dir', '.hg': 'dir', '.envrc': 'other'}
     const facts = (extra: Partial<HostFacts> = {}): HostFacts => ({
       registry,
       override: EMPTY_OVERRIDE,
@@ -244,20 +251,22 @@ describe('new (create)', () => {
       expect(decideHost({name: 'iota'}, facts()).idmap.mode).to.equal('raw.idmap')
     })
 
-    it('plans protection (creating what .git lacks), the account, and warns about a repo without VCS', () => {
+    it('plans protection (creating what .hg lacks, nothing in .git), the account, and warns about a repo without VCS', () => {
       const basis = decideHost({name: 'kappa', sudo: false}, facts())
       expect(basis.protection).to.deep.equal({
-        mount: ['.git/hooks', '.git/config', '.git/info'],
-        create: [
-          {path: '.git/hooks', kind: 'dir'},
-          {path: '.git/info', kind: 'dir'},
-        ],
+        mount: ['.hg/hgrc', '.envrc'],
+        create: [{path: '.hg/hgrc', kind: 'file'}],
       })
       expect(basis.account).to.include({user: 'dev', uid: 1000, sudo: false})
       expect(basis.warnings).to.deep.equal([])
       const plain = decideHost({name: 'kappa'}, facts({repoEntry: (rel) => (rel === '.' ? 'dir' : undefined)}))
       expect(plain.warnings).to.deep.equal([`${join(reposRoot, 'kappa')} is neither a git nor an hg repo`])
       expect(plain.protection).to.deep.equal({mount: [], create: []})
+    })
+
+    it('refuses a repo whose .git is a file (a linked worktree): it has no git dir to give the container its own', () => {
+      const worktree = facts({repoEntry: (rel) => (rel === '.' ? 'dir' : rel === '.git' ? 'other' : undefined)})
+      expect(() => decideHost({name: 'kappa'}, worktree)).to.throw(UsageError, /\.git is a file .*register that one/)
     })
 
     it('adds the default root disk to mount-only profiles, a NIC to replace when isolated, cloud-init from the image', () => {
@@ -338,24 +347,30 @@ describe('new (create)', () => {
       const {steps, result} = createSteps(plan, deps)
       await runSteps(steps)
 
-      expect(existsSync(join(plan.repoPath, '.git/hooks'))).to.equal(true)
       const spec = incus.launch.firstCall.args[0] as InstanceSpec
       expect(spec.devices.eth0).to.deep.equal({type: 'nic', network: bridgeNameFor('repoman', 'mu'), name: 'eth0'})
-      expect(spec.devices['ro-git-hooks']).to.include({source: join(plan.repoPath, '.git/hooks'), readonly: 'true'})
+      // The container's own git dir at the repo's .git, the host's objects read-only beside it.
+      const own = agentGitDir(join(root, 'state'), 'mu')
+      expect(spec.devices.git).to.include({source: own, path: join(plan.repoPath, '.git')})
+      expect(spec.devices.git).not.to.have.property('readonly')
+      expect(spec.devices['git-objects']).to.include({source: join(plan.repoPath, '.git/objects'), readonly: 'true'})
+      expect(readFileSync(join(own, 'HEAD'), 'utf8')).to.equal(readFileSync(join(plan.repoPath, '.git/HEAD'), 'utf8'))
+      expect(readFileSync(join(own, 'objects/info/alternates'), 'utf8')).to.equal('/var/lib/repoman/host-objects\n')
+      expect(Object.keys(spec.devices).filter((d) => d.startsWith('ro-git'))).to.deep.equal([])
       expect(spec.config[CONFIG_KEYS.token]).to.match(/^[0-9a-f]{16}$/)
       sinon.assert.calledOnce(store.prepareWrite)
       sinon.assert.notCalled(incus.deleteInstance)
       expect(current.project.map((p) => p.name)).to.deep.equal(['mu'])
       expect(existsSync(baselineFile(join(root, 'state'), 'mu'))).to.equal(true)
       expect(result).to.include({name: 'mu', user: 'dev', network: 'restricted', idmap: 'shift', sudo: true})
-      expect(result.protected_paths).to.deep.equal(['.git/hooks', '.git/config', '.git/info'])
+      expect(result.protected_paths).to.deep.equal([])
       expect(result.created).to.equal(current.project[0]?.created)
       expect(renderCreate(result)).to.deep.equal([
         `Created "mu": ${plan.repoPath} is mounted at the same path. Next: repoman shell mu`,
       ])
     })
 
-    it('a launch that fails half-way undoes all, in reverse: our container, the network, the ACL, the protected dirs', async () => {
+    it('a launch that fails half-way undoes all, in reverse: our container, the network, the ACL, the git dir', async () => {
       const plan = await isolatedPlan('nu')
       const incus = stepIncus()
       incus.launch.callsFake(async (spec: InstanceSpec) => {
@@ -371,9 +386,8 @@ describe('new (create)', () => {
       sinon.assert.calledOnceWithExactly(incus.deleteAcl, aclNameFor('nu'))
       sinon.assert.callOrder(incus.putAcl, incus.createNetwork, incus.launch, incus.deleteInstance)
       sinon.assert.callOrder(incus.deleteInstance, incus.deleteNetwork, incus.deleteAcl)
-      expect(existsSync(join(plan.repoPath, '.git/hooks'))).to.equal(false)
-      expect(existsSync(join(plan.repoPath, '.git/info'))).to.equal(false)
-      expect(existsSync(join(plan.repoPath, '.git'))).to.equal(true)
+      expect(existsSync(agentGitDir(join(root, 'state'), 'nu'))).to.equal(false)
+      expect(existsSync(join(plan.repoPath, '.git/HEAD'))).to.equal(true)
       sinon.assert.notCalled(store.update)
       expect(current.project).to.deep.equal([])
     })
@@ -444,7 +458,7 @@ describe('new (create)', () => {
       sinon.assert.notCalled(incus.deleteInstance)
       sinon.assert.calledOnce(incus.deleteNetwork)
       sinon.assert.calledOnce(incus.deleteAcl)
-      expect(existsSync(join(plan.repoPath, '.git/hooks'))).to.equal(false)
+      expect(existsSync(agentGitDir(join(root, 'state'), 'omicron'))).to.equal(false)
     })
 
     it('losing the registration race undoes everything: container (by token), baseline, network, repo dirs', async () => {
@@ -462,19 +476,17 @@ describe('new (create)', () => {
       sinon.assert.calledOnceWithExactly(incus.deleteInstance, 'pi')
       sinon.assert.callOrder(incus.deleteInstance, incus.deleteNetwork, incus.deleteAcl)
       expect(existsSync(baselineFile(join(root, 'state'), 'pi'))).to.equal(false)
-      expect(existsSync(join(plan.repoPath, '.git/hooks'))).to.equal(false)
+      expect(existsSync(agentGitDir(join(root, 'state'), 'pi'))).to.equal(false)
       expect(current.project).to.deep.equal([entry('pi')])
     })
 
-    it('an open project gets no network step, and a repo with all its VCS paths no create step', async () => {
-      const path = repo('rho', {git: true})
-      mkdirSync(join(path, '.git/hooks'))
-      mkdirSync(join(path, '.git/info'))
-      writeFileSync(join(path, '.git/config'), '')
+    it('an open git project gets no network step and no create step', async () => {
+      repo('rho', {git: true})
       const plan = await planCreate({name: 'rho'}, planDeps(planIncus()))
       const incus = stepIncus()
       const {steps} = createSteps(plan, stepDeps(incus).deps)
       expect(steps.map((s) => s.title)).to.deep.equal([
+        'Give the container a git dir of its own',
         'Create and start container "rho"',
         'Make your account "dev" inside',
         "Record the repo's host-run files as they are now",
