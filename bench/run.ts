@@ -352,25 +352,26 @@ async function importRow(): Promise<Row> {
   return row
 }
 
+/** BENCH_ONLY=new: just the rows of `new` on the real image. */
+async function newOnly(): Promise<void> {
+  const daemon = await startTestDaemon()
+  process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
+  try {
+    for (const r of newRows(daemon))
+      console.log(`| ${r.what} | ${r.repoman_ms} ms | ${r.floor_ms} ms (${r.floor}) | ${r.ratio}x | <= ${r.target}x |`)
+  } finally {
+    daemon.stop()
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'new') return newOnly()
   // Needs no daemon: first, and alone with BENCH_ONLY=import.
   const importMeasured = await importRow()
   if (process.env.BENCH_ONLY === 'import') return
   const daemon = await startTestDaemon()
   // For worlds whose CLI runs as the test user (makeWorld's {user: true}).
   process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
-  // BENCH_ONLY=new: just the rows of `new` on the real image.
-  if (process.env.BENCH_ONLY === 'new') {
-    try {
-      for (const r of newRows(daemon))
-        console.log(
-          `| ${r.what} | ${r.repoman_ms} ms | ${r.floor_ms} ms (${r.floor}) | ${r.ratio}x | <= ${r.target}x |`,
-        )
-    } finally {
-      daemon.stop()
-    }
-    return
-  }
   const world: World = makeWorld(daemon.dir)
   const rows: Row[] = [importMeasured]
   const processCounts: Record<string, Record<string, number>> = {}
