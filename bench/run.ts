@@ -6,12 +6,12 @@
  * sizes. Writes bench/results.json.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus, totalmem} from 'node:os'
 import {join, resolve} from 'node:path'
-import {CLOUD_INIT_WAIT} from '../src/lib/lifecycle/account-plan.js'
 import {containmentSeccompPolicy} from '../src/lib/lifecycle/containment.js'
-import {REAL_IMAGE, startTestDaemon, TEST_IMAGE} from '../test/helpers/incus-daemon.js'
+import {installClaudeCodeFor} from '../test/helpers/claude-npm.js'
+import {BTRFS_POOL, REAL_IMAGE, startTestDaemon, TEST_IMAGE, type TestDaemon} from '../test/helpers/incus-daemon.js'
 import {mountTmpfs, unmount} from '../test/helpers/mounts.js'
 import {BIN, makeWorld, type World} from '../test/helpers/world.js'
 
@@ -109,52 +109,160 @@ const NEW_RUNS = Number(process.env.BENCH_NEW_RUNS ?? 5)
 
 /**
  * `repoman new` on the real Debian image, acting for uid 1001 (as under `sudo repoman`, so the
- * account is really made), against `incus launch` of the same image with the same repo disk
- * plus the same wait for cloud-init: the difference is repoman's own (checks, account, registry).
+ * account is really made), against `incus launch` of the same image on the same pool with the
+ * same repo disk plus `systemctl is-system-running --wait` (a container a user can work in):
+ * the difference is repoman's own (checks, account, containment, registry). On `pool`.
  */
-function newOnRealImage(incusDir: string): Row {
+function newOnRealImage(incusDir: string, pool: string, target: number): Row {
   const image = REAL_IMAGE
   const world = makeWorld(incusDir)
   try {
-    const env = {...world.env, SUDO_USER: 'rmtest', SUDO_UID: '1001', SUDO_GID: '1001'}
-    const setup = ['setup', '--non-interactive', '--repos-root', world.reposRoot, '--backup-root', world.backupRoot]
-    execFileSync(process.execPath, [BIN, ...setup, '--image', image, '--incus-project', world.incusProject], {
-      env,
-      stdio: 'ignore',
-    })
-    const repo = world.makeRepo('realbench', {git: true})
-    const yaml = `devices:\n  repo:\n    type: disk\n    source: ${repo}\n    path: ${repo}\n    shift: "true"\n`
+    const {env, repo} = realImageWorld(world, pool)
     const cleanup = () => {
       for (const name of ['realbench', 'rawreal'])
         spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
       world.writeRegistry([], `default_image = "${image}"`)
     }
-    const launchAndWait = () => {
-      const started = process.hrtime.bigint()
-      execFileSync('incus', ['launch', image, 'rawreal', '--project', world.incusProject], {
-        env,
-        input: yaml,
-        stdio: ['pipe', 'ignore', 'ignore'],
-      })
-      execFileSync('incus', ['exec', 'rawreal', '--project', world.incusProject, '--', 'sh', '-c', CLOUD_INIT_WAIT], {
-        env,
-        stdio: 'ignore',
-      })
-      return Number(process.hrtime.bigint() - started) / 1e6
-    }
     cleanup()
     return compare(
-      'repoman new (Debian 13 image, uid 1001)',
+      `repoman new (Debian 13 image, uid 1001, ${pool} pool)`,
       () => time([process.execPath, BIN, 'new', 'realbench', '--yes'], env),
-      [launchAndWait],
-      'incus launch (same image, repo disk) + the same cloud-init wait',
-      1.1,
+      [() => launchReady(world, repo, 'rawreal')],
+      `incus launch (same image, pool, repo disk) + systemctl is-system-running --wait`,
+      target,
       cleanup,
       NEW_RUNS,
     )
   } finally {
     world.dispose()
   }
+}
+
+/** A world set up on `pool` for uid 1001 (SUDO_USER, as `sudo repoman`), with a git repo `realbench`. */
+function realImageWorld(world: World, pool: string): {env: NodeJS.ProcessEnv; repo: string} {
+  const env = {...world.env, SUDO_USER: 'rmtest', SUDO_UID: '1001', SUDO_GID: '1001'}
+  const setup = ['setup', '--non-interactive', '--repos-root', world.reposRoot, '--backup-root', world.backupRoot]
+  execFileSync(
+    process.execPath,
+    [BIN, ...setup, '--image', REAL_IMAGE, '--incus-project', world.incusProject, '--storage-pool', pool],
+    {env, stdio: 'ignore'},
+  )
+  return {env, repo: world.makeRepo('realbench', {git: true})}
+}
+
+/** `incus launch` of the real image with the repo disk, until systemd is up; its time in ms. */
+function launchReady(world: World, repo: string, name: string): number {
+  const yaml = `devices:\n  repo:\n    type: disk\n    source: ${repo}\n    path: ${repo}\n    shift: "true"\n`
+  const started = process.hrtime.bigint()
+  execFileSync('incus', ['launch', REAL_IMAGE, name, '--project', world.incusProject], {
+    env: world.env,
+    input: yaml,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  })
+  // Degraded is the usual verdict in a container (systemd-modules-load fails): any verdict is ready.
+  spawnSync(
+    'incus',
+    ['exec', name, '--project', world.incusProject, '--', 'systemctl', 'is-system-running', '--wait'],
+    {
+      env: world.env,
+      stdio: 'ignore',
+    },
+  )
+  return Number(process.hrtime.bigint() - started) / 1e6
+}
+
+/**
+ * Time to an agent prompt: `new` and then the `claude` launcher's `claude --version` (Claude Code
+ * from npm in the user's ~/.local, shared by the claude-share profile), against the same launch
+ * and then `incus exec ... claude --version` as uid 1001.
+ */
+function newThenAgent(incusDir: string, pool: string): Row | undefined {
+  // As the host user really runs it (uid 1001, its own HOME), so the launcher and the shared
+  // ~/.claude are that user's.
+  const world = makeWorld(incusDir, {user: true})
+  try {
+    const asUser = (command: string[]) => ['setpriv', '--reuid=1001', '--regid=1001', '--init-groups', ...command]
+    const env = world.env
+    const repo = world.makeRepo('realbench', {git: true})
+    const run = (command: string[], extra: NodeJS.ProcessEnv = {}) =>
+      execFileSync(command[0] as string, command.slice(1), {env: {...env, ...extra}, cwd: repo, stdio: 'ignore'})
+    try {
+      installClaudeCodeFor(world.home, 1001, 1001)
+    } catch (error) {
+      console.log(`skipped new + claude --version: ${(error as Error).message}`)
+      return undefined
+    }
+    // What claude-share mounts, and the program on PATH for `profile install` to find.
+    mkdirSync(join(world.home, '.claude'))
+    writeFileSync(join(world.home, '.claude.json'), '{}\n')
+    for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), 1001, 1001)
+    const setup = ['setup', '--non-interactive', '--repos-root', world.reposRoot, '--backup-root', world.backupRoot]
+    run(asUser([process.execPath, BIN, ...setup, '--image', REAL_IMAGE, '--incus-project', world.incusProject]))
+    run(asUser([process.execPath, BIN, 'setup', '--storage-pool', pool]))
+    run(asUser([process.execPath, BIN, 'profile', 'install', 'claude-share']), {
+      PATH: `${join(world.home, '.local/bin')}:${env.PATH}`,
+    })
+    run(asUser([process.execPath, BIN, 'agent', 'install', 'claude']))
+    const launcher = join(world.home, '.local/share/repoman/bin/claude')
+    const registry = world.registryText()
+    const cleanup = () => {
+      for (const name of ['realbench', 'rawreal'])
+        spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
+      writeFileSync(world.registryFile, registry)
+    }
+    const claudeBin = join(world.home, '.local/bin/claude')
+    const shared = `  claude:\n    type: disk\n    source: ${join(world.home, '.local')}\n    path: ${join(world.home, '.local')}\n    readonly: "true"\n    shift: "true"\n`
+    cleanup()
+    return compare(
+      `repoman new + claude launcher --version (${pool} pool)`,
+      () => {
+        const started = process.hrtime.bigint()
+        run(asUser([process.execPath, BIN, 'new', 'realbench', '--yes', '--profile', 'claude-share']))
+        run(asUser([launcher, '--version']))
+        return Number(process.hrtime.bigint() - started) / 1e6
+      },
+      [
+        () => {
+          const yaml = `devices:\n  repo:\n    type: disk\n    source: ${repo}\n    path: ${repo}\n    shift: "true"\n${shared}`
+          const started = process.hrtime.bigint()
+          execFileSync('incus', ['launch', REAL_IMAGE, 'rawreal', '--project', world.incusProject], {
+            env,
+            input: yaml,
+            stdio: ['pipe', 'ignore', 'ignore'],
+          })
+          execFileSync(
+            'incus',
+            ['exec', 'rawreal', '--project', world.incusProject, '--user', '1001', '--', claudeBin, '--version'],
+            {env, stdio: 'ignore'},
+          )
+          return Number(process.hrtime.bigint() - started) / 1e6
+        },
+      ],
+      'incus launch (same image, pool, repo and ~/.local disks) + incus exec claude --version',
+      1.5,
+      cleanup,
+      NEW_RUNS,
+    )
+  } finally {
+    world.dispose()
+  }
+}
+
+/** The rows of `new` on the real image: btrfs (the bar), the agent prompt, and dir for reference. */
+function newRows(daemon: TestDaemon): Row[] {
+  if (daemon.realImageMissing) {
+    console.log(`skipped repoman new on the real image: ${daemon.realImageMissing}`)
+    return []
+  }
+  const rows: Row[] = []
+  if (daemon.btrfsMissing) console.log(`skipped repoman new on btrfs: ${daemon.btrfsMissing}`)
+  else {
+    rows.push(newOnRealImage(daemon.dir, BTRFS_POOL, 1.5))
+    const agent = newThenAgent(daemon.dir, BTRFS_POOL)
+    if (agent) rows.push(agent)
+  }
+  rows.push(newOnRealImage(daemon.dir, 'default', 1.5))
+  return rows
 }
 
 /**
@@ -244,11 +352,26 @@ async function importRow(): Promise<Row> {
   return row
 }
 
+/** BENCH_ONLY=new: just the rows of `new` on the real image. */
+async function newOnly(): Promise<void> {
+  const daemon = await startTestDaemon()
+  process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
+  try {
+    for (const r of newRows(daemon))
+      console.log(`| ${r.what} | ${r.repoman_ms} ms | ${r.floor_ms} ms (${r.floor}) | ${r.ratio}x | <= ${r.target}x |`)
+  } finally {
+    daemon.stop()
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === 'new') return newOnly()
   // Needs no daemon: first, and alone with BENCH_ONLY=import.
   const importMeasured = await importRow()
   if (process.env.BENCH_ONLY === 'import') return
   const daemon = await startTestDaemon()
+  // For worlds whose CLI runs as the test user (makeWorld's {user: true}).
+  process.env.REPOMAN_TEST_USER = JSON.stringify(daemon.user)
   const world: World = makeWorld(daemon.dir)
   const rows: Row[] = [importMeasured]
   const processCounts: Record<string, Record<string, number>> = {}
@@ -399,8 +522,7 @@ async function main(): Promise<void> {
     cleanup()
 
     // The test daemon imports the real image (built once, cached by its recipe).
-    if (daemon.realImageMissing) console.log(`skipped repoman new on the real image: ${daemon.realImageMissing}`)
-    else rows.push(newOnRealImage(daemon.dir))
+    rows.push(...newRows(daemon))
 
     // sync: 50 unchanged repos against one rsync of the whole repos root.
     world.writeRegistry(Array.from({length: 50}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))

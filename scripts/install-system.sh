@@ -3,7 +3,8 @@
 # on Debian 12, the main archive on 13+), rsync, busybox-static (the test image), git; with
 # --test also what only the tests use: debootstrap (the real Debian test image), a C compiler
 # with static libc (the 32-bit syscall attack), tmux (a real terminal for interactive tests) and
-# sudo (the newcomer test's user runs install.sh with it).
+# sudo (the newcomer test's user runs install.sh with it) and btrfs-progs (the test daemon's
+# copy-on-write pool).
 # A no-op when everything is there; as a non-root user it only says what is missing. With
 # --check it changes nothing and exits 1 when something is missing (install.sh then asks sudo).
 set -euo pipefail
@@ -19,6 +20,7 @@ if [ "${1:-}" = --test ]; then
   command -v gcc >/dev/null || need+=(gcc)
   command -v tmux >/dev/null || need+=(tmux)
   command -v sudo >/dev/null || need+=(sudo)
+  [ -x /usr/sbin/mkfs.btrfs ] || [ -x /sbin/mkfs.btrfs ] || need+=(btrfs-progs)
   [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -22,6 +22,10 @@ export async function mochaGlobalSetup(): Promise<void> {
     process.env.REPOMAN_TEST_NO_REAL_IMAGE = daemon.realImageMissing
     console.warn(`\n  !! Real-image tests will be skipped: ${daemon.realImageMissing}\n`)
   }
+  if (daemon.btrfsMissing) {
+    process.env.REPOMAN_TEST_NO_BTRFS = daemon.btrfsMissing
+    console.warn(`\n  !! Tests on the btrfs pool will be skipped: ${daemon.btrfsMissing}\n`)
+  }
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {

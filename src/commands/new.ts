@@ -12,7 +12,7 @@ export default class New extends RepomanCommand<NewResult> {
   static override summary = "Create a project's container, with its repo mounted at the same path inside."
   static override description =
     `The repo is <repos_root>/<name> (or --repo DIR) and must exist. Image and profiles come from the flags, then repos.d/<name>.toml, then the registry defaults.
-The container is created and started in one step; if anything fails, it is deleted again and the registry is left as it was.
+The container is created, given your account and repoman's files before its first boot, then started (docs/new.md); if anything fails, it is deleted again and the registry is left as it was.
 Inside, you exist: your user name, uid and group, your home path, bash as login shell where the image has it, and passwordless sudo (unless --no-sudo).`
   static override examples = [
     '<%= config.bin %> new isurus',

@@ -23,6 +23,8 @@ import {ensureTestUser, type TestUser} from './test-user.js'
 export const TEST_IMAGE = 'busybox'
 /** Debian 13 with systemd, cloud-init, sudo, git, bash and tmux: what users really run. */
 export const REAL_IMAGE = 'debian13'
+/** A copy-on-write pool on a loop file, besides the `dir` pool `default`: where `new` is as fast as Incus. */
+export const BTRFS_POOL = 'btrfs'
 const BUILD_REAL_IMAGE = resolve(import.meta.dirname, '../../scripts/build-test-image.sh')
 const INCUSD = '/usr/libexec/incus/incusd'
 const BUSYBOX = '/bin/busybox'
@@ -33,6 +35,8 @@ export interface TestDaemon {
   user: TestUser
   /** Why the real-distro image is not there, or undefined when it is. */
   realImageMissing?: string
+  /** Why there is no BTRFS_POOL (btrfs-progs missing), or undefined when there is. */
+  btrfsMissing?: string
   env: NodeJS.ProcessEnv
   incus(args: string[], input?: string): string
   stop(): void
@@ -98,6 +102,14 @@ function importRealImage(daemon: TestDaemon): string | undefined {
   return undefined
 }
 
+/** The loop-file btrfs pool (under the daemon's dir, gone with it); why not, when it cannot be made. */
+function createBtrfsPool(daemon: TestDaemon): string | undefined {
+  if (!existsSync('/usr/sbin/mkfs.btrfs') && !existsSync('/sbin/mkfs.btrfs'))
+    return 'btrfs-progs is not installed (scripts/install-system.sh --test)'
+  daemon.incus(['storage', 'create', BTRFS_POOL, 'btrfs', 'size=12GiB'])
+  return undefined
+}
+
 export async function startTestDaemon(): Promise<TestDaemon> {
   // Before the daemon starts: Incus reads /etc/subuid and /etc/subgid when it starts.
   const user = ensureTestUser()
@@ -137,6 +149,7 @@ export async function startTestDaemon(): Promise<TestDaemon> {
   execFileSync('incus', ['admin', 'waitready', '--timeout', '60'], {env, stdio: 'ignore'})
   daemon.incus(['storage', 'create', 'default', 'dir'])
   daemon.incus(['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default'])
+  daemon.btrfsMissing = createBtrfsPool(daemon)
   buildBusyboxImage(daemon)
   daemon.realImageMissing = importRealImage(daemon)
   return daemon

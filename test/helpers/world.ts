@@ -7,7 +7,7 @@ import {execFileSync, spawn} from 'node:child_process'
 import {chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Context} from 'mocha'
-import {TEST_IMAGE} from './incus-daemon.js'
+import {BTRFS_POOL, TEST_IMAGE} from './incus-daemon.js'
 import type {TestUser} from './test-user.js'
 
 export const BIN = resolve(import.meta.dirname, '../../bin/run.js')
@@ -67,6 +67,15 @@ export function requireRealImage(context: Context): string {
     context.skip()
   }
   return dir
+}
+
+/** Skips a test on the btrfs pool, saying why, when the daemon has none; under CI=true that is a failure. */
+export function requirePool(context: Context, pool: string): void {
+  const why = pool === BTRFS_POOL ? process.env.REPOMAN_TEST_NO_BTRFS : undefined
+  if (!why) return
+  if (process.env.CI === 'true') throw new Error(`CI=true and the ${pool} pool is missing: ${why}`)
+  console.warn(`      skipped: no ${pool} pool (${why})`)
+  context.skip()
 }
 
 function testUser(): TestUser {

@@ -6,12 +6,21 @@
  * shell string), stdin is closed unless a document is fed (create/launch/edit wait on an open
  * stdin), and JSON goes in and out through `incus query`.
  */
-import {IncusNotFoundError} from '../errors.js'
+import {IncusError, IncusNotFoundError} from '../errors.js'
 import {classifyIncusFailure} from './errors.js'
-import {hostSocketProbe, localSocketPath, SocketUnavailableError, socketGet} from './socket.js'
+import {
+  hostSocketProbe,
+  incusDocument,
+  localSocketPath,
+  type SocketRawResponse,
+  SocketUnavailableError,
+  socketGet,
+  socketRequest,
+} from './socket.js'
 import type {
   DeviceMap,
   IncusAcl,
+  IncusImage,
   IncusInstance,
   IncusNetwork,
   IncusProfile,
@@ -20,6 +29,7 @@ import type {
   IncusSnapshot,
   IncusStoragePool,
   InstanceFile,
+  InstanceFileStat,
   InstanceSpec,
   ProfileSpec,
 } from './types.js'
@@ -50,7 +60,7 @@ interface RunOptions {
 
 /** How a command appears in logs and under --verbose. */
 export function describeIncusCommand(entry: IncusCommandEntry): string {
-  const how = entry.via ? `  (read over ${entry.via})` : ''
+  const how = entry.via ? `  (${entry.args.includes('--request') ? 'sent' : 'read'} over ${entry.via})` : ''
   return `$ incus ${entry.args.join(' ')}  [exit ${entry.exitCode}]${how}`
 }
 
@@ -324,6 +334,134 @@ export class IncusClient {
   }
 
   /**
+   * Creates a stopped container from a local image (`fingerprint`) in one request, with its
+   * config, devices and profiles inline, and waits until its root file system is there.
+   */
+  async createInstance(spec: InstanceSpec, fingerprint: string): Promise<void> {
+    const body = {
+      name: spec.name,
+      type: 'container',
+      source: {type: 'image', fingerprint},
+      profiles: spec.profiles,
+      config: spec.config,
+      devices: spec.devices,
+    }
+    await this.socketCall('POST', this.scoped('/1.0/instances'), {
+      body: JSON.stringify(body),
+      timeoutMs: LAUNCH_TIMEOUT_MS,
+    })
+  }
+
+  /** Starts an instance with one request over the socket, and waits until it runs. */
+  async startOverSocket(name: string): Promise<void> {
+    await this.socketCall('PUT', this.scoped(`/1.0/instances/${encodeURIComponent(name)}/state`), {
+      body: JSON.stringify({action: 'start', timeout: -1}),
+      timeoutMs: 5 * 60_000,
+    })
+  }
+
+  /**
+   * A path inside an instance (running or not) through the file API: its owner, mode and
+   * content (a directory's names, one a line), or undefined when there is nothing there.
+   * `content: false` asks for the stat alone (a HEAD: no bytes of a large file cross).
+   */
+  async readInstanceFile(
+    name: string,
+    path: string,
+    options: {content?: boolean} = {},
+  ): Promise<(InstanceFileStat & {content: string}) | undefined> {
+    const method = options.content === false ? 'HEAD' : 'GET'
+    try {
+      const response = await this.socketCall(method, this.filePath(name, path))
+      const stat = {
+        type: (response.headers['x-incus-type'] ?? 'file') as InstanceFileStat['type'],
+        uid: Number(response.headers['x-incus-uid']),
+        gid: Number(response.headers['x-incus-gid']),
+        mode: Number.parseInt(response.headers['x-incus-mode'] ?? '0', 8),
+      }
+      if (method === 'HEAD') return {...stat, content: ''}
+      if (stat.type !== 'directory') return {...stat, content: response.body.toString('utf8')}
+      const entries = incusDocument(this.socket() as string, path, response).metadata as string[] | null
+      return {...stat, content: (entries ?? []).map((entry) => `${entry}\n`).join('')}
+    } catch (error) {
+      if (error instanceof IncusNotFoundError) return undefined
+      throw error
+    }
+  }
+
+  /**
+   * Writes files and directories into an instance (running or not): the directories first, in
+   * the order given (parents before children), then the files side by side.
+   */
+  async writeInstanceFiles(name: string, files: InstanceFile[]): Promise<void> {
+    const write = (file: InstanceFile) => {
+      const directory = file.type === 'directory'
+      return this.socketCall('POST', this.filePath(name, file.path), {
+        headers: {
+          'X-Incus-type': directory ? 'directory' : 'file',
+          'X-Incus-uid': String(file.uid ?? 0),
+          'X-Incus-gid': String(file.gid ?? 0),
+          'X-Incus-mode': `0${(file.mode ?? (directory ? 0o755 : 0o644)).toString(8)}`,
+          'X-Incus-write': 'overwrite',
+        },
+        raw: directory ? undefined : Buffer.from(file.content ?? '', 'utf8'),
+      })
+    }
+    for (const directory of files.filter((file) => file.type === 'directory')) await write(directory)
+    await Promise.all(files.filter((file) => file.type !== 'directory').map(write))
+  }
+
+  private filePath(name: string, path: string): string {
+    return this.scoped(`/1.0/instances/${encodeURIComponent(name)}/files?path=${encodeURIComponent(path)}`)
+  }
+
+  /**
+   * One request over the local socket, logged as the `incus query` it stands for; an async one
+   * is waited for (its wait is a request of its own). Daemon errors become the typed errors the
+   * CLI's would (src/lib/incus/errors.ts).
+   */
+  private async socketCall(
+    method: string,
+    path: string,
+    options: {body?: string; raw?: Buffer; headers?: Record<string, string>; timeoutMs?: number} = {},
+  ): Promise<SocketRawResponse> {
+    const socket = this.socket()
+    if (socket === undefined) throw new IncusError(`${method} ${path} needs the local Incus socket`)
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs
+    const args = ['query', '--request', method, path]
+    const fail = (stderr: string, exitCode: number | null = 1) => {
+      this.onCommand?.({args, exitCode, stdout: '', stderr, via: socket})
+      return classifyIncusFailure({args, exitCode, stdout: '', stderr, timeoutMs})
+    }
+    let response: SocketRawResponse
+    try {
+      response = await socketRequest(
+        socket,
+        {method, path, headers: options.headers, body: options.body ?? options.raw},
+        timeoutMs,
+      )
+    } catch (error) {
+      if (error instanceof SocketUnavailableError && error.timedOut) throw fail('', null)
+      if (error instanceof SocketUnavailableError) throw fail(`Error: ${error.message}`)
+      throw error
+    }
+    // A HEAD's answer has headers only.
+    const json = response.body.length > 0 && (response.headers['content-type'] ?? '').startsWith('application/json')
+    const document = json ? incusDocument(socket, path, response) : undefined
+    // An operation's wait answers 200 with an error document when the operation failed.
+    if (response.status >= 400 || document?.error)
+      throw fail(`Error: ${document?.error ?? (response.status === 404 ? 'Not Found' : `HTTP ${response.status}`)}`)
+    this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via: socket})
+    if (document?.operation) {
+      const wait = `${document.operation}/wait?timeout=${Math.ceil(timeoutMs / 1000)}`
+      const done = await this.socketCall('GET', this.scoped(wait), {timeoutMs: timeoutMs + 5_000})
+      const outcome = (incusDocument(socket, wait, done).metadata ?? {}) as {status?: string; err?: string}
+      if (outcome.status !== 'Success') throw fail(`Error: ${outcome.err || `operation ${outcome.status}`}`)
+    }
+    return response
+  }
+
+  /**
    * Replaces an instance's own devices (its profiles' stay), as `incus config edit` does: the
    * rest of its writable state is sent back as it was. A running container gets disks
    * hot-plugged and unplugged.
@@ -346,7 +484,7 @@ export class IncusClient {
     const dir = await mkdtemp(join(tmpdir(), 'repoman-push-'))
     try {
       const local = join(dir, 'file')
-      await writeFile(local, file.content)
+      await writeFile(local, file.content ?? '')
       const target = `${name}${file.path}`
       await this.run(
         [
@@ -392,16 +530,24 @@ export class IncusClient {
 
   /**
    * The properties of `image` (an alias or fingerprint, optionally `remote:`) as this project
-   * resolves it, or undefined when there is no such image.
+   * resolves it, or undefined when there is no such image. A local image is looked up in one
+   * read over the socket, and then its fingerprint comes too (what `createInstance` takes).
    */
-  async imageProperties(image: string): Promise<Record<string, string> | undefined> {
+  async resolveImage(image: string): Promise<{properties: Record<string, string>; fingerprint?: string} | undefined> {
+    if (!image.includes(':') && this.socket() !== undefined) {
+      const images = await this.list<IncusImage>(this.scoped('/1.0/images?recursion=1'))
+      const found =
+        images.find((candidate) => candidate.aliases?.some((alias) => alias.name === image)) ??
+        (/^[0-9a-f]+$/.test(image) ? images.find((candidate) => candidate.fingerprint.startsWith(image)) : undefined)
+      return found && {properties: found.properties ?? {}, fingerprint: found.fingerprint}
+    }
     // The YAML library loads while the CLI runs.
     const [yaml, {parse}] = await Promise.all([
       this.orUndefined(this.run(['image', 'show', image, '--project', this.project])),
       import('yaml'),
     ])
     if (yaml === undefined) return undefined
-    return (parse(yaml) as {properties?: Record<string, string>}).properties ?? {}
+    return {properties: (parse(yaml) as {properties?: Record<string, string>}).properties ?? {}}
   }
 
   /** Argument list for `incus exec` in this project (for runAttached or run). */

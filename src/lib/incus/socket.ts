@@ -67,6 +67,8 @@ export interface SocketResponse {
   /** `metadata` of a sync response. */
   metadata: unknown
   error?: string
+  /** An async request's operation (`/1.0/operations/ID`), to wait for. */
+  operation?: string
 }
 
 /**
@@ -82,14 +84,30 @@ export class SocketUnavailableError extends Error {
   }
 }
 
+/** A request to the daemon: a method, an API path with its query string, and what it carries. */
+export interface SocketRequest {
+  method: string
+  path: string
+  /** Extra headers (the file API's X-Incus-uid, -gid, -mode, -type). */
+  headers?: Record<string, string>
+  /** JSON (sent as such) or the raw bytes of a file. */
+  body?: string | Buffer
+}
+
+/** The daemon's answer as it came: status, headers (lower-cased names) and the raw body. */
+export interface SocketRawResponse {
+  status: number
+  headers: Record<string, string>
+  body: Buffer
+}
+
 /**
- * GET `path` (an API path with its query string) from the daemon on `socket`. One HTTP/1.0
- * request on a plain socket: the daemon answers it whole and closes, so there are no chunks or
- * keep-alive to handle. node:http would do the same at several times the start-up cost (its
- * module graph, ~7 ms), which here is on the critical path of every `exec`. Anything unexpected
- * is a SocketUnavailableError, and the caller falls back to the CLI.
+ * One HTTP/1.0 request on a plain socket: the daemon answers it whole and closes, so there are
+ * no chunks or keep-alive to handle. node:http would do the same at several times the start-up
+ * cost (its module graph, ~7 ms), which here is on the critical path of every `exec`. Anything
+ * unexpected is a SocketUnavailableError, and the caller falls back to the CLI.
  */
-export function socketGet(socket: string, path: string, timeoutMs: number): Promise<SocketResponse> {
+export function socketRequest(socket: string, request: SocketRequest, timeoutMs: number): Promise<SocketRawResponse> {
   const {createConnection} = process.getBuiltinModule('node:net')
   return new Promise((resolve, reject) => {
     const connection = createConnection(socket)
@@ -102,23 +120,72 @@ export function socketGet(socket: string, path: string, timeoutMs: number): Prom
       reject(error instanceof SocketUnavailableError ? error : new SocketUnavailableError(error.message)),
     )
     connection.on('end', () => {
-      const response = parseResponse(Buffer.concat(chunks).toString('utf8'))
+      const response = splitResponse(Buffer.concat(chunks))
       if (response) resolve(response)
-      else reject(new SocketUnavailableError(`${socket} answered ${path} with something other than Incus JSON`))
+      else reject(new SocketUnavailableError(`${socket} answered ${request.path} with something other than HTTP`))
     })
+    const body = request.body === undefined ? undefined : Buffer.from(request.body)
+    const headers = {
+      Host: 'incus',
+      'User-Agent': 'repoman',
+      // Without a type, Go's server takes a body for a form and reads it away.
+      ...(body === undefined
+        ? {}
+        : {
+            'Content-Type': typeof request.body === 'string' ? 'application/json' : 'application/octet-stream',
+            'Content-Length': String(body.length),
+          }),
+      ...request.headers,
+    }
+    const head = Object.entries(headers)
+      .map(([key, value]) => `${key}: ${value}\r\n`)
+      .join('')
     // Not end(): a half-closed connection makes the daemon cancel the request.
-    connection.write(`GET ${path} HTTP/1.0\r\nHost: incus\r\nUser-Agent: repoman\r\n\r\n`)
+    connection.write(`${request.method} ${request.path} HTTP/1.0\r\n${head}\r\n`)
+    if (body !== undefined) connection.write(body)
   })
+}
+
+/** Status line, headers and body of a raw HTTP response, or undefined when it is none. */
+function splitResponse(raw: Buffer): SocketRawResponse | undefined {
+  const headEnd = raw.indexOf('\r\n\r\n')
+  if (headEnd < 0) return undefined
+  const [statusLine, ...lines] = raw.subarray(0, headEnd).toString('latin1').split('\r\n')
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1]
+  if (status === undefined) return undefined
+  const headers = Object.fromEntries(
+    lines.map((line) => [
+      line.slice(0, line.indexOf(':')).trim().toLowerCase(),
+      line.slice(line.indexOf(':') + 1).trim(),
+    ]),
+  )
+  return {status: Number(status), headers, body: raw.subarray(headEnd + 4)}
+}
+
+/** GET `path` (an API path with its query string) from the daemon on `socket`: its JSON document. */
+export async function socketGet(socket: string, path: string, timeoutMs: number): Promise<SocketResponse> {
+  return incusDocument(socket, path, await socketRequest(socket, {method: 'GET', path}, timeoutMs))
+}
+
+/** The Incus JSON document a response carries; a SocketUnavailableError when it carries none. */
+export function incusDocument(socket: string, path: string, response: SocketRawResponse): SocketResponse {
+  const document = parseDocument(response.status, response.body.toString('utf8'))
+  if (!document) throw new SocketUnavailableError(`${socket} answered ${path} with something other than Incus JSON`)
+  return document
 }
 
 /** An HTTP response carrying an Incus JSON document, or undefined. */
 export function parseResponse(raw: string): SocketResponse | undefined {
-  const status = /^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1]
-  const headEnd = raw.indexOf('\r\n\r\n')
-  if (status === undefined || headEnd < 0) return undefined
+  const response = splitResponse(Buffer.from(raw, 'utf8'))
+  return response && parseDocument(response.status, response.body.toString('utf8'))
+}
+
+function parseDocument(status: number, text: string): SocketResponse | undefined {
   try {
-    const body = JSON.parse(raw.slice(headEnd + 4)) as {metadata?: unknown; error?: string}
-    return {status: Number(status), metadata: body.metadata, error: body.error || undefined}
+    const body = JSON.parse(text) as {metadata?: unknown; error?: string; operation?: string}
+    const document: SocketResponse = {status, metadata: body.metadata, error: body.error || undefined}
+    if (body.operation) document.operation = body.operation
+    return document
   } catch {
     return undefined
   }

@@ -65,11 +65,25 @@ export interface IncusProfile {
 
 export type ProfileSpec = Omit<IncusProfile, 'used_by'>
 
-/** A file to place into an instance's root file system. */
+/** A file (or directory) to place into an instance's root file system. */
 export interface InstanceFile {
   /** Absolute path inside. */
   path: string
-  content: string
+  /** A file's content; a directory has none. */
+  content?: string
+  type?: 'file' | 'directory'
+  /** Owner and mode inside: root's, 0644 (0755 for a directory), unless given. */
+  uid?: number
+  gid?: number
+  mode?: number
+}
+
+/** What the file API says about a path inside an instance (its content only when read). */
+export interface InstanceFileStat {
+  type: 'file' | 'directory' | 'symlink'
+  uid: number
+  gid: number
+  mode: number
 }
 
 export interface InstanceSpec {
@@ -78,4 +92,11 @@ export interface InstanceSpec {
   profiles: string[]
   config: Record<string, string>
   devices: DeviceMap
+}
+
+/** An image as `/1.0/images?recursion=1` lists it (the fields repoman reads). */
+export interface IncusImage {
+  fingerprint: string
+  aliases?: Array<{name: string}>
+  properties?: Record<string, string>
 }

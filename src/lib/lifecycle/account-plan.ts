@@ -4,11 +4,11 @@
  * ownership work for the ids `planIdmap` chose, and the POSIX sh that makes the change. Pure:
  * the lifecycle code runs the scripts.
  *
- * Why a script through `incus exec` and not cloud-init user-data: it is one path for every
- * image (cloud-init absent, disabled for lack of a datasource, or active); it runs after
- * cloud-init has made the image's own first user, so it can see and resolve a clash with it;
- * it can run again to repair a container (`status --fix`, a stopped container started by
- * `exec`); and an instance's `cloud-init.user-data` would replace any a profile carries.
+ * The plan is carried out two ways: `new` writes it into the container before its first boot
+ * (preboot-plan.ts: edited account files through the file API, no exec), and repairs
+ * (`status --fix`, a stopped container started by `exec`) and launches without the local
+ * socket run the script below through `incus exec`. Not cloud-init user-data: an instance's
+ * `cloud-init.user-data` would replace any a profile carries, and cloud-init may be absent.
  */
 
 /** Regular accounts and groups start here (login.defs UID_MIN/GID_MIN); below are the system's. */

@@ -23,7 +23,7 @@ import {
 import {agentGitDir, hostGitKind, prepareAgentGit, removeAgentGit} from '../git/agent-git.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
-import type {DeviceMap, IncusProfile, InstanceSpec} from '../incus/types.js'
+import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
 import {expandHome, type RepomanPaths} from '../paths.js'
@@ -56,6 +56,8 @@ import {
 import {SYSTEMD_DROPIN} from './containment.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
+import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
+import {cloudInitSeeded, parentsOf} from './preboot-plan.js'
 
 export interface NewRequest {
   name: string
@@ -169,8 +171,16 @@ export interface CreatePlan extends CreateBasis {
   baseDevices: DeviceMap
   /** The NIC an isolated project's own bridge replaces; none when the network is open. */
   nicDevice?: string
-  /** The image runs cloud-init, which makes its own first user: wait for it before making ours. */
+  /** The image runs cloud-init: `new` returns once it has finished. */
   cloudInit: boolean
+  /**
+   * The local image's fingerprint, when Incus answers on its local socket: the container is
+   * then created stopped, everything is written into it, and it first boots ready. Without
+   * it (a remote image, or a remote daemon) it is launched, and the account made by exec.
+   */
+  imageFingerprint?: string
+  /** cloud-init has a datasource at the first boot (`cloudInitSeeded`): `new` waits until it is done. */
+  cloudInitSeeded: boolean
 }
 
 /** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
@@ -268,8 +278,8 @@ export interface IncusFacts {
   /** A container of the name exists already (left by an interrupted `new`, or made by hand). */
   containerExists: boolean
   installed: IncusProfile[]
-  /** The image's properties; none when Incus does not know it, or why it could not be resolved. */
-  image: {properties?: Record<string, string>; error?: string}
+  /** The image's properties (and local fingerprint); none when Incus does not know it, or why it could not be resolved. */
+  image: {properties?: Record<string, string>; fingerprint?: string; error?: string}
 }
 
 /** Refuses, with the specific error, what Incus rules out; otherwise the plan. */
@@ -303,13 +313,18 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
     baseDevices: missingBaseDevices(facts.installed, profiles),
     nicDevice: basis.policy.mode === 'open' ? undefined : nicToReplace(facts.installed, profiles),
     cloudInit: facts.image.properties.variant === 'cloud' || /\/cloud$/.test(image),
+    imageFingerprint: facts.image.fingerprint,
+    cloudInitSeeded: cloudInitSeeded([
+      ...facts.installed.filter((profile) => profiles.includes(profile.name)),
+      {devices: Object.fromEntries(basis.override.mounts.map((m, i) => [String(i), {type: 'disk', path: m.path}]))},
+    ]),
   }
 }
 
 /** What planning reads: the registry, the override file, the repo, and Incus (GETs only). */
 export interface PlanCreateDeps {
   registry: Registry
-  incus: Pick<IncusClient, 'project' | 'getInstance' | 'listProfiles' | 'imageProperties'>
+  incus: Pick<IncusClient, 'project' | 'getInstance' | 'listProfiles' | 'resolveImage'>
   paths: Pick<RepomanPaths, 'overridesDir'>
 }
 
@@ -335,8 +350,8 @@ export async function planCreate(request: NewRequest, deps: PlanCreateDeps): Pro
   const [existing, installed, image] = await Promise.all([
     incus.getInstance(request.name),
     incus.listProfiles(),
-    incus.imageProperties(basis.image).then(
-      (properties) => ({properties}),
+    incus.resolveImage(basis.image).then(
+      (found) => ({properties: found?.properties, fingerprint: found?.fingerprint}),
       (error: Error) => ({error: error.message}),
     ),
   ])
@@ -358,6 +373,10 @@ export interface CreateDeps {
     | 'deleteAcl'
     | 'dialogue'
     | 'execArgs'
+    | 'createInstance'
+    | 'readInstanceFile'
+    | 'writeInstanceFiles'
+    | 'startOverSocket'
   >
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
   paths: Pick<RepomanPaths, 'stateDir'>
@@ -444,37 +463,67 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       },
     })
 
+  const deleteOurs = async () => {
+    const instance = await incus.getInstance(name)
+    if (instance?.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token]) await incus.deleteInstance(name)
+  }
+  /** What must be in the container before its first boot. */
+  const bootFiles: InstanceFile[] = [SYSTEMD_DROPIN]
+  const {imageFingerprint} = plan
+  if (imageFingerprint === undefined) steps.push(...launchSteps(plan, deps, spec, bootFiles, deleteOurs, result))
+  else {
+    /** Set when the image could not be prepared so: the account is then made by exec after the start. */
+    let accountByExec = false
+    steps.push(
+      {
+        title: `Create container "${name}"`,
+        async run(_control, onUndo) {
+          // The registry is written at the end: its modules load while Incus creates the container.
+          deps.store.prepareWrite()
+          try {
+            await incus.createInstance(spec, imageFingerprint)
+          } catch (error) {
+            // "Already exists" is another run's container, which won the race; any other
+            // failure may have left ours half-made.
+            if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
+            throw error
+          }
+          onUndo(deleteOurs)
+          return undefined
+        },
+      },
+      {
+        title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
+        async run() {
+          const account = await prebootAccount(
+            incus,
+            name,
+            plan.account,
+            bootFiles.flatMap((file) => parentsOf(file.path)),
+          )
+          if (account) {
+            result.user = account.plan.user
+            result.warnings.push(...account.plan.notes)
+          } else accountByExec = true
+          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])], account?.existing)
+          return undefined
+        },
+      },
+      {
+        title: `Start container "${name}"`,
+        async run() {
+          await incus.startOverSocket(name)
+          if (accountByExec) {
+            const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
+            result.user = account.user
+            result.warnings.push(...account.notes)
+          } else if (plan.cloudInit && plan.cloudInitSeeded) await waitForCloudInit(incus, name)
+          return undefined
+        },
+      },
+    )
+  }
   steps.push(
-    {
-      title: `Create and start container "${name}"`,
-      async run(_control, onUndo) {
-        const deleteOurs = async () => {
-          const instance = await incus.getInstance(name)
-          if (instance?.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token]) await incus.deleteInstance(name)
-        }
-        // The registry is written at the end: its modules load while Incus creates the container.
-        deps.store.prepareWrite()
-        try {
-          await incus.launch(spec, [SYSTEMD_DROPIN])
-        } catch (error) {
-          // "Already exists" is another run's container, which won the race; any other failure
-          // may have left ours half-made (created, not started).
-          if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
-          throw error
-        }
-        onUndo(deleteOurs)
-        return undefined
-      },
-    },
-    {
-      title: `Make your account "${plan.account.user}" inside`,
-      async run() {
-        const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
-        result.user = account.user
-        result.warnings.push(...account.notes)
-        return undefined
-      },
-    },
     {
       // What the host-run files look like before any agent ran: later sessions compare with it.
       title: "Record the repo's host-run files as they are now",
@@ -508,6 +557,43 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     },
   )
   return {steps, result}
+}
+
+/** Without the local socket (a remote image or daemon): one `incus launch` with the boot files, then the account by exec. */
+function launchSteps(
+  plan: CreatePlan,
+  deps: CreateDeps,
+  spec: InstanceSpec,
+  bootFiles: InstanceFile[],
+  deleteOurs: () => Promise<void>,
+  result: NewResult,
+): Step[] {
+  const {incus} = deps
+  return [
+    {
+      title: `Create and start container "${plan.name}"`,
+      async run(_control, onUndo) {
+        deps.store.prepareWrite()
+        try {
+          await incus.launch(spec, bootFiles)
+        } catch (error) {
+          if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
+          throw error
+        }
+        onUndo(deleteOurs)
+        return undefined
+      },
+    },
+    {
+      title: `Make your account "${plan.account.user}" inside`,
+      async run() {
+        const account = await ensureAccount(incus, plan.name, plan.account, plan.cloudInit ? 'wait' : 'skip')
+        result.user = account.user
+        result.warnings.push(...account.notes)
+        return undefined
+      },
+    },
+  ]
 }
 
 /** Takes back a path made in .git/.hg, only while still empty: git may have used it meanwhile. */

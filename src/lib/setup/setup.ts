@@ -152,7 +152,10 @@ export function planDefaultProfile(
 export function poolAdvice(pools: IncusStoragePool[], devices: DeviceMap): string | undefined {
   const pool = Object.values(devices).find((d) => d.type === 'disk' && d.path === '/')?.pool
   if (pools.find((p) => p.name === pool)?.driver !== 'dir') return undefined
-  return `storage pool "${pool}" is a dir pool: each \`repoman new\` copies the whole image; a btrfs or zfs pool clones it instantly (\`incus storage create fast btrfs\`, then \`repoman setup --storage-pool fast\`)`
+  const why = `storage pool "${pool}" is a dir pool: each \`repoman new\` copies the whole image; a btrfs or zfs pool clones it instantly`
+  const cloning = pools.find((p) => ['btrfs', 'zfs', 'lvm'].includes(p.driver))
+  if (cloning) return `${why}, and "${cloning.name}" is one: \`repoman setup --storage-pool ${cloning.name}\``
+  return `${why} (on a loop file: \`incus storage create fast btrfs size=12GiB\`, then \`repoman setup --storage-pool fast\`)`
 }
 
 export interface ResolvedSetup {
@@ -256,7 +259,7 @@ export type SetupIncus = Pick<
   | 'updateProfile'
   | 'createNetwork'
   | 'deleteNetwork'
-  | 'imageProperties'
+  | 'resolveImage'
 >
 
 export interface SetupDeps {
@@ -334,10 +337,10 @@ export interface SetupPlan {
  * project sees) nor served by a remote that answers. Setup records it anyway (a remote may be
  * down for now), but says so now rather than at the first `new`.
  */
-async function checkImage(incus: Pick<IncusClient, 'imageProperties'>, image: string): Promise<string | undefined> {
+async function checkImage(incus: Pick<IncusClient, 'resolveImage'>, image: string): Promise<string | undefined> {
   let why = 'no cached image and no configured remote has it'
   try {
-    if (await incus.imageProperties(image)) return undefined
+    if (await incus.resolveImage(image)) return undefined
   } catch (error) {
     why = oneLine(error).replace(/^Error: /, '')
   }

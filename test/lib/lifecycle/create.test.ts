@@ -38,6 +38,20 @@ import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
 import {testRegistry} from '../../helpers/registry-fixture.js'
 
+/** A fresh systemd image as the file API shows it before the first boot (stopped: no /run yet, but the wait finds it disabled). */
+const IMAGE_FILES: Record<
+  string,
+  {type: 'file' | 'directory'; uid: number; gid: number; mode: number; content: string}
+> = {
+  '/etc/passwd': {type: 'file', uid: 0, gid: 0, mode: 0o644, content: 'root:x:0:0:root:/root:/bin/bash\n'},
+  '/etc/group': {type: 'file', uid: 0, gid: 0, mode: 0o644, content: 'root:x:0:\nsudo:x:27:\n'},
+  '/usr/bin/bash': {type: 'file', uid: 0, gid: 0, mode: 0o755, content: ''},
+  '/usr/sbin/visudo': {type: 'file', uid: 0, gid: 0, mode: 0o755, content: ''},
+  '/etc/sudoers.d': {type: 'directory', uid: 0, gid: 0, mode: 0o755, content: ''},
+  '/etc': {type: 'directory', uid: 0, gid: 0, mode: 0o755, content: ''},
+  '/run/cloud-init/disabled': {type: 'file', uid: 0, gid: 0, mode: 0o644, content: ''},
+}
+
 const defaultProfile: IncusProfile = {
   name: 'default',
   description: '',
@@ -94,7 +108,7 @@ describe('new (create)', () => {
     project: 'repoman',
     getInstance: sinon.stub().resolves(undefined),
     listProfiles: sinon.stub().resolves([defaultProfile, shareProfile]),
-    imageProperties: sinon.stub().resolves({variant: 'cloud'}),
+    resolveImage: sinon.stub().resolves({properties: {variant: 'cloud'}}),
   })
   const planDeps = (incus: PlanCreateDeps['incus']): PlanCreateDeps => ({
     registry,
@@ -137,7 +151,7 @@ describe('new (create)', () => {
       expect(error).to.be.instanceOf(ProjectExistsError).with.property('code', 'PROJECT_EXISTS')
       expect(error.message).to.equal('project "alpha" already exists; pick another name or `repoman remove alpha`')
       sinon.assert.notCalled(incus.getInstance)
-      sinon.assert.notCalled(incus.imageProperties)
+      sinon.assert.notCalled(incus.resolveImage)
     })
 
     it('a repo that is not there: REPO_NOT_FOUND', async () => {
@@ -200,7 +214,7 @@ describe('new (create)', () => {
     it('an image Incus does not have, or cannot resolve: IMAGE_NOT_FOUND, hint listing its remote', async () => {
       repo('theta', {git: true})
       const unknown = planIncus()
-      unknown.imageProperties.resolves(undefined)
+      unknown.resolveImage.resolves(undefined)
       const missing = await refusal({name: 'theta', image: 'images:debian/99'}, unknown)
       expect(missing).to.be.instanceOf(ImageNotFoundError).with.property('hint', 'incus image list images:')
       expect(missing.message).to.equal(
@@ -208,7 +222,7 @@ describe('new (create)', () => {
       )
 
       const unreachable = planIncus()
-      unreachable.imageProperties.rejects(new IncusError('remote "far" is unreachable'))
+      unreachable.resolveImage.rejects(new IncusError('remote "far" is unreachable'))
       const failed = await refusal({name: 'theta', image: 'local-img'}, unreachable)
       expect(failed).to.be.instanceOf(ImageNotFoundError).with.property('hint', 'incus image list')
       expect(failed.message).to.equal(
@@ -293,6 +307,12 @@ describe('new (create)', () => {
           return FRESH_IMAGE_FACTS
         }),
         execArgs: sinon.stub().callsFake((name: string, command: string[]) => ['exec', name, ...command]),
+        createInstance: sinon.stub().callsFake(async (spec: InstanceSpec) => {
+          launched = spec
+        }),
+        readInstanceFile: sinon.stub().callsFake(async (_name: string, path: string) => IMAGE_FILES[path]),
+        writeInstanceFiles: sinon.stub().resolves(),
+        startOverSocket: sinon.stub().resolves(),
       }
       return incus
     }
@@ -370,6 +390,49 @@ describe('new (create)', () => {
       expect(existsSync(join(plan.repoPath, '.git/HEAD'))).to.equal(true)
       sinon.assert.notCalled(store.update)
       expect(current.project).to.deep.equal([])
+    })
+
+    it('with a local image: created stopped, account and drop-in written into it, then one start; no exec', async () => {
+      const plan = {...(await isolatedPlan('pi')), imageFingerprint: 'abc123'}
+      const incus = stepIncus()
+      const {deps} = stepDeps(incus)
+      const {steps, result} = createSteps(plan, deps)
+      expect(steps.map((step) => step.title).slice(-5)).to.deep.equal([
+        'Create container "pi"',
+        'Write your account "dev" and the containment drop-in into it',
+        'Start container "pi"',
+        "Record the repo's host-run files as they are now",
+        'Record the project in the registry',
+      ])
+      await runSteps(steps)
+      sinon.assert.calledOnceWithExactly(incus.createInstance, sinon.match.object, 'abc123')
+      sinon.assert.callOrder(incus.createInstance, incus.writeInstanceFiles, incus.startOverSocket)
+      sinon.assert.notCalled(incus.launch)
+      sinon.assert.notCalled(incus.dialogue)
+      const written = incus.writeInstanceFiles.firstCall.args[1] as Array<{path: string; content?: string}>
+      const home = join(root, 'home')
+      expect(written.map((file) => file.path)).to.include.members([
+        '/etc/systemd/system/service.d/10-repoman-containment.conf',
+        home,
+        '/etc/passwd',
+        '/etc/group',
+        '/etc/sudoers.d/repoman-dev',
+      ])
+      expect(written.find((file) => file.path === '/etc/passwd')?.content).to.equal(
+        `root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::${home}:/usr/bin/bash\n`,
+      )
+      expect(result.user).to.equal('dev')
+    })
+
+    it('with a local image, a start that fails deletes our container again', async () => {
+      const plan = {...(await isolatedPlan('rho')), imageFingerprint: 'abc123'}
+      const incus = stepIncus()
+      incus.startOverSocket.rejects(new IncusError('Failed to start device "gone"'))
+      const {deps, store} = stepDeps(incus)
+      await failure(runSteps(createSteps(plan, deps).steps))
+      sinon.assert.calledOnceWithExactly(incus.deleteInstance, 'rho')
+      sinon.assert.callOrder(incus.startOverSocket, incus.deleteInstance, incus.deleteNetwork)
+      sinon.assert.notCalled(store.update)
     })
 
     it('leaves alone a container that is not this run’s (another token)', async () => {

@@ -33,7 +33,13 @@ describe('setup decisions', () => {
 
   it('advises a cloning pool only when the root disk is on a dir pool', () => {
     const root = {root: {type: 'disk', path: '/', pool: 'default'}}
-    expect(poolAdvice([pool('default')], root)).to.match(/^storage pool "default" is a dir pool: .*btrfs or zfs/)
+    expect(poolAdvice([pool('default')], root)).to.equal(
+      'storage pool "default" is a dir pool: each `repoman new` copies the whole image; a btrfs or zfs pool clones it instantly (on a loop file: `incus storage create fast btrfs size=12GiB`, then `repoman setup --storage-pool fast`)',
+    )
+    // A copy-on-write pool is there already: the advice names it.
+    expect(poolAdvice([pool('default'), {name: 'cow', driver: 'zfs', status: 'Created'}], root)).to.match(
+      /instantly, and "cow" is one: `repoman setup --storage-pool cow`$/,
+    )
     expect(poolAdvice([{name: 'default', driver: 'btrfs', status: 'Created'}], root)).to.equal(undefined)
     expect(poolAdvice([pool('default')], {})).to.equal(undefined)
   })
@@ -120,7 +126,7 @@ describe('setup plan and steps', () => {
       updateProfile: sinon.stub().resolves(),
       createNetwork: sinon.stub().resolves(),
       deleteNetwork: sinon.stub().resolves(),
-      imageProperties: sinon.stub().resolves({os: 'Debian'}),
+      resolveImage: sinon.stub().resolves({properties: {os: 'Debian'}}),
     }
     const store = {
       exists: sinon.stub().returns(options.registry !== undefined),
@@ -297,12 +303,12 @@ describe('setup plan and steps', () => {
 
   it('warns when the default image is neither cached nor served by a remote, and names where to look', async () => {
     const {incus, deps} = world({project: inPlaceProject, devices: inPlaceDevices, networks: ['incusbr0']})
-    incus.imageProperties.resolves(undefined)
+    incus.resolveImage.resolves(undefined)
     const plan = await planSetup({image: 'nope/13'}, {reposRoot: values.reposRoot}, deps)
     expect(plan.warnings).to.deep.equal([
       'default image "nope/13" cannot be had (no cached image and no configured remote has it): `repoman new` will fail; `incus image list` shows the cached images and `incus remote list` the remotes; choose one with `repoman setup --image ALIAS`',
     ])
-    incus.imageProperties.rejects(new Error('Error: Failed getting image: lookup images.example: no such host'))
+    incus.resolveImage.rejects(new Error('Error: Failed getting image: lookup images.example: no such host'))
     const offline = await planSetup({image: 'images:debian/13'}, {reposRoot: values.reposRoot}, deps)
     expect(offline.warnings[0]).to.match(
       /^default image "images:debian\/13" cannot be had \(Failed getting image: lookup images.example: no such host\)/,
