@@ -8,6 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {agentHomesStep, agentHomesWanted} from '../agents/home-steps.js'
 import {
   ImageNotFoundError,
   IncusAlreadyExistsError,
@@ -170,6 +171,8 @@ export interface CreatePlan extends CreateBasis {
   nicDevice?: string
   /** The image runs cloud-init, which makes its own first user: wait for it before making ours. */
   cloudInit: boolean
+  /** Agents whose homes the profiles want (seeded and mounted by the step before the launch). */
+  agentHomes: string[]
 }
 
 /** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
@@ -298,6 +301,7 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
     baseDevices: missingBaseDevices(facts.installed, profiles),
     nicDevice: basis.policy.mode === 'open' ? undefined : nicToReplace(facts.installed, profiles),
     cloudInit: facts.image.properties.variant === 'cloud' || /\/cloud$/.test(image),
+    agentHomes: agentHomesWanted(facts.installed, profiles),
   }
 }
 
@@ -420,6 +424,8 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
         return undefined
       },
     })
+
+  if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths.stateDir, spec))
 
   steps.push(
     {
