@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../../cli/command.js'
-import type {AgentRefreshResult as Refreshed} from '../../lib/agents/home-steps.js'
+import type {HomesRefreshed} from '../../lib/agents/home-steps.js'
 
 /** What `--json` prints: the contract of this command (schemas/agent-refresh.json). */
-export type AgentRefreshResult = Refreshed
+export type AgentRefreshResult = HomesRefreshed
 
 export default class AgentRefresh extends RepomanCommand<AgentRefreshResult> {
   static override changesState = true

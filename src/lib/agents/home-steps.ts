@@ -96,8 +96,8 @@ export interface RefreshedHome {
   device_added: boolean
 }
 
-/** The `agent refresh --json` result. */
-export interface AgentRefreshResult {
+/** What `agent refresh` did (its `--json` result). */
+export interface HomesRefreshed {
   name: string
   homes: RefreshedHome[]
 }
@@ -165,8 +165,8 @@ export async function planRefresh(
 export function refreshSteps(
   plan: RefreshPlan,
   deps: {incus: Pick<IncusClient, 'patchInstance'>; host: {uid: number; gid: number}},
-): {steps: Step[]; result: AgentRefreshResult} {
-  const result: AgentRefreshResult = {name: plan.name, homes: []}
+): {steps: Step[]; result: HomesRefreshed} {
+  const result: HomesRefreshed = {name: plan.name, homes: []}
   const steps: Step[] = plan.agents.map(({kind, home, entries, addDevice}) => ({
     title: `Seed ${kind.agent}'s home in "${plan.name}" anew from ~/${kind.hostDir}`,
     async run() {
@@ -190,7 +190,7 @@ export function refreshSteps(
   return {steps, result}
 }
 
-export function renderRefresh(result: AgentRefreshResult): string[] {
+export function renderRefresh(result: HomesRefreshed): string[] {
   return result.homes.flatMap((h) => [
     `${h.agent}: replaced ${h.replaced} entr${h.replaced === 1 ? 'y' : 'ies'} of ${h.home} with ${h.files} file(s) from ${h.from}${h.device_added ? '; mounted it in the container' : ''}`,
     ...h.skipped.map((s) => `  not copied: ${s.path} (${s.why})`),
