@@ -71,7 +71,9 @@ export function agentHomesStep(plan: CreatePlan, stateDir: string, spec: Instanc
         Object.assign(spec.devices, parts.devices)
         Object.assign(spec.config, parts.config)
       }
-      control.title(`Seeded ${seeded.map((s) => `${s.agent}'s home (${s.files} files)`).join(', ')}`)
+      control.title(
+        `Seeded ${seeded.map((s) => `${s.agent}'s home (${s.files} file${s.files === 1 ? '' : 's'})`).join(', ')}`,
+      )
       return undefined
     },
   }
