@@ -165,7 +165,7 @@ describe('agent homes the container cannot turn against the host (real image, ho
       'cat "$CLAUDE_CONFIG_DIR/settings.json"; ls -A "$CLAUDE_CONFIG_DIR/skills" "$CLAUDE_CONFIG_DIR/.claude.json"; test -e "$CLAUDE_CONFIG_DIR/commands" && echo planted || echo gone; grep -c mcp "$CLAUDE_CONFIG_DIR/.claude.json"',
     )
     expect(again.stdout).to.equal(
-      `${hostSettings}${join(world.home, '.claude/.claude.json')}\n\n${join(world.home, '.claude/skills')}:\nmine\n1\n0\n`,
+      `${hostSettings}${join(world.home, '.claude/.claude.json')}\n\n${join(world.home, '.claude/skills')}:\nmine\ngone\n0\n`,
     )
     const homes = join(world.home, '.local/state/repoman/homes/agent')
     expect(existsSync(homes)).to.equal(true)
