@@ -22,8 +22,14 @@ import {
   seedAgentHome,
 } from '../../../src/lib/agents/home.js'
 import {agentHomeProblems} from '../../../src/lib/agents/home-status.js'
-import {agentHomesWanted, decideRefresh} from '../../../src/lib/agents/home-steps.js'
-import type {IncusInstance} from '../../../src/lib/incus/types.js'
+import {
+  agentHomesStep,
+  agentHomesWanted,
+  decideRefresh,
+  deleteProjectHomes,
+} from '../../../src/lib/agents/home-steps.js'
+import type {IncusInstance, InstanceSpec} from '../../../src/lib/incus/types.js'
+import {runSteps} from '../../../src/lib/steps.js'
 
 const claude = agentHomeKind('claude') as NonNullable<ReturnType<typeof agentHomeKind>>
 
@@ -151,5 +157,39 @@ describe('agent homes', () => {
     expect(() =>
       decideRefresh('p', instance({}, {'user.repoman.agent-home.claude': 'true'}), {...options, agent: 'codex'}),
     ).to.throw(/has no codex home; its profiles want claude/)
+  })
+
+  it("new's step seeds the home and puts its device and variable into the spec; a later failure takes it back", async () => {
+    const root = mkdtempSync('/tmp/rm-home-')
+    try {
+      const home = join(root, 'home')
+      mkdirSync(join(home, '.claude'), {recursive: true})
+      writeFileSync(join(home, '.claude/settings.json'), '{}')
+      const stateDir = join(root, 'state')
+      const spec: InstanceSpec = {name: 'p', image: 'i', profiles: [], config: {}, devices: {}}
+      const plan = {name: 'p', agentHomes: ['claude'], host: {home, uid: 1001, gid: 1001}, idmap: {mode: 'raw.idmap'}}
+      const failing = {
+        title: 'launch',
+        run: async () => {
+          expect(readdirSync(join(stateDir, 'homes/p/claude'))).to.deep.equal(['settings.json'])
+          throw new Error('launch failed')
+        },
+      }
+      const error = await runSteps([agentHomesStep(plan as never, stateDir, spec), failing]).catch((e) => e)
+      expect(error.message).to.equal('launch failed')
+      expect(spec.devices['agent-home-claude']).to.deep.equal({
+        type: 'disk',
+        source: join(stateDir, 'homes/p/claude'),
+        path: join(home, '.claude'),
+      })
+      expect(spec.config['environment.CLAUDE_CONFIG_DIR']).to.equal(join(home, '.claude'))
+      expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
+
+      await runSteps([agentHomesStep(plan as never, stateDir, spec)])
+      expect(await deleteProjectHomes(stateDir, 'p')).to.deep.equal([])
+      expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
   })
 })
