@@ -129,7 +129,12 @@ describe('agent homes the container cannot turn against the host (real image, ho
     expect(codexVersion.exitCode, codexVersion.stderr).to.equal(0)
     expect(codexVersion.stdout).to.match(/^codex-cli \d/)
 
-    const opencode = await inside('opencode --version; cat "$HOME/.config/opencode/opencode.json"')
+    // ~/.local and ~/.local/share inside are made by Incus for the program mounts, owned by
+    // root: opencode (which writes under both) needs them given to the user first (a gap of
+    // the program share, not of the home).
+    const opencode = await inside(
+      'sudo chown "$(id -u):$(id -g)" "$HOME/.local" "$HOME/.local/share" && opencode --version; cat "$HOME/.config/opencode/opencode.json"',
+    )
     expect(opencode.stdout, opencode.stderr).to.equal(`${opencodeVersion}\n{"autoupdate": false}\n`)
 
     // The logins, from the host's store into the agents' process environment.
