@@ -89,3 +89,10 @@ export async function askConfirm(message: string, initial = false): Promise<bool
   const answer = await enquirer.prompt<{value: boolean}>({type: 'confirm', name: 'value', message, initial})
   return answer.value
 }
+
+/** Asks for a token or key without echoing it. */
+export async function askSecret(message: string): Promise<string> {
+  const {default: enquirer} = await import('enquirer')
+  const answer = await enquirer.prompt<{value: string}>({type: 'password', name: 'value', message})
+  return answer.value
+}

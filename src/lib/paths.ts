@@ -64,3 +64,13 @@ export function isWithin(child: string, parent: string): boolean {
   const p = resolve(parent)
   return c === p || c.startsWith(p.endsWith('/') ? p : `${p}/`)
 }
+
+/** A project's agent homes on the host: `$XDG_STATE_HOME/repoman/homes/<project>`. */
+export function projectHomesDir(stateDir: string, project: string): string {
+  return join(stateDir, 'homes', project)
+}
+
+/** One agent's home in a project's container, kept on the host (docs/profiles.md). */
+export function agentHomeDir(stateDir: string, project: string, agent: string): string {
+  return join(projectHomesDir(stateDir, project), agent)
+}

@@ -1,4 +1,4 @@
-import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
@@ -29,13 +29,12 @@ describe('repoman profile (real Incus)', () => {
     expect(install.stdout).to.equal(
       'claude-share: created (vendor); claude: not on the host, install it inside\nllm-share: created (vendor)\n',
     )
-    const held = world.query<{devices: Record<string, Record<string, string>>}>('/1.0/profiles/claude-share')
-    expect(held.devices['claude-dir']).to.deep.equal({
-      type: 'disk',
-      source: join(world.home, '.claude'),
-      path: join(world.home, '.claude'),
-      shift: 'true',
-    })
+    // No host agent dir is mounted: the profile records the home its containers get.
+    const held = world.query<{config: Record<string, string>; devices: Record<string, Record<string, string>>}>(
+      '/1.0/profiles/claude-share',
+    )
+    expect(held.devices).to.deep.equal({})
+    expect(held.config['user.repoman.agent-home.claude']).to.equal('true')
 
     const inStep = await world.cli(['profile', 'diff', 'claude-share'])
     expect(inStep.exitCode).to.equal(0)
@@ -61,13 +60,17 @@ describe('repoman profile (real Incus)', () => {
     )
   })
 
-  it('shares ~/.claude into a container at the same path, and refuses to remove a profile in use', async () => {
+  it('gives a container a copy of ~/.claude at the same path, never written back, and refuses to remove a profile in use', async () => {
     await world.cli(['profile', 'install', 'claude-share'])
     world.makeRepo('kappa')
     const created = await world.cli(['new', 'kappa', '--profile', 'default', '--profile', 'claude-share'])
     expect(created.exitCode, created.stderr).to.equal(0)
-    const read = await world.cli(['exec', 'kappa', '--', 'cat', join(world.home, '.claude', 'settings.json')])
+    const settings = join(world.home, '.claude', 'settings.json')
+    const read = await world.cli(['exec', 'kappa', '--', 'cat', settings])
     expect(read.stdout).to.equal('{"from": "host"}\n')
+    const write = await world.cli(['exec', 'kappa', '--', 'sh', '-c', `echo inside > ${settings}`])
+    expect(write.exitCode, write.stderr).to.equal(0)
+    expect(readFileSync(settings, 'utf8')).to.equal('{"from": "host"}\n')
 
     const refused = await world.cli(['profile', 'remove', 'claude-share'])
     expect(refused.exitCode).to.equal(1)
@@ -92,14 +95,32 @@ describe('repoman profile (real Incus)', () => {
     expect((await rows())['ssh-share'].state).to.equal('not installed')
     expect((await world.cli(['profile', 'install', 'ssh-share', '--allow-sensitive'])).exitCode).to.equal(0)
 
-    const missing = await world.cli(['profile', 'install', 'codex-share'])
+    // An agent's host dir read-write: the host's agent would run what the container writes there.
+    writeFileSync(
+      join(world.home, '.config/repoman/profiles.d/old-claude.yaml'),
+      'description: the old share\ndevices:\n  claude-dir:\n    type: disk\n    source: ${HOME}/.claude\n    path: ${HOME}/.claude\n',
+    )
+    const agentDir = await world.cli(['profile', 'install', 'old-claude'])
+    expect(agentDir.exitCode).to.equal(1)
+    expect(agentDir.stderr).to.equal(
+      `Error: profile "old-claude" would expose ${join(world.home, '.claude')} (read-write: claude's config, which your host's claude runs commands from) through claude-dir; refused. Pass --allow-sensitive if you really mean it\n`,
+    )
+    rmSync(join(world.home, '.config/repoman/profiles.d/old-claude.yaml'))
+
+    writeFileSync(
+      join(world.home, '.config/repoman/profiles.d/models.yaml'),
+      'description: models\ndevices:\n  m:\n    type: disk\n    source: ${HOME}/models\n    path: /models\n',
+    )
+    const missing = await world.cli(['profile', 'install', 'models'])
     expect(missing.stderr).to.match(
-      new RegExp(`mounts ${join(world.home, '.codex')}, which does not exist on this host`),
+      new RegExp(`mounts ${join(world.home, 'models')}, which does not exist on this host`),
     )
     rmSync(join(world.home, '.config/repoman/profiles.d/ssh-share.yaml'))
     const all = await world.cli(['profile', 'install', '--all', '--json'])
     const outcomes = JSON.parse(all.stdout)
-    expect(outcomes.find((o: {name: string}) => o.name === 'codex-share').action).to.equal('skipped')
+    expect(outcomes.find((o: {name: string}) => o.name === 'models').action).to.equal('skipped')
+    // An agent profile no longer needs the agent's dir on the host: its home is seeded from what is there.
+    expect(outcomes.find((o: {name: string}) => o.name === 'codex-share').action).to.equal('created')
     expect(outcomes.find((o: {name: string}) => o.name === 'claude-share').action).to.equal('created')
   })
 })

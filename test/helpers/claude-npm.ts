@@ -1,21 +1,23 @@
 /**
- * Claude Code from npm for the real-image tests, installed once per version into the test cache
- * (/var/cache/repoman-test/npm-claude-<version>; the registry is slow) and copied into a test
- * user's ~/.local, as `npm i -g --prefix ~/.local @anthropic-ai/claude-code` leaves it.
+ * Agents from npm for the real-image tests (Claude Code, Codex, opencode), installed once per version
+ * into the test cache (/var/cache/repoman-test/npm-<agent>-<version>; the registry is slow) and
+ * copied into a test user's ~/.local, as `npm i -g --prefix ~/.local <package>` leaves it.
  */
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
-const PACKAGE = '@anthropic-ai/claude-code'
+/** The npm package of each agent the tests install. */
+const PACKAGES = {claude: '@anthropic-ai/claude-code', codex: '@openai/codex', opencode: 'opencode-ai'} as const
+export type NpmAgent = keyof typeof PACKAGES
 const cacheRoot = () => process.env.REPOMAN_TEST_IMAGE_CACHE ?? '/var/cache/repoman-test'
 // npm here needs the system CA bundle named (root's npm config has it, a test user's has not).
 const npmEnv = () => ({...process.env, npm_config_cafile: '/etc/ssl/certs/ca-certificates.crt'})
 
 /** The newest version the registry offers, or undefined when it cannot be reached. */
-function latestVersion(): string | undefined {
+function latestVersion(agent: NpmAgent): string | undefined {
   try {
-    return execFileSync('npm', ['view', PACKAGE, 'version'], {
+    return execFileSync('npm', ['view', PACKAGES[agent], 'version'], {
       env: npmEnv(),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
@@ -26,25 +28,26 @@ function latestVersion(): string | undefined {
   }
 }
 
-/** The cached npm prefix holding Claude Code, installing it first when needed; throws saying why it cannot. */
-export function cachedClaudeCode(): {prefix: string; version: string} {
+/** The cached npm prefix holding the agent, installing it first when needed; throws saying why it cannot. */
+export function cachedNpmAgent(agent: NpmAgent): {prefix: string; version: string} {
+  const slug = `npm-${agent}-`
   const cached = existsSync(cacheRoot())
     ? readdirSync(cacheRoot())
-        .filter((name) => /^npm-claude-\d/.test(name))
+        .filter((name) => name.startsWith(slug) && /^\d[^.]*(\.\d+)*$/.test(name.slice(slug.length)))
         .sort((a, b) => a.localeCompare(b, 'en', {numeric: true}))
     : []
-  const version = latestVersion()
+  const version = latestVersion(agent)
   if (!version) {
     const newest = cached.at(-1)
-    if (!newest) throw new Error(`the npm registry is unreachable and ${cacheRoot()} holds no npm-claude-* install`)
-    return {prefix: join(cacheRoot(), newest), version: newest.slice('npm-claude-'.length)}
+    if (!newest) throw new Error(`the npm registry is unreachable and ${cacheRoot()} holds no ${slug}* install`)
+    return {prefix: join(cacheRoot(), newest), version: newest.slice(slug.length)}
   }
-  const prefix = join(cacheRoot(), `npm-claude-${version}`)
-  if (!existsSync(join(prefix, 'bin/claude'))) {
+  const prefix = join(cacheRoot(), `${slug}${version}`)
+  if (!existsSync(join(prefix, `bin/${agent}`))) {
     // Installed aside, then renamed: a concurrent run never sees half an install.
     const work = `${prefix}.${process.pid}.tmp`
     mkdirSync(cacheRoot(), {recursive: true})
-    execFileSync('npm', ['i', '-g', '--prefix', work, `${PACKAGE}@${version}`, '--no-audit', '--no-fund'], {
+    execFileSync('npm', ['i', '-g', '--prefix', work, `${PACKAGES[agent]}@${version}`, '--no-audit', '--no-fund'], {
       env: npmEnv(),
       stdio: 'ignore',
       timeout: 600_000,
@@ -56,11 +59,14 @@ export function cachedClaudeCode(): {prefix: string; version: string} {
 }
 
 /** Copies the cached install into `<home>/.local`, owned by the user; returns the version. */
-export function installClaudeCodeFor(home: string, uid: number, gid: number): string {
-  const {prefix, version} = cachedClaudeCode()
+export function installNpmAgentFor(agent: NpmAgent, home: string, uid: number, gid: number): string {
+  const {prefix, version} = cachedNpmAgent(agent)
   const local = join(home, '.local')
   mkdirSync(local, {recursive: true})
   execFileSync('cp', ['-a', `${prefix}/.`, `${local}/`])
   execFileSync('chown', ['-R', `${uid}:${gid}`, local])
   return version
 }
+
+export const installClaudeCodeFor = (home: string, uid: number, gid: number) =>
+  installNpmAgentFor('claude', home, uid, gid)

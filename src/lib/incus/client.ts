@@ -510,6 +510,11 @@ export class IncusClient {
     }
   }
 
+  /** Adds or replaces config keys and devices of an instance (a running one gets a new disk hot-plugged). */
+  async patchInstance(name: string, body: Pick<InstanceSpec, 'config' | 'devices'>): Promise<void> {
+    await this.query(this.instancePath(name), {method: 'PATCH', body, wait: true})
+  }
+
   async startInstance(name: string): Promise<void> {
     await this.run(['start', name, '--project', this.project], {timeoutMs: 5 * 60_000})
   }

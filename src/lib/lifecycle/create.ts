@@ -8,6 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
+import {agentHomesStep, agentHomesWanted} from '../agents/home-steps.js'
 import {
   ImageNotFoundError,
   IncusAlreadyExistsError,
@@ -181,6 +182,8 @@ export interface CreatePlan extends CreateBasis {
   imageFingerprint?: string
   /** cloud-init has a datasource at the first boot (`cloudInitSeeded`): `new` waits until it is done. */
   cloudInitSeeded: boolean
+  /** Agents whose homes the profiles want (seeded and mounted by the step before the launch). */
+  agentHomes: string[]
 }
 
 /** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
@@ -318,6 +321,7 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
       ...facts.installed.filter((profile) => profiles.includes(profile.name)),
       {devices: Object.fromEntries(basis.override.mounts.map((m, i) => [String(i), {type: 'disk', path: m.path}]))},
     ]),
+    agentHomes: agentHomesWanted(facts.installed, profiles),
   }
 }
 
@@ -462,6 +466,8 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
         return undefined
       },
     })
+
+  if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths.stateDir, spec))
 
   const deleteOurs = async () => {
     const instance = await incus.getInstance(name)

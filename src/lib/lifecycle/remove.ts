@@ -4,12 +4,13 @@
  */
 import {rmSync} from 'node:fs'
 import {join} from 'node:path'
+import {deleteProjectHomes} from '../agents/home-steps.js'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
 import {hasAgentGit, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
-import type {RepomanPaths} from '../paths.js'
+import {projectHomesDir, type RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
@@ -132,6 +133,17 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
           return undefined
         },
       })
+    steps.push({
+      title: `Delete the agent homes of "${plan.name}"`,
+      async run(control) {
+        const left = await deleteProjectHomes(deps.paths.stateDir, plan.name)
+        if (left.length > 0)
+          control.title(
+            `Left ${left.join(', ')} (made by root inside, not yours on the host); \`sudo rm -rf ${projectHomesDir(deps.paths.stateDir, plan.name)}\` deletes it`,
+          )
+        return undefined
+      },
+    })
     if (instance.config[CONFIG_KEYS.network])
       steps.push({
         title: `Delete the network of "${plan.name}"`,

@@ -1,5 +1,7 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
+import {credentialEnv} from '../agents/credentials.js'
+import {agentHomesOf} from '../agents/home.js'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
 import {importAndReport, refreshAgentGit, watchAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
@@ -13,7 +15,7 @@ import {
   SESSION_SCAN,
   scanSpecialFiles,
 } from '../integrity/snapshot.js'
-import {isWithin, type RepomanPaths} from '../paths.js'
+import {isWithin, type RepomanPaths, resolvePaths} from '../paths.js'
 import {findProject, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
 import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from './containers.js'
 
@@ -98,7 +100,11 @@ export async function sessionExecArgs(
   return incus.execArgs(name, command, {
     ...idsInside(registry, instance),
     cwd: target.cwd,
-    env: sessionEnv(registry, options.env),
+    // The agents' logins first: what the user passes with --env wins.
+    env: {
+      ...credentialEnv(resolvePaths(), agentHomesOf(instance.expanded_config ?? instance.config)),
+      ...sessionEnv(registry, options.env),
+    },
     tty: options.tty,
   })
 }

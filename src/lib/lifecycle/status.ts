@@ -1,6 +1,7 @@
 /** `repoman status`: is each project's container there, are its mounts there, is the backup current and reachable? */
 import {existsSync} from 'node:fs'
 import {relative} from 'node:path'
+import {agentHomeProblems} from '../agents/home-status.js'
 import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import type {CommandOutput} from '../context.js'
@@ -161,6 +162,7 @@ export function projectStatus(
       problems.push(
         `${p.command}: ${p.executable} is gone from the host (updated?); install the profile that shares it again (\`repoman profile list\` shows it as differs)`,
       )
+  if (instance) problems.push(...agentHomeProblems(row.name, instance, facts.guard.home))
   const protectedPaths = mounts
     .filter((m) => m.device.startsWith('ro-') && m.readonly && isWithin(m.path, row.path))
     .map((m) => relative(row.path, m.path))

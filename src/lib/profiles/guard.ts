@@ -5,6 +5,7 @@
  */
 
 import {resolve} from 'node:path'
+import {AGENT_HOMES, CLAUDE_USER_CONFIG} from '../agents/home.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {containmentState} from '../lifecycle/containment.js'
 import {isWithin} from '../paths.js'
@@ -61,6 +62,36 @@ function hostPaths(spec: ProfileSpec): Array<{where: string; path: string}> {
   return paths
 }
 
+/**
+ * The agents' own state on the host: each keeps, in the files it rewrites while it works, config
+ * that makes it run commands on its next start on the host (docs/safety.md). Read-only is fine.
+ */
+export function agentStatePaths(home: string): Array<{path: string; why: string}> {
+  const h = (p: string) => resolve(home, p)
+  return [
+    ...AGENT_HOMES.map((kind) => ({
+      path: h(kind.hostDir),
+      why: `${kind.agent}'s config, which your host's ${kind.agent} runs commands from`,
+    })),
+    {path: h(CLAUDE_USER_CONFIG), why: "claude's user config, which your host's claude runs commands from"},
+    {path: h('.pi'), why: "pi's state, which your host's pi loads extensions from"},
+    {path: h('.local/share/opencode'), why: "opencode's state and login"},
+  ]
+}
+
+/** Disk devices that mount an agent's host state read-write. */
+export function writableAgentState(spec: Pick<ProfileSpec, 'devices'>, home: string): Exposure[] {
+  const state = agentStatePaths(home)
+  const found: Exposure[] = []
+  for (const [where, device] of Object.entries(spec.devices)) {
+    if (device.type !== 'disk' || !device.source?.startsWith('/') || device.readonly === 'true') continue
+    const path = resolve(device.source)
+    const hit = state.find((s) => isWithin(path, s.path) || isWithin(s.path, path))
+    if (hit) found.push({where, path, why: `read-write: ${hit.why}`})
+  }
+  return found
+}
+
 export function findExposures(spec: ProfileSpec, ctx: GuardContext): Exposure[] {
   const exposures: Exposure[] = []
   const sensitive = sensitivePaths(ctx)
@@ -76,6 +107,8 @@ export function findExposures(spec: ProfileSpec, ctx: GuardContext): Exposure[] 
         exposures.push({where, path, why: isWithin(path, hit.path) ? hit.why : `it contains ${hit.path} (${hit.why})`})
     }
   }
+  for (const exposure of writableAgentState(spec, ctx.home))
+    if (!exposures.some((e) => e.where === exposure.where)) exposures.push(exposure)
   if (spec.config['security.privileged'] === 'true')
     exposures.push({where: 'security.privileged', path: '/', why: 'a privileged container is root on the host'})
   for (const key of ['raw.lxc', 'raw.apparmor', 'raw.seccomp'])

@@ -6,6 +6,7 @@
 import {existsSync, readdirSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, join} from 'node:path'
+import {AGENT_HOMES, agentHomeKey, agentHomeKind} from '../agents/home.js'
 import {
   type AgentPrograms,
   CONTAINER_PATH,
@@ -155,12 +156,14 @@ export async function renderTemplate(
   }
   if (typeof doc !== 'object' || doc === null)
     throw new ConfigError(`${template.file}: expected a mapping with description, config, devices`)
-  const {description, config, devices, program, ...rest} = doc as Record<string, unknown>
+  const {description, config, devices, program, agent_home: agentHome, ...rest} = doc as Record<string, unknown>
   const unknown = Object.keys(rest)
   if (unknown.length > 0)
     throw new ConfigError(
-      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, program, config, devices)`,
+      `${template.file}: unknown key ${unknown.join(', ')} (a template has description, program, agent_home, config, devices)`,
     )
+  if (agentHome !== undefined && (typeof agentHome !== 'string' || !agentHomeKind(agentHome)))
+    throw new ConfigError(`${template.file}: agent_home must be one of ${AGENT_HOMES.map((h) => h.agent).join(', ')}`)
   if (devices !== undefined && devices !== null && (typeof devices !== 'object' || Array.isArray(devices)))
     throw new ConfigError(`${template.file}: devices must be a mapping`)
   if (program !== undefined && (typeof program !== 'string' || !COMMAND_NAME.test(program)))
@@ -177,7 +180,12 @@ export async function renderTemplate(
   return {
     name: template.name,
     description: typeof description === 'string' ? description : '',
-    config: {...stringMap(config, 'config', template.file), ...shared.config},
+    config: {
+      ...stringMap(config, 'config', template.file),
+      ...shared.config,
+      // Recorded on the profile, so `new` sees which homes a container's profiles want.
+      ...(agentHome ? {[agentHomeKey(agentHome as string)]: 'true'} : {}),
+    },
     devices: {...templateDevices, ...shared.devices},
   }
 }

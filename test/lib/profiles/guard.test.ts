@@ -11,15 +11,32 @@ const disk = (source: string): ProfileSpec => ({
 })
 
 describe('credential guard', () => {
-  it('lets agent state through', () => {
-    for (const source of [
-      '/home/dev/.claude',
-      '/home/dev/.claude.json',
-      '/home/dev/.codex',
-      '/home/dev/.npm',
-      '/srv/models',
-    ])
+  it('lets caches, data and read-only agent state through', () => {
+    for (const source of ['/home/dev/.npm', '/srv/models', '/home/dev/.local/state/repoman/homes/p/claude'])
       expect(findExposures(disk(source), ctx), source).to.deep.equal([])
+    const readOnly: ProfileSpec = {
+      ...disk('/home/dev/.claude/local'),
+      devices: {d: {type: 'disk', source: '/home/dev/.claude/local', path: '/x', readonly: 'true'}},
+    }
+    expect(findExposures(readOnly, ctx)).to.deep.equal([])
+  })
+
+  it("refuses an agent's host state mounted read-write: the host's agent runs commands from it", () => {
+    const cases: Array<[string, RegExp]> = [
+      ['/home/dev/.claude', /read-write: claude's config/],
+      ['/home/dev/.claude/settings.json', /read-write: claude's config/],
+      ['/home/dev/.claude.json', /claude's user config/],
+      ['/home/dev/.codex', /codex's config/],
+      ['/home/dev/.gemini', /gemini's config/],
+      ['/home/dev/.config/opencode', /opencode's config/],
+      ['/home/dev/.local/share/opencode', /opencode's state/],
+      ['/home/dev/.pi', /pi's/],
+    ]
+    for (const [source, why] of cases) {
+      const [exposure] = findExposures(disk(source), ctx)
+      expect(exposure?.why, source).to.match(why)
+      expect(exposure?.where).to.equal('d')
+    }
   })
 
   it('refuses credentials, sockets, the host and whatever holds them, saying why', () => {

@@ -44,31 +44,38 @@ describe('profile library', () => {
     expect(byName['llm-share']?.origin).to.equal('vendor')
   })
 
-  it('renders host values into claude-share and llm-share', async () => {
+  it('renders host values; claude-share declares a home of its own and mounts no host agent dir', async () => {
     const templates = Object.fromEntries(listTemplates(dir).map((t) => [t.name, t]))
     const claude = await renderTemplate(
       templates['claude-share'] as never,
       {host, defaults: {idmap: 'shift'}} as never,
       none,
     )
-    expect(claude.devices['claude-dir']).to.deep.equal({
-      type: 'disk',
-      source: '/home/dev/.claude',
-      path: '/home/dev/.claude',
-      shift: 'true',
-    })
-    expect(claude.devices['claude-json']?.path).to.equal('/home/dev/.claude.json')
+    expect(claude.devices).to.deep.equal({})
+    expect(claude.config['user.repoman.agent-home.claude']).to.equal('true')
     const llm = await renderTemplate(templates['llm-share'] as never, {host, defaults: {}} as never, none)
     expect(llm.config['environment.OLLAMA_HOST']).to.equal('http://192.168.1.42:11434')
   })
 
   it('does not shift bind mounts under raw.idmap (the default), nor for a uid that only fits raw.idmap', async () => {
-    const claude = listTemplates(dir).find((t) => t.name === 'claude-share')
-    const byDefault = await renderTemplate(claude as never, {host, defaults: {}} as never, none)
-    expect(byDefault.devices['claude-dir']?.shift).to.equal('false')
+    writeFileSync(
+      join(dir, 'models.yaml'),
+      'description: x\ndevices:\n  m: {type: disk, source: /srv/models, path: /srv/models, shift: "${SHIFT}"}\n',
+    )
+    const models = listTemplates(dir).find((t) => t.name === 'models')
+    const byDefault = await renderTemplate(models as never, {host, defaults: {}} as never, none)
+    expect(byDefault.devices.m?.shift).to.equal('false')
+    expect((await renderTemplate(models as never, shifted, none)).devices.m?.shift).to.equal('true')
     const large = {host: {...host, uid: 2_000_000, gid: 2_000_000}, defaults: {idmap: 'shift'}}
-    const spec = await renderTemplate(claude as never, large as never, none)
-    expect(spec.devices['claude-dir']?.shift).to.equal('false')
+    const spec = await renderTemplate(models as never, large as never, none)
+    expect(spec.devices.m?.shift).to.equal('false')
+  })
+
+  it('refuses an agent_home repoman does not know', async () => {
+    writeFileSync(join(dir, 'odd-home.yaml'), 'description: x\nagent_home: vim\n')
+    const odd = listTemplates(dir).find((t) => t.name === 'odd-home')
+    const error = await renderTemplate(odd as never, shifted, none).catch((e) => e)
+    expect(error.message).to.match(/odd-home\.yaml: agent_home must be one of claude, codex, gemini, opencode, pi/)
   })
 
   it("shares the agent's program read-only at the same path, with repoman's links first on PATH", async () => {
@@ -91,6 +98,7 @@ describe('profile library', () => {
       'environment.PATH': `${linksDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       'user.repoman.program.claude': 'shared',
       'user.repoman.program-executable.claude': `${pkg}/bin/claude.exe`,
+      'user.repoman.agent-home.claude': 'true',
     })
     expect(programShares(spec.config)).to.deep.equal([
       {command: 'claude', state: 'shared', executable: `${pkg}/bin/claude.exe`},
@@ -107,11 +115,18 @@ describe('profile library', () => {
     )
     expect(gemini.config['user.repoman.program.gemini']).to.equal('shared, needs node inside')
     const codex = await renderTemplate(byName['codex-share'] as never, shifted, none)
-    expect(codex.config).to.deep.equal({'user.repoman.program.codex': 'not on the host, install it inside'})
-    expect(Object.keys(codex.devices)).to.deep.equal(['codex-dir'])
+    expect(codex.config).to.deep.equal({
+      'user.repoman.program.codex': 'not on the host, install it inside',
+      'user.repoman.agent-home.codex': 'true',
+    })
+    expect(Object.keys(codex.devices)).to.deep.equal([])
   })
 
   it('mounts no second copy of a program the template already shares (kept in the agent data dir)', async () => {
+    writeFileSync(
+      join(dir, 'opencode-share.yaml'),
+      'description: x\nprogram: opencode\ndevices:\n  opencode-data: {type: disk, source: /home/dev/.local/share/opencode, path: /home/dev/.local/share/opencode, readonly: "true"}\n',
+    )
     const opencode = listTemplates(dir).find((t) => t.name === 'opencode-share')
     const data = '/home/dev/.local/share/opencode'
     const spec = await renderTemplate(
