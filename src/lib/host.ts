@@ -116,3 +116,24 @@ export async function missingSubids(host: Pick<HostUser, 'uid' | 'gid'>): Promis
   const [subuid, subgid] = await Promise.all([read('/etc/subuid'), read('/etc/subgid')])
   return subidFixCommand(host, subuid, subgid)
 }
+
+/**
+ * Every IPv4 address on this host with its prefix (`10.213.1.1/24`), bridges without carrier
+ * included: Node's networkInterfaces() leaves out interfaces that are not running, such as
+ * another Incus daemon's idle bridge, whose subnet is taken all the same. From `ip`, falling
+ * back to networkInterfaces() where iproute2 is missing.
+ */
+export function hostIpv4Cidrs(): string[] {
+  try {
+    const {execFileSync} = process.getBuiltinModule('node:child_process')
+    const out = execFileSync('ip', ['-o', '-4', 'addr', 'show'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    return [...out.matchAll(/\binet (\d+\.\d+\.\d+\.\d+\/\d+)/g)].map((m) => m[1] as string)
+  } catch {
+    return Object.values(networkInterfaces())
+      .flat()
+      .map((address) => address?.cidr ?? '')
+  }
+}

@@ -17,6 +17,24 @@ import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
 const ID = ['-c', 'user.name=Host', '-c', 'user.email=host@example.org']
 const AGENT = 'git -c user.name=Agent -c user.email=agent@example.org'
 
+/** A git repo of the world's user with one commit on main. */
+function committedRepo(world: World, name: string): string {
+  const repo = world.makeRepo(name, {git: true})
+  world.git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main')
+  world.git(repo, 'add', '.')
+  world.git(repo, ...ID, 'commit', '-qm', 'init')
+  return repo
+}
+
+/** A host git command as the user; its failure is fine (e.g. rebase --continue with no rebase), running the agent's code is not. */
+function tolerantGit(world: World, repo: string, ...args: string[]): string {
+  try {
+    return world.git(repo, ...ID, ...args)
+  } catch (error) {
+    return String((error as {stderr?: string}).stderr ?? error)
+  }
+}
+
 describe('the git boundary: nothing the agent writes is run by host git (real Incus, uid 1001)', function () {
   this.timeout(600_000)
   let world: World
@@ -40,14 +58,7 @@ describe('the git boundary: nothing the agent writes is run by host git (real In
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-  /** A host git command as the user; its failure is fine (e.g. rebase --continue with no rebase), running the agent's code is not. */
-  const hostGit = (...args: string[]) => {
-    try {
-      return world.git(repo, ...ID, ...args)
-    } catch (error) {
-      return String((error as {stderr?: string}).stderr ?? error)
-    }
-  }
+  const hostGit = (...args: string[]) => tolerantGit(world, repo, ...args)
 
   /** What a user and their tools run on the host, in the repo. */
   function runHostTools(): void {
@@ -78,10 +89,7 @@ describe('the git boundary: nothing the agent writes is run by host git (real In
   before(async function () {
     world = makeWorld(requireRealImage(this), {user: true})
     await world.setup()
-    repo = world.makeRepo(name, {git: true})
-    world.git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main')
-    world.git(repo, 'add', '.')
-    world.git(repo, ...ID, 'commit', '-qm', 'init')
+    repo = committedRepo(world, name)
     remote = join(world.home, 'remote.git')
     execFileSync('git', ['init', '-q', '--bare', remote])
     execFileSync('chown', ['-R', `${world.user?.uid}:${world.user?.gid}`, remote])
@@ -176,22 +184,13 @@ describe("the agent's git dir at work: commits come back as data (real Incus, ui
   let repo: string
   const name = 'gitwork'
   const inside = (script: string) => world.cli(['exec', name, '--', 'sh', '-c', script])
-  const hostGit = (...args: string[]) => {
-    try {
-      return world.git(repo, ...ID, ...args)
-    } catch (error) {
-      return String((error as {stderr?: string}).stderr ?? error)
-    }
-  }
+  const hostGit = (...args: string[]) => tolerantGit(world, repo, ...args)
   const expectNothingRan = () => expect(readdirSync(world.home).filter((f) => f.startsWith('PWNED'))).to.deep.equal([])
 
   before(async function () {
     world = makeWorld(requireRealImage(this), {user: true})
     await world.setup()
-    repo = world.makeRepo(name, {git: true})
-    world.git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main')
-    world.git(repo, 'add', '.')
-    world.git(repo, ...ID, 'commit', '-qm', 'init')
+    repo = committedRepo(world, name)
     const created = await world.cli(['new', name, '--image', REAL_IMAGE])
     expect(created.exitCode, created.stderr).to.equal(0)
   })

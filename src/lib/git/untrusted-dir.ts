@@ -19,6 +19,7 @@ import {
   readdirSync,
   readSync,
   renameSync,
+  type Stats,
   unlinkSync,
   writeSync,
 } from 'node:fs'
@@ -105,11 +106,11 @@ export class UntrustedDir {
   }
 
   /**
-   * A regular file's content, or undefined when `name` is absent or not a regular file (a
-   * symlink, a FIFO, a device: never opened in a way that follows or blocks). Larger than
-   * `limit`: an error, since no data repoman reads here is that large.
+   * Runs `use` on `name` opened for reading when it is a regular file; undefined when it is
+   * absent or anything else (a symlink, a FIFO, a device: never opened in a way that follows
+   * or blocks).
    */
-  readFile(name: string, limit: number): Buffer | undefined {
+  private withRegularFile<T>(name: string, use: (fd: number, stat: Stats) => T): T | undefined {
     let fd: number
     try {
       fd = openSync(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
@@ -118,7 +119,15 @@ export class UntrustedDir {
     }
     try {
       const stat = fstatSync(fd)
-      if (!stat.isFile()) return undefined
+      return stat.isFile() ? use(fd, stat) : undefined
+    } finally {
+      closeSync(fd)
+    }
+  }
+
+  /** A regular file's content (see withRegularFile). Larger than `limit`: an error, since no data repoman reads here is that large. */
+  readFile(name: string, limit: number): Buffer | undefined {
+    return this.withRegularFile(name, (fd, stat) => {
       if (stat.size > limit) throw new Error(`${this.path}/${name} is larger than ${limit} bytes`)
       const buffer = Buffer.alloc(stat.size)
       let read = 0
@@ -128,25 +137,12 @@ export class UntrustedDir {
         read += n
       }
       return buffer.subarray(0, read)
-    } finally {
-      closeSync(fd)
-    }
+    })
   }
 
-  /** The file's size and mtime without following a link there; undefined when absent or not a regular file. */
+  /** A regular file's inode, size and mtime, to see it change; undefined when it is not one. */
   fileSignature(name: string): string | undefined {
-    let fd: number
-    try {
-      fd = openSync(this.at(name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
-    } catch {
-      return undefined
-    }
-    try {
-      const stat = fstatSync(fd)
-      return stat.isFile() ? `${stat.ino}:${stat.size}:${stat.mtimeMs}` : undefined
-    } finally {
-      closeSync(fd)
-    }
+    return this.withRegularFile(name, (_fd, stat) => `${stat.ino}:${stat.size}:${stat.mtimeMs}`)
   }
 
   /**

@@ -1,6 +1,7 @@
 /** The Incus side of network isolation: a project's own bridge and ACL (see network.ts for the rules). */
-import {networkInterfaces} from 'node:os'
+
 import {IncusNotFoundError, UsageError} from '../errors.js'
+import {hostIpv4Cidrs} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusInstance, IncusProfile} from '../incus/types.js'
 import {substitute, templateVariables} from '../profiles/library.js'
@@ -62,10 +63,7 @@ export async function isolate(
   const bridge = bridgeNameFor(incus.project, name)
   const acl = aclNameFor(name)
   const networks = await incus.networks()
-  const hostAddresses = Object.values(networkInterfaces())
-    .flat()
-    .map((a) => a?.cidr ?? '')
-  const subnet = chooseSubnet([...networks.map((n) => n.config?.['ipv4.address'] ?? ''), ...hostAddresses])
+  const subnet = chooseSubnet([...networks.map((n) => n.config?.['ipv4.address'] ?? ''), ...hostIpv4Cidrs()])
   await incus.putAcl({
     name: acl,
     description: `repoman: ${policy.mode} egress of "${name}"`,

@@ -5,7 +5,7 @@
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {oneLine, RepomanError, UsageError} from '../errors.js'
-import {detectHostUser, detectLanIp, missingSubids} from '../host.js'
+import {detectHostUser, detectLanIp, hostIpv4Cidrs, missingSubids} from '../host.js'
 import {describeIncusCommand, IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusProject, IncusStoragePool} from '../incus/types.js'
 import {planIdmap} from '../lifecycle/containers.js'
@@ -294,10 +294,7 @@ function hostNetwork(): {interfaces: string[]; cidrs: string[]} {
   const {networkInterfaces} = process.getBuiltinModule('node:os')
   // /sys/class/net lists interfaces without an address too (another daemon's bridge, say).
   const interfaces = existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : Object.keys(networkInterfaces())
-  const cidrs = Object.values(networkInterfaces())
-    .flat()
-    .map((address) => address?.cidr ?? '')
-  return {interfaces, cidrs}
+  return {interfaces, cidrs: hostIpv4Cidrs()}
 }
 
 /** The registry as it is, or undefined before the first setup. */
