@@ -403,6 +403,33 @@ function agentGitStep(plan: CreatePlan, stateDir: string): Step {
   }
 }
 
+/**
+ * The step that makes the container; its undo deletes it only if it is this run's. "Already
+ * exists" is another run's container, which won the race; any other failure may have left
+ * ours half-made. The registry is written at the end: its modules load while Incus works.
+ */
+function creationStep(
+  title: string,
+  create: () => Promise<void>,
+  deps: Pick<CreateDeps, 'store'>,
+  deleteOurs: () => Promise<void>,
+): Step {
+  return {
+    title,
+    async run(_control, onUndo) {
+      deps.store.prepareWrite()
+      try {
+        await create()
+      } catch (error) {
+        if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
+        throw error
+      }
+      onUndo(deleteOurs)
+      return undefined
+    },
+  }
+}
+
 /** The steps of a `new`, each undone (in reverse) when a later one fails; they fill in the result. */
 export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[]; result: NewResult} {
   const {incus} = deps
@@ -481,23 +508,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     /** Set when the image could not be prepared so: the account is then made by exec after the start. */
     let accountByExec = false
     steps.push(
-      {
-        title: `Create container "${name}"`,
-        async run(_control, onUndo) {
-          // The registry is written at the end: its modules load while Incus creates the container.
-          deps.store.prepareWrite()
-          try {
-            await incus.createInstance(spec, imageFingerprint)
-          } catch (error) {
-            // "Already exists" is another run's container, which won the race; any other
-            // failure may have left ours half-made.
-            if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
-            throw error
-          }
-          onUndo(deleteOurs)
-          return undefined
-        },
-      },
+      creationStep(`Create container "${name}"`, () => incus.createInstance(spec, imageFingerprint), deps, deleteOurs),
       {
         title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
         async run() {
@@ -576,20 +587,7 @@ function launchSteps(
 ): Step[] {
   const {incus} = deps
   return [
-    {
-      title: `Create and start container "${plan.name}"`,
-      async run(_control, onUndo) {
-        deps.store.prepareWrite()
-        try {
-          await incus.launch(spec, bootFiles)
-        } catch (error) {
-          if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
-          throw error
-        }
-        onUndo(deleteOurs)
-        return undefined
-      },
-    },
+    creationStep(`Create and start container "${plan.name}"`, () => incus.launch(spec, bootFiles), deps, deleteOurs),
     {
       title: `Make your account "${plan.account.user}" inside`,
       async run() {
