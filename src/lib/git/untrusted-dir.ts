@@ -7,7 +7,6 @@
  * changes nothing: the descriptor still names the directory that was opened. (libuv opens
  * every descriptor close-on-exec, so none leaks into the processes repoman starts.)
  */
-import {randomBytes} from 'node:crypto'
 import {
   closeSync,
   constants,
@@ -151,6 +150,8 @@ export class UntrustedDir {
    * (a planted symlink included) without following it.
    */
   writeFile(name: string, data: string | Buffer, mode = 0o644): void {
+    // node:crypto costs more to load than an exec's whole check: only when something is written.
+    const {randomBytes} = process.getBuiltinModule('node:crypto')
     const temp = `.repoman-${randomBytes(6).toString('hex')}.tmp`
     const fd = openSync(this.at(temp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode)
     try {
