@@ -38,10 +38,12 @@ const quarantineParent = (stateDir: string) => join(stateDir, 'agent-git', '.imp
 /** What the repo's `.git` is on the host. */
 export type HostGitKind = 'dir' | 'file' | 'none'
 
+/** `none` also for a `.git` directory with no HEAD: the empty mount point repoman made in a repo without git. */
 export function hostGitKind(repoPath: string): HostGitKind {
   const stat = lstatSync(join(repoPath, '.git'), {throwIfNoEntry: false})
   if (!stat) return 'none'
-  return stat.isDirectory() ? 'dir' : 'file'
+  if (!stat.isDirectory()) return 'file'
+  return existsSync(join(repoPath, '.git', 'HEAD')) ? 'dir' : 'none'
 }
 
 /**
@@ -217,7 +219,7 @@ export async function prepareAgentGit(repoPath: string, stateDir: string, name: 
   const kind = hostGitKind(repoPath)
   // An empty `.git` on the host is the mount point; git takes it for no repository.
   if (kind === 'none') {
-    mkdirSync(join(repoPath, '.git'))
+    mkdirSync(join(repoPath, '.git'), {recursive: true})
     return agentDir
   }
   const dir = UntrustedDir.open(agentDir)

@@ -391,7 +391,7 @@ function agentGitStep(plan: CreatePlan, stateDir: string): Step {
   return {
     title: 'Give the container a git dir of its own',
     async run(_control, onUndo) {
-      const madeGitDir = hostGitKind(plan.repoPath) === 'none'
+      const madeGitDir = !existsSync(join(plan.repoPath, '.git'))
       onUndo(async () => {
         removeAgentGit(stateDir, plan.name)
         if (madeGitDir) await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)

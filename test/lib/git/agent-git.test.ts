@@ -4,12 +4,13 @@
  * through the read-only mount). What is checked is what the host ends up with.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {
   agentGitDir,
   decideFollow,
+  hostGitKind,
   importAgentGit,
   prepareAgentGit,
   refreshAgentGit,
@@ -60,6 +61,22 @@ describe('the agent git dir (real git, no Incus)', () => {
       const moved = {...facts, agentHead: {branch: 'refs/heads/x'}, hostHead: {branch: 'refs/heads/y'}}
       expect(decideFollow(moved)).to.include({kind: 'by-hand', why: 'your checkout moved meanwhile'})
     })
+  })
+
+  it('a repo without git gets an empty .git as the mount point, again after a remove (it is no repository)', async () => {
+    const root = mkdtempSync('/var/tmp/repoman-agent-git-test-')
+    try {
+      const plain = join(root, 'plain')
+      mkdirSync(plain)
+      for (let i = 0; i < 2; i++) {
+        const dir = await prepareAgentGit(plain, join(root, 'state'), 'plain')
+        expect(readdirSync(dir)).to.deep.equal([])
+        expect(hostGitKind(plain)).to.equal('none')
+      }
+      expect(readdirSync(join(plain, '.git'))).to.deep.equal([])
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
   })
 
   describe('importing and refreshing', () => {
