@@ -126,7 +126,7 @@ function newOnRealImage(incusDir: string, pool: string, target: number): Row {
     cleanup()
     return compare(
       `repoman new (Debian 13 image, uid 1001, ${pool} pool)`,
-      () => time([process.execPath, BIN, 'new', 'realbench', '--yes'], env),
+      () => time([process.execPath, BIN, 'new', 'realbench', '--non-interactive'], env),
       [() => launchReady(world, repo, 'rawreal')],
       `incus launch (same image, pool, repo disk) + systemctl is-system-running --wait`,
       target,
@@ -217,7 +217,7 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
       `repoman new + claude launcher --version (${pool} pool)`,
       () => {
         const started = process.hrtime.bigint()
-        run(asUser([process.execPath, BIN, 'new', 'realbench', '--yes', '--profile', 'claude-share']))
+        run(asUser([process.execPath, BIN, 'new', 'realbench', '--non-interactive', '--profile', 'claude-share']))
         run(asUser([launcher, '--version']))
         return Number(process.hrtime.bigint() - started) / 1e6
       },
@@ -514,7 +514,7 @@ async function main(): Promise<void> {
     rows.push(
       compare(
         'repoman new',
-        () => time([node, BIN, 'new', 'newbench', '--image', TEST_IMAGE, '--yes'], env),
+        () => time([node, BIN, 'new', 'newbench', '--image', TEST_IMAGE, '--non-interactive'], env),
         [rawLaunch],
         'incus launch (same repo disk, image)',
         1.15,

@@ -3,7 +3,7 @@
 // - `--version` answers from package.json, and the root `--help` from the text oclif rendered
 //   at build time (dist/help.txt);
 // - `list`, `status`, `exec` and `shell` in their everyday shapes run on the fast path
-//   (dist/lib/fast-path.bundle.js), which leaves to oclif, before reading or running anything,
+//   (dist/cli/fast-path.bundle.js), which leaves to oclif, before reading or running anything,
 //   every argument list it does not fully understand.
 // With user plugins installed, help and commands may differ, so oclif answers everything.
 // REPOMAN_NO_FAST_PATH=1 turns all of this off.
@@ -36,7 +36,7 @@ async function fastPath() {
     process.stdout.write(readFileSync(help, 'utf8'))
     return 0
   }
-  const {runFastPath} = await import('../dist/lib/fast-path.bundle.js')
+  const {runFastPath} = await import('../dist/cli/fast-path.bundle.js')
   return runFastPath(argv)
 }
 

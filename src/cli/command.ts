@@ -6,6 +6,7 @@ import {Command, Flags} from '@oclif/core'
 import type {CommandOutput, RepomanContext} from '../lib/context.js'
 import {type ErrorResult, errorOutput, errorResult} from '../lib/errors.js'
 import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
+import {printWarning} from './ui.js'
 
 export type {RepomanContext} from '../lib/context.js'
 
@@ -30,6 +31,12 @@ export abstract class RepomanCommand<T> extends Command {
     if (this.#flagDeprecationsWarned) return
     this.#flagDeprecationsWarned = true
     super.warnIfFlagDeprecated(flags)
+  }
+
+  /** One line, as the fast path prints them too (oclif's own wraps and indents). */
+  override warn(input: string | Error): string | Error {
+    printWarning(typeof input === 'string' ? input : input.message, this.jsonEnabled())
+    return input
   }
 
   protected get paths(): RepomanPaths {

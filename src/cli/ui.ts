@@ -78,6 +78,19 @@ export async function showSteps(steps: Step[], options: {json: boolean}): Promis
   await list.run()
 }
 
+/** Starts loading listr2 now, for a `showSteps` that comes after some waiting (on Incus, say). */
+export function preloadSteps(): void {
+  import('listr2').catch(() => {})
+}
+
+/**
+ * A warning on stderr, on one line as errors are (a command in it can be copied whole); none
+ * under --json, where the result carries the warnings.
+ */
+export function printWarning(text: string, json: boolean): void {
+  if (!json) process.stderr.write(`Warning: ${text}\n`)
+}
+
 export async function askText(message: string, initial: string): Promise<string> {
   const {default: enquirer} = await import('enquirer')
   const answer = await enquirer.prompt<{value: string}>({type: 'input', name: 'value', message, initial})

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
 import {allowSensitiveFlag, nonInteractiveFlag} from '../cli/flags.js'
 import type {NewRequest, NewResult} from '../lib/lifecycle/create.js'
-import {parseList} from '../lib/names.js'
 
 /** What `--json` prints: the contract of this command (schemas/new.json). */
 export type {NewResult} from '../lib/lifecycle/create.js'
@@ -48,9 +47,8 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
 
   async run(): Promise<NewResult> {
     const {args, flags} = await this.parse(New)
-    const {createSteps, openChoices, planCreate, renderCreate} = await import('../lib/lifecycle/create.js')
-    const context = await this.repoman()
-    let request: NewRequest = {
+    const {runNew} = await import('../cli/run-new.js')
+    const request: NewRequest = {
       name: args.name,
       repo: flags.repo,
       image: flags.image,
@@ -59,24 +57,7 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
       sudo: flags['no-sudo'] ? false : undefined,
       allowSensitive: flags['allow-sensitive'],
     }
-    if (this.interactive && !flags['non-interactive']) {
-      const open = await openChoices(request, context)
-      const {askText} = await import('../cli/ui.js')
-      if (open.image !== undefined) request = {...request, image: await askText('Image?', open.image)}
-      // The answer is the whole list: a default left out is left out.
-      if (open.profiles !== undefined)
-        request = {
-          ...request,
-          profiles: parseList(await askText('Profiles (comma-separated)?', open.profiles.join(','))),
-          noDefaultProfiles: true,
-        }
-    }
-    const plan = await planCreate(request, context)
-    const {steps, result} = createSteps(plan, context)
-    const {showSteps} = await import('../cli/ui.js')
-    await showSteps(steps, {json: this.jsonEnabled()})
-    for (const warning of result.warnings) this.warn(warning)
-    for (const line of renderCreate(result)) this.log(line)
-    return result
+    const io = {ask: this.interactive && !flags['non-interactive'], json: this.jsonEnabled()}
+    return this.output(await runNew(await this.repoman(), request, io))
   }
 }

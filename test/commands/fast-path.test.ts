@@ -2,6 +2,7 @@ import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
+import {CONFIG_KEYS} from '../../src/lib/lifecycle/containers.js'
 import {BIN, type CliResult, makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 const FAST = {DEBUG: 'repoman'}
@@ -93,6 +94,49 @@ describe('the fast path (real Incus)', () => {
     expect(JSON.parse(broken.stdout).error.message).to.match(/repoman\.toml:\d+: /)
     writeFileSync(world.registryFile, before)
     expect((await world.cli(['list'])).exitCode).to.equal(0)
+  })
+
+  it('new makes the container the oclif command makes, and says the same, warnings and failures included', async () => {
+    world.makeRepo('gamma')
+    /** `new gamma ...` on one path: what it printed and what it made, then gone again. */
+    const newGamma = async (env: NodeJS.ProcessEnv, ...flags: string[]) => {
+      const result = await world.cli(['new', 'gamma', ...flags], {env})
+      const instance = world.query('/1.0/instances/gamma')
+      const config = Object.fromEntries(
+        Object.entries(instance.config as Record<string, string>).filter(
+          ([key]) => !key.startsWith('volatile.') && key !== CONFIG_KEYS.token,
+        ),
+      )
+      const made = {config, devices: instance.devices, profiles: instance.profiles, status: instance.status}
+      const entry = /\[\[project\]\]\nname = "gamma"[^[]*/.exec(world.registryText())?.[0]
+      expect((await world.cli(['remove', 'gamma', '--yes'])).exitCode).to.equal(0)
+      return {result, made, entry: entry?.replace(/created = .*/, '')}
+    }
+    const fast = await newGamma(FAST, '--non-interactive')
+    const oclif = await newGamma(OCLIF, '--non-interactive')
+    expect(fast.result.stderr).to.include('repoman:fast-path ran new\n')
+    expect(fast.result.stdout).to.equal(oclif.result.stdout)
+    expect(fast.result.stdout).to.match(/^Created "gamma": /)
+    expect(fast.result.stderr.replace(/^repoman:fast-path .*\n/m, '')).to.equal(oclif.result.stderr)
+    expect(fast.result.stderr).to.match(/^Warning: \S+gamma is neither a git nor an hg repo$/m)
+    expect(fast.result.exitCode).to.equal(0)
+    expect(oclif.result.exitCode).to.equal(0)
+    expect(fast.made).to.deep.equal(oclif.made)
+    expect(fast.made.status).to.equal('Running')
+    expect(fast.entry).to.equal(oclif.entry).and.to.include('repo = "gamma"')
+
+    const fastJson = await newGamma(FAST, '-y', '--json')
+    const oclifJson = await newGamma(OCLIF, '-y', '--json')
+    const result = (run: {result: CliResult}) => ({...JSON.parse(run.result.stdout), created: undefined})
+    expect(result(fastJson)).to.deep.equal(result(oclifJson))
+    expect(result(fastJson)).to.include({name: 'gamma', state: 'running'})
+    expect(fastJson.result.stderr.replace(/^repoman:fast-path .*\n/m, '')).to.equal(oclifJson.result.stderr)
+
+    const missing = await both(['new', 'gamma', '--repo', 'nowhere', '--non-interactive'])
+    expect(missing.stderr).to.match(/^Error: repo \S+nowhere does not exist; create or clone it there first/m)
+    expect(missing.exitCode).to.not.equal(0)
+    const taken = await both(['new', 'alpha', '-y', '--json'])
+    expect(JSON.parse(taken.stdout).error).to.include({code: 'PROJECT_EXISTS'})
   })
 
   it('output cut short by a reader that left (`| head`) is no error', async () => {

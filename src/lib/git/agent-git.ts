@@ -210,24 +210,39 @@ const MAX_COPIED_FILE = 256 * 1024 * 1024
  * objects, and repoman's record. Returns the dir; `remove` takes it away again.
  */
 export async function prepareAgentGit(repoPath: string, stateDir: string, name: string): Promise<string> {
+  makeAgentGitDir(repoPath, stateDir, name)
+  await fillAgentGitDir(repoPath, stateDir, name)
+  return agentGitDir(stateDir, name)
+}
+
+/**
+ * The part of `prepareAgentGit` Incus needs before it creates the container (it checks that a
+ * disk's source is there): the project's git dir, empty, and for a repo without git the empty
+ * `.git` it is mounted over (git takes an empty `.git` for no repository).
+ */
+export function makeAgentGitDir(repoPath: string, stateDir: string, name: string): void {
   const agentDir = agentGitDir(stateDir, name)
   mkdirSync(join(stateDir, 'agent-git'), {recursive: true, mode: 0o700})
   rmSync(agentDir, {recursive: true, force: true})
   rmSync(recordFile(stateDir, name), {force: true})
   rmSync(objectsFile(stateDir, name), {force: true})
   mkdirSync(agentDir, {mode: 0o755})
-  const kind = hostGitKind(repoPath)
-  // An empty `.git` on the host is the mount point; git takes it for no repository.
-  if (kind === 'none') {
-    mkdirSync(join(repoPath, '.git'), {recursive: true})
-    return agentDir
-  }
+  if (hostGitKind(repoPath) === 'none') mkdirSync(join(repoPath, '.git'), {recursive: true})
+}
+
+/** The rest: the git dir filled from the host's repository (nothing for a repo without git). */
+export async function fillAgentGitDir(repoPath: string, stateDir: string, name: string): Promise<void> {
+  if (hostGitKind(repoPath) === 'none') return
+  const agentDir = agentGitDir(stateDir, name)
   const dir = UntrustedDir.open(agentDir)
   try {
     const host = UntrustedDir.open(join(repoPath, '.git'))
     try {
       for (const rel of ['refs/heads', 'refs/tags', 'objects/info', 'objects/pack', 'info']) dir.makeDir(rel).close()
-      const {stdout} = await hostGit(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)'])
+      const [{stdout}, config] = await Promise.all([
+        hostGit(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)']),
+        agentConfig(repoPath),
+      ])
       const refs = new Map<string, string>()
       for (const line of stdout.split('\n')) {
         const [oid, ref] = line.split(' ')
@@ -237,7 +252,7 @@ export async function prepareAgentGit(repoPath: string, stateDir: string, name: 
       dir.writeFile('packed-refs', packedRefsText(refs))
       const head = readHead(host)
       dir.writeFile('HEAD', head ? headText(head) : 'ref: refs/heads/main\n')
-      dir.writeFile('config', await agentConfig(repoPath))
+      dir.writeFile('config', config)
       const objectsInfo = dir.dir('objects/info') as UntrustedDir
       objectsInfo.writeFile('alternates', `${HOST_OBJECTS_INSIDE}\n`)
       objectsInfo.close()
@@ -262,7 +277,6 @@ export async function prepareAgentGit(repoPath: string, stateDir: string, name: 
   } finally {
     dir.close()
   }
-  return agentDir
 }
 
 /** Deletes a project's git dir and record (at `remove`, or when `new` is undone). */

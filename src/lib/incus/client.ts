@@ -390,25 +390,29 @@ export class IncusClient {
   }
 
   /**
-   * Writes files and directories into an instance (running or not): the directories first, in
-   * the order given (parents before children), then the files side by side.
+   * Writes a file or makes a directory in an instance (running or not). Its directory must be
+   * there (else IncusNotFoundError); a directory that is there already is left as it is.
    */
-  async writeInstanceFiles(name: string, files: InstanceFile[]): Promise<void> {
-    const write = (file: InstanceFile) => {
-      const directory = file.type === 'directory'
-      return this.socketCall('POST', this.filePath(name, file.path), {
-        headers: {
-          'X-Incus-type': directory ? 'directory' : 'file',
-          'X-Incus-uid': String(file.uid ?? 0),
-          'X-Incus-gid': String(file.gid ?? 0),
-          'X-Incus-mode': `0${(file.mode ?? (directory ? 0o755 : 0o644)).toString(8)}`,
-          'X-Incus-write': 'overwrite',
-        },
-        raw: directory ? undefined : Buffer.from(file.content ?? '', 'utf8'),
-      })
-    }
-    for (const directory of files.filter((file) => file.type === 'directory')) await write(directory)
-    await Promise.all(files.filter((file) => file.type !== 'directory').map(write))
+  async writeInstanceFile(name: string, file: InstanceFile): Promise<void> {
+    const directory = file.type === 'directory'
+    await this.socketCall('POST', this.filePath(name, file.path), {
+      headers: {
+        'X-Incus-type': directory ? 'directory' : 'file',
+        'X-Incus-uid': String(file.uid ?? 0),
+        'X-Incus-gid': String(file.gid ?? 0),
+        'X-Incus-mode': `0${(file.mode ?? (directory ? 0o755 : 0o644)).toString(8)}`,
+        'X-Incus-write': 'overwrite',
+      },
+      raw: directory ? undefined : Buffer.from(file.content ?? '', 'utf8'),
+    })
+  }
+
+  /** The paths an instance's image templates render (its metadata.yaml's `templates`). */
+  async instanceTemplates(name: string): Promise<string[]> {
+    const metadata = await this.query<{templates?: Record<string, unknown> | null}>(
+      this.scoped(`/1.0/instances/${encodeURIComponent(name)}/metadata`),
+    )
+    return Object.keys(metadata?.templates ?? {})
   }
 
   private filePath(name: string, path: string): string {
@@ -540,7 +544,7 @@ export class IncusClient {
    */
   async resolveImage(image: string): Promise<{properties: Record<string, string>; fingerprint?: string} | undefined> {
     if (!image.includes(':') && this.socket() !== undefined) {
-      const images = await this.list<IncusImage>(this.scoped('/1.0/images?recursion=1'))
+      const images = await this.list<IncusImage>(this.imagesPath())
       const found =
         images.find((candidate) => candidate.aliases?.some((alias) => alias.name === image)) ??
         (/^[0-9a-f]+$/.test(image) ? images.find((candidate) => candidate.fingerprint.startsWith(image)) : undefined)
@@ -621,7 +625,16 @@ export class IncusClient {
   }
 
   listProfiles(): Promise<IncusProfile[]> {
-    return this.list<IncusProfile>(this.scoped('/1.0/profiles?recursion=1'))
+    return this.list<IncusProfile>(this.profilesPath())
+  }
+
+  profilesPath(): string {
+    return this.scoped('/1.0/profiles?recursion=1')
+  }
+
+  /** The local images, which `resolveImage` looks a name up in (over the socket). */
+  imagesPath(): string {
+    return this.scoped('/1.0/images?recursion=1')
   }
 
   async getProfile(name: string): Promise<IncusProfile | undefined> {

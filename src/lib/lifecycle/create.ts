@@ -21,7 +21,14 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../errors.js'
-import {agentGitDir, hostGitKind, prepareAgentGit, removeAgentGit} from '../git/agent-git.js'
+import {
+  agentGitDir,
+  fillAgentGitDir,
+  type HostGitKind,
+  hostGitKind,
+  makeAgentGitDir,
+  removeAgentGit,
+} from '../git/agent-git.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
@@ -55,10 +62,11 @@ import {
   repoPathProblem,
 } from './containers.js'
 import {SYSTEMD_DROPIN} from './containment.js'
+import {imageFileReader, imageFilesFile} from './image-files.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
 import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
-import {cloudInitSeeded, parentsOf} from './preboot-plan.js'
+import {cloudInitSeeded} from './preboot-plan.js'
 
 export interface NewRequest {
   name: string
@@ -142,6 +150,8 @@ export interface HostFacts {
   override: ProjectOverride
   /** What is at a path relative to the repo (`.` is the repo itself): a directory, something else, or nothing. */
   repoEntry(rel: string): 'dir' | 'other' | undefined
+  /** What the repo's `.git` is: a repository, a file (a linked worktree), or none (an empty `.git` left by an earlier project is none). */
+  hostGit: HostGitKind
   /** Override mount sources (home expanded) that do not exist on this host. */
   missingMountSources: string[]
   /** What lets root map the host user's ids (raw.idmap), when /etc/subuid or /etc/subgid lack it. */
@@ -202,12 +212,12 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
     throw new RepoNotFoundError(`repo ${repoPath} does not exist; create or clone it there first, or pass --repo DIR`)
   const hidden = repoPathProblem(repoPath)
   if (hidden) throw new UsageError(hidden)
-  if (facts.repoEntry('.git') === 'other')
+  if (facts.hostGit === 'file')
     throw new UsageError(
       `${repoPath}/.git is a file (a linked worktree or a submodule's checkout); repoman gives a container a git dir of its own only for a repository's main checkout: register that one`,
     )
   const warnings =
-    facts.repoEntry('.git') || facts.repoEntry('.hg') ? [] : [`${repoPath} is neither a git nor an hg repo`]
+    facts.hostGit === 'dir' || facts.repoEntry('.hg') ? [] : [`${repoPath} is neither a git nor an hg repo`]
   const [missingSource] = facts.missingMountSources
   if (missingSource)
     throw new MountSourceMissingError(`mount source ${missingSource} (${file}) does not exist on this host`)
@@ -332,6 +342,16 @@ export interface PlanCreateDeps {
   paths: Pick<RepomanPaths, 'overridesDir'>
 }
 
+/** Sends the reads `planCreate` makes of Incus before the registry is parsed (IncusClient.readAhead). */
+export function readAheadForCreate(
+  incus: Pick<IncusClient, 'readAhead' | 'instancePath' | 'profilesPath' | 'imagesPath'>,
+  name: string,
+): void {
+  incus.readAhead(incus.instancePath(name))
+  incus.readAhead(incus.profilesPath())
+  incus.readAhead(incus.imagesPath())
+}
+
 /** Gathers the facts and decides; a refusal is thrown before anything changed, and before Incus is asked when the host side already refuses. */
 export async function planCreate(request: NewRequest, deps: PlanCreateDeps): Promise<CreatePlan> {
   const {registry, incus} = deps
@@ -346,6 +366,7 @@ export async function planCreate(request: NewRequest, deps: PlanCreateDeps): Pro
       const stat = statSync(join(repoPath, rel), {throwIfNoEntry: false})
       return stat ? (stat.isDirectory() ? 'dir' : 'other') : undefined
     },
+    hostGit: hostGitKind(repoPath),
     missingMountSources: override.mounts
       .map((mount) => expandHome(mount.source, registry.host.home))
       .filter((source) => !existsSync(source)),
@@ -379,28 +400,43 @@ export interface CreateDeps {
     | 'execArgs'
     | 'createInstance'
     | 'readInstanceFile'
-    | 'writeInstanceFiles'
+    | 'writeInstanceFile'
+    | 'instanceTemplates'
     | 'startOverSocket'
   >
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
-  paths: Pick<RepomanPaths, 'stateDir'>
+  paths: Pick<RepomanPaths, 'stateDir' | 'cacheDir'>
 }
 
-/** The step that gives the container a git dir of its own, made from the host's repository before the container exists. */
-function agentGitStep(plan: CreatePlan, stateDir: string): Step {
+/**
+ * The step that gives the container a git dir of its own: the directories its devices mount
+ * now, filled from the host's repository by `fill` (while Incus creates the container, which
+ * only needs them to be there).
+ */
+function agentGitStep(plan: CreatePlan, stateDir: string): {step: Step; fill: () => Promise<void>} {
   return {
-    title: 'Give the container a git dir of its own',
-    async run(_control, onUndo) {
-      const madeGitDir = !existsSync(join(plan.repoPath, '.git'))
-      onUndo(async () => {
-        removeAgentGit(stateDir, plan.name)
-        if (madeGitDir) await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
-      })
-      await prepareAgentGit(plan.repoPath, stateDir, plan.name)
-      if (madeGitDir && process.getuid?.() === 0) await chown(join(plan.repoPath, '.git'), plan.host.uid, plan.host.gid)
-      return undefined
+    step: {
+      title: 'Give the container a git dir of its own',
+      async run(_control, onUndo) {
+        const madeGitDir = !existsSync(join(plan.repoPath, '.git'))
+        onUndo(async () => {
+          removeAgentGit(stateDir, plan.name)
+          if (madeGitDir) await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
+        })
+        makeAgentGitDir(plan.repoPath, stateDir, plan.name)
+        if (madeGitDir && process.getuid?.() === 0)
+          await chown(join(plan.repoPath, '.git'), plan.host.uid, plan.host.gid)
+        return undefined
+      },
     },
+    fill: () => fillAgentGitDir(plan.repoPath, stateDir, plan.name),
   }
+}
+
+/** Waits for all of `work`, then fails with the first failure, if any (so no undo runs while a part still works). */
+async function together(...work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 /**
@@ -464,7 +500,8 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
   })
   Object.assign(spec.devices, plan.baseDevices)
-  const steps: Step[] = [agentGitStep(plan, deps.paths.stateDir)]
+  const agentGit = agentGitStep(plan, deps.paths.stateDir)
+  const steps: Step[] = [agentGit.step]
 
   if (plan.protection.create.length > 0)
     steps.push({
@@ -503,26 +540,29 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
   /** What must be in the container before its first boot. */
   const bootFiles: InstanceFile[] = [SYSTEMD_DROPIN]
   const {imageFingerprint} = plan
-  if (imageFingerprint === undefined) steps.push(...launchSteps(plan, deps, spec, bootFiles, deleteOurs, result))
+  if (imageFingerprint === undefined)
+    steps.push(...launchSteps(plan, deps, spec, bootFiles, deleteOurs, result, agentGit.fill))
   else {
     /** Set when the image could not be prepared so: the account is then made by exec after the start. */
     let accountByExec = false
     steps.push(
-      creationStep(`Create container "${name}"`, () => incus.createInstance(spec, imageFingerprint), deps, deleteOurs),
+      creationStep(
+        `Create container "${name}"`,
+        () => together(incus.createInstance(spec, imageFingerprint), agentGit.fill()),
+        deps,
+        deleteOurs,
+      ),
       {
         title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
         async run() {
-          const account = await prebootAccount(
-            incus,
-            name,
-            plan.account,
-            bootFiles.flatMap((file) => parentsOf(file.path)),
-          )
+          const image = imageFileReader(incus, name, imageFilesFile(deps.paths.cacheDir, imageFingerprint))
+          const account = await prebootAccount(image.reader, plan.account)
+          await image.save()
           if (account) {
             result.user = account.plan.user
             result.warnings.push(...account.plan.notes)
           } else accountByExec = true
-          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])], account?.existing)
+          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])])
           return undefined
         },
       },
@@ -584,10 +624,19 @@ function launchSteps(
   bootFiles: InstanceFile[],
   deleteOurs: () => Promise<void>,
   result: NewResult,
+  fillGitDir: () => Promise<void>,
 ): Step[] {
   const {incus} = deps
   return [
-    creationStep(`Create and start container "${plan.name}"`, () => incus.launch(spec, bootFiles), deps, deleteOurs),
+    creationStep(
+      `Create and start container "${plan.name}"`,
+      async () => {
+        await fillGitDir()
+        await incus.launch(spec, bootFiles)
+      },
+      deps,
+      deleteOurs,
+    ),
     {
       title: `Make your account "${plan.account.user}" inside`,
       async run() {

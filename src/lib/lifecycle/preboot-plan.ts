@@ -203,32 +203,6 @@ export function prebootAccountWrites(
   return writes
 }
 
-/** Every directory above `path`, outermost first (`/a/b/c` → `/a`, `/a/b`). */
-export function parentsOf(path: string): string[] {
-  const parts = path.split('/').filter(Boolean)
-  return parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join('/')}`)
-}
-
-/**
- * The writes with the directories they need first: those `exists` does not know, root's and
- * 0755, as `mkdir -p` makes them. A directory that is itself written is not made twice.
- */
-export function withParents(files: InstanceFile[], exists: (path: string) => boolean): InstanceFile[] {
-  const made = new Set<string>()
-  const out: InstanceFile[] = []
-  for (const file of files) {
-    for (const parent of parentsOf(file.path))
-      if (!exists(parent) && !made.has(parent)) {
-        made.add(parent)
-        if (!files.some((f) => f.path === parent && f.type === 'directory'))
-          out.push({path: parent, type: 'directory', mode: 0o755})
-      }
-    if (file.type === 'directory') made.add(file.path)
-    out.push(file)
-  }
-  return out
-}
-
 /**
  * Whether cloud-init will run at the first boot: it finds a datasource (a NoCloud seed mounted
  * from the host, or user, vendor or network data in the config). Without one its systemd

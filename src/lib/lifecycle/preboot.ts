@@ -1,25 +1,28 @@
 /**
  * Writing into a created, never started container through Incus's file API: the files the
  * launch takes (the containment drop-in and whatever else must be there at the first boot) and
- * the host user's account, decided by preboot-plan.ts from the image's own files. Reads go out
- * side by side; the writes follow in order, parents first.
+ * the host user's account, decided by preboot-plan.ts from the image's own files. The daemon
+ * answers file requests one after another (about 2 ms each here, after some 30 ms for the first,
+ * which mounts the root disk), so what counts is how many there are: reads go out side by side,
+ * and no directory is looked up only to learn whether to make it.
  */
+import {dirname} from 'node:path'
+import {IncusNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceFile} from '../incus/types.js'
 import {type AccountPlan, type AccountWant, planUserAccount, sudoersFile} from './account-plan.js'
+import type {BootReader} from './image-files.js'
 import {
   BASH_PATHS,
   CLOUD_INIT_FINISHED,
   type PrebootReads,
-  parentsOf,
   prebootAccountWrites,
   prebootFacts,
   type StatedFile,
   VISUDO_PATHS,
-  withParents,
 } from './preboot-plan.js'
 
-type FileApi = Pick<IncusClient, 'readInstanceFile' | 'writeInstanceFiles'>
+type FileApi = Pick<IncusClient, 'writeInstanceFile'>
 
 /**
  * The account's writes and the plan they carry out, or undefined when this image cannot be
@@ -27,17 +30,11 @@ type FileApi = Pick<IncusClient, 'readInstanceFile' | 'writeInstanceFiles'>
  * then the account is made through `incus exec` after the start, as `status --fix` does.
  */
 export async function prebootAccount(
-  incus: FileApi,
-  name: string,
+  files: BootReader,
   want: AccountWant,
-  /** Directories whose existence to learn in the same round (the parents of the other boot files). */
-  alsoStat: string[] = [],
-): Promise<{writes: InstanceFile[]; plan: AccountPlan; existing: Set<string>} | undefined> {
-  const read = (path: string) => incus.readInstanceFile(name, path)
-  const stat = (path: string) => incus.readInstanceFile(name, path, {content: false})
+): Promise<{writes: InstanceFile[]; plan: AccountPlan} | undefined> {
+  const {read, stat} = files
   const probes = [...BASH_PATHS, ...VISUDO_PATHS, sudoersFile(want.user)]
-  // Where the writes will go: known now, so that writing needs no round of reads of its own.
-  const directories = [...new Set([...alsoStat, ...parentsOf(want.home), '/etc'])]
   const [passwd, group, shadow, gshadow, home, skel, sudoersDir, ...probed] = await Promise.all([
     read('/etc/passwd'),
     read('/etc/group'),
@@ -46,7 +43,7 @@ export async function prebootAccount(
     stat(want.home),
     read('/etc/skel'),
     stat('/etc/sudoers.d'),
-    ...[...probes, ...directories].map(stat),
+    ...probes.map(stat),
   ])
   const reads: PrebootReads = {
     passwd,
@@ -68,31 +65,36 @@ export async function prebootAccount(
     // Regular files only, as they are in every image's skel; nothing of a directory is copied.
     .filter((entry): entry is {name: string; file: StatedFile} => entry.file?.type === 'file')
   const writes = prebootAccountWrites(reads, plan, skelFiles)
-  const existing = new Set(directories.filter((_, i) => probed[probes.length + i] !== undefined))
-  if (sudoersDir) existing.add('/etc/sudoers.d')
-  return writes && {writes, plan, existing}
+  return writes && {writes, plan}
 }
 
 /**
- * Writes `files` into the container, making the directories above them that it lacks first;
- * `known` are directories already known to exist, the rest are looked up first.
+ * Writes `files` into the container: its directories first, in the order given, then the
+ * directories the files need, then the files side by side. A directory is made as `mkdir -p`
+ * would, root's and 0755 where `files` do not say; one that is there already is left as it is
+ * (the daemon takes the request as done and changes nothing), so each costs one request, and
+ * its parents are made only when the daemon says they are missing.
  */
-export async function writeBootFiles(
-  incus: FileApi,
-  name: string,
-  files: InstanceFile[],
-  known: Set<string> = new Set(),
-): Promise<void> {
-  const written = new Set(files.filter((file) => file.type === 'directory').map((file) => file.path))
-  const parents = [...new Set(files.flatMap((file) => parentsOf(file.path)))].filter(
-    (path) => !known.has(path) && !written.has(path),
-  )
-  const stats = await Promise.all(parents.map((path) => incus.readInstanceFile(name, path, {content: false})))
-  const existing = new Set([...known, ...parents.filter((_, i) => stats[i] !== undefined)])
-  await incus.writeInstanceFiles(
-    name,
-    withParents(files, (path) => existing.has(path)),
-  )
+export async function writeBootFiles(incus: FileApi, name: string, files: InstanceFile[]): Promise<void> {
+  const made = new Set<string>()
+  const ensure = async (directory: InstanceFile): Promise<void> => {
+    if (made.has(directory.path)) return
+    try {
+      await incus.writeInstanceFile(name, directory)
+    } catch (error) {
+      const parent = dirname(directory.path)
+      if (!(error instanceof IncusNotFoundError) || parent === directory.path) throw error
+      await ensure({path: parent, type: 'directory', mode: 0o755})
+      await incus.writeInstanceFile(name, directory)
+    }
+    made.add(directory.path)
+  }
+  for (const directory of files.filter((file) => file.type === 'directory')) await ensure(directory)
+  const plain = files.filter((file) => file.type !== 'directory')
+  // /etc is there: the account's reads came from it.
+  const parents = [...new Set(plain.map((file) => dirname(file.path)))].filter((path) => path !== '/etc')
+  await Promise.all(parents.map((path) => ensure({path, type: 'directory', mode: 0o755})))
+  await Promise.all(plain.map((file) => incus.writeInstanceFile(name, file)))
 }
 
 /**

@@ -3,10 +3,11 @@
  * entry. It never deletes or writes into the repo or its backup.
  */
 import {rmSync} from 'node:fs'
+import {rmdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {deleteProjectHomes} from '../agents/home-steps.js'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
-import {hasAgentGit, importAgentGit, removeAgentGit} from '../git/agent-git.js'
+import {hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
@@ -130,6 +131,8 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
         async run() {
           await importAgentGit(plan.repoPath, deps.paths.stateDir, plan.name)
           removeAgentGit(deps.paths.stateDir, plan.name)
+          // The empty `.git` new made as the mount point of a repo without git, if still empty.
+          if (hostGitKind(plan.repoPath) === 'none') await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
           return undefined
         },
       })

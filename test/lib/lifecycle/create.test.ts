@@ -238,6 +238,7 @@ describe('new (create)', () => {
       registry,
       override: EMPTY_OVERRIDE,
       repoEntry: (rel) => gitRepo[rel],
+      hostGit: 'dir',
       missingMountSources: [],
       ...extra,
     })
@@ -259,13 +260,25 @@ describe('new (create)', () => {
       })
       expect(basis.account).to.include({user: 'dev', uid: 1000, sudo: false})
       expect(basis.warnings).to.deep.equal([])
-      const plain = decideHost({name: 'kappa'}, facts({repoEntry: (rel) => (rel === '.' ? 'dir' : undefined)}))
+      const plain = decideHost(
+        {name: 'kappa'},
+        facts({repoEntry: (rel) => (rel === '.' ? 'dir' : undefined), hostGit: 'none'}),
+      )
       expect(plain.warnings).to.deep.equal([`${join(reposRoot, 'kappa')} is neither a git nor an hg repo`])
       expect(plain.protection).to.deep.equal({mount: [], create: []})
+      // The empty `.git` an earlier project left as its mount point is no repository either.
+      const leftover = decideHost(
+        {name: 'kappa'},
+        facts({repoEntry: (rel) => (rel === '.' || rel === '.git' ? 'dir' : undefined), hostGit: 'none'}),
+      )
+      expect(leftover.warnings).to.deep.equal(plain.warnings)
     })
 
     it('refuses a repo whose .git is a file (a linked worktree): it has no git dir to give the container its own', () => {
-      const worktree = facts({repoEntry: (rel) => (rel === '.' ? 'dir' : rel === '.git' ? 'other' : undefined)})
+      const worktree = facts({
+        repoEntry: (rel) => (rel === '.' ? 'dir' : rel === '.git' ? 'other' : undefined),
+        hostGit: 'file',
+      })
       expect(() => decideHost({name: 'kappa'}, worktree)).to.throw(UsageError, /\.git is a file .*register that one/)
     })
 
@@ -311,7 +324,8 @@ describe('new (create)', () => {
           launched = spec
         }),
         readInstanceFile: sinon.stub().callsFake(async (_name: string, path: string) => IMAGE_FILES[path]),
-        writeInstanceFiles: sinon.stub().resolves(),
+        writeInstanceFile: sinon.stub().resolves(),
+        instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
         startOverSocket: sinon.stub().resolves(),
       }
       return incus
@@ -321,7 +335,7 @@ describe('new (create)', () => {
         update: sinon.stub().callsFake(async (change: (r: Registry) => unknown) => change(current)),
         prepareWrite: sinon.stub(),
       }
-      return {deps: {incus, store, paths: {stateDir: join(root, 'state')}}, store}
+      return {deps: {incus, store, paths: {stateDir: join(root, 'state'), cacheDir: join(root, 'cache')}}, store}
     }
     /** The plan of a git repo without hooks or info dir (so protection creates them), network restricted. */
     const isolatedPlan = async (name: string): Promise<CreatePlan> => {
@@ -406,10 +420,10 @@ describe('new (create)', () => {
       ])
       await runSteps(steps)
       sinon.assert.calledOnceWithExactly(incus.createInstance, sinon.match.object, 'abc123')
-      sinon.assert.callOrder(incus.createInstance, incus.writeInstanceFiles, incus.startOverSocket)
+      sinon.assert.callOrder(incus.createInstance, incus.writeInstanceFile, incus.startOverSocket)
       sinon.assert.notCalled(incus.launch)
       sinon.assert.notCalled(incus.dialogue)
-      const written = incus.writeInstanceFiles.firstCall.args[1] as Array<{path: string; content?: string}>
+      const written = incus.writeInstanceFile.getCalls().map((call) => call.args[1] as {path: string; content?: string})
       const home = join(root, 'home')
       expect(written.map((file) => file.path)).to.include.members([
         '/etc/systemd/system/service.d/10-repoman-containment.conf',

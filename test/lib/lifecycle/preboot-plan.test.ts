@@ -6,7 +6,6 @@ import {
   prebootAccountWrites,
   prebootFacts,
   type StatedFile,
-  withParents,
 } from '../../../src/lib/lifecycle/preboot-plan.js'
 
 const file = (content: string, mode = 0o644, gid = 0): StatedFile => ({type: 'file', uid: 0, gid, mode, content})
@@ -86,26 +85,5 @@ describe('the account written before the first boot (preboot-plan)', () => {
     const noSudo = {...want, sudo: false}
     const plan = planUserAccount(prebootFacts(reads, noSudo) as NonNullable<ReturnType<typeof prebootFacts>>, noSudo)
     expect(prebootAccountWrites(reads, plan, [])).to.equal(undefined)
-  })
-
-  it('withParents makes the missing directories first, root 0755, once, and never one that is written', () => {
-    const exists = (path: string) => ['/etc', '/var', '/var/tmp'].includes(path)
-    const files = withParents(
-      [
-        {path: '/etc/systemd/system/service.d/x.conf', content: ''},
-        {path: '/var/tmp/h/u', type: 'directory', uid: 5},
-        {path: '/var/tmp/h/u/.profile', content: ''},
-      ],
-      exists,
-    )
-    expect(files.map((f) => [f.path, f.type ?? 'file', f.uid ?? 0])).to.deep.equal([
-      ['/etc/systemd', 'directory', 0],
-      ['/etc/systemd/system', 'directory', 0],
-      ['/etc/systemd/system/service.d', 'directory', 0],
-      ['/etc/systemd/system/service.d/x.conf', 'file', 0],
-      ['/var/tmp/h', 'directory', 0],
-      ['/var/tmp/h/u', 'directory', 5],
-      ['/var/tmp/h/u/.profile', 'file', 0],
-    ])
   })
 })

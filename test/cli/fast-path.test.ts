@@ -1,5 +1,7 @@
+import {readFileSync} from 'node:fs'
+import {resolve} from 'node:path'
 import {expect} from 'chai'
-import {parseFastRequest} from '../../src/lib/fast-path.js'
+import {NEW_FLAGS, parseFastRequest} from '../../src/cli/fast-path.js'
 import {LOGIN_SHELL} from '../../src/lib/lifecycle/session.js'
 
 describe('the fast path', () => {
@@ -62,13 +64,80 @@ describe('the fast path', () => {
       'exec --help -- ls',
       'exec --detach web -- claude',
       'exec web --detach -- claude',
-      'new web',
       'sync',
       'profile list',
       '--json',
     ])
       expect(take(line), line).to.equal(undefined)
     expect(parseFastRequest([], false)).to.equal(undefined)
+  })
+
+  it('takes `new NAME` with its flags in either spelling, and nothing it might read otherwise', () => {
+    expect(take('new web')).to.deep.equal({
+      command: 'new',
+      request: {
+        name: 'web',
+        repo: undefined,
+        image: undefined,
+        profiles: undefined,
+        noDefaultProfiles: false,
+        sudo: undefined,
+        allowSensitive: false,
+      },
+      json: false,
+      verbose: false,
+      nonInteractive: false,
+    })
+    expect(
+      take(
+        'new --repo=web-repo web --image images:debian/13 --no-sudo -y --verbose --profile a --profile=b --no-default-profiles --json',
+      ),
+    ).to.deep.include({
+      request: {
+        name: 'web',
+        repo: 'web-repo',
+        image: 'images:debian/13',
+        profiles: ['a', 'b'],
+        noDefaultProfiles: true,
+        sudo: false,
+        allowSensitive: false,
+      },
+      json: true,
+      verbose: true,
+      nonInteractive: true,
+    })
+    expect(take('new web --non-interactive --allow-sensitive')).to.deep.include({nonInteractive: true})
+    for (const line of [
+      'new',
+      'new a b',
+      'new web --yes',
+      'new web --help',
+      'new web -h',
+      'new web --repo',
+      'new web --repo a --repo b',
+      'new web --image -x',
+      'new web --image=',
+      'new web --no-sudo --no-sudo',
+      'new web --no-sudo=true',
+      'new --profile a web',
+      'new web --profile a b',
+      'new web --frobnicate',
+      'new web -yv',
+      'new web --',
+    ])
+      expect(take(line), line).to.equal(undefined)
+    expect(take('new web --json', true)).to.equal(undefined)
+  })
+
+  it("reads `new`'s flags as the oclif command declares them", () => {
+    const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../oclif.manifest.json'), 'utf8'))
+    const flags = manifest.commands.new.flags as Record<string, {type: string; multiple?: boolean; char?: string}>
+    for (const [name, kind] of Object.entries(NEW_FLAGS)) {
+      expect(flags[name], name).to.not.equal(undefined)
+      expect(flags[name]?.type, name).to.equal(kind === 'switch' ? 'boolean' : 'option')
+      expect(Boolean(flags[name]?.multiple), name).to.equal(kind === 'values')
+    }
+    expect(flags['non-interactive']?.char).to.equal('y')
   })
 
   it('leaves --json on a terminal to oclif, which colours it', () => {

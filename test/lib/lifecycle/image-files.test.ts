@@ -1,0 +1,76 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import sinon from 'sinon'
+import {imageFileReader, imageFilesFile, templated} from '../../../src/lib/lifecycle/image-files.js'
+
+describe("an image's files, read once (image-files)", () => {
+  let dir: string
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'rm-imagefiles-'))
+  })
+  afterEach(() => rmSync(dir, {recursive: true, force: true}))
+
+  /** The file API of a never-booted container: /etc/passwd, /etc/hostname (templated), no /etc/gshadow. */
+  const fileApi = () => ({
+    readInstanceFile: sinon.stub().callsFake(async (name: string, path: string, options: {content?: boolean} = {}) => {
+      const content = {'/etc/passwd': 'root:x:0:0::/root:/bin/sh\n', '/etc/hostname': `${name}\n`}[path]
+      if (content === undefined) return undefined
+      return {type: 'file', uid: 0, gid: 0, mode: 0o644, content: options.content === false ? '' : content}
+    }),
+    instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
+  })
+
+  it('the second container of an image is answered from the record, templated paths and other users aside', async () => {
+    const file = imageFilesFile(dir, 'abc123')
+    const first = fileApi()
+    const one = imageFileReader(first, 'one', file)
+    expect((await one.reader.read('/etc/passwd'))?.content).to.equal('root:x:0:0::/root:/bin/sh\n')
+    expect(await one.reader.read('/etc/gshadow')).to.equal(undefined)
+    expect((await one.reader.read('/etc/hostname'))?.content).to.equal('one\n')
+    expect(await one.reader.stat('/etc/passwd')).to.include({type: 'file', mode: 0o644})
+    await one.save()
+    sinon.assert.calledOnce(first.instanceTemplates)
+
+    const second = fileApi()
+    const two = imageFileReader(second, 'two', file)
+    expect((await two.reader.read('/etc/passwd'))?.content).to.equal('root:x:0:0::/root:/bin/sh\n')
+    expect(await two.reader.read('/etc/gshadow')).to.equal(undefined)
+    expect(await two.reader.stat('/etc/passwd')).to.include({type: 'file', mode: 0o644})
+    // What a template renders is this container's own, every time.
+    expect((await two.reader.read('/etc/hostname'))?.content).to.equal('two\n')
+    expect(second.readInstanceFile.getCalls().map((call) => call.args[1])).to.deep.equal(['/etc/hostname'])
+    // Another path (another user's home) is read, and kept for next time.
+    expect(await two.reader.stat('/home/bob')).to.equal(undefined)
+    await two.save()
+    sinon.assert.notCalled(second.instanceTemplates)
+    const third = fileApi()
+    expect(await imageFileReader(third, 'three', file).reader.stat('/home/bob')).to.equal(undefined)
+    sinon.assert.notCalled(third.readInstanceFile)
+
+    // Another image has a record of its own.
+    const other = fileApi()
+    await imageFileReader(other, 'four', imageFilesFile(dir, 'def456')).reader.read('/etc/passwd')
+    sinon.assert.calledOnce(other.readInstanceFile)
+  })
+
+  it('keeps nothing when the templates cannot be learned', async () => {
+    const file = imageFilesFile(dir, 'abc123')
+    const first = fileApi()
+    first.instanceTemplates.rejects(new Error('Not Found'))
+    const one = imageFileReader(first, 'one', file)
+    await one.reader.read('/etc/passwd')
+    await one.save()
+    const second = fileApi()
+    await imageFileReader(second, 'two', file).reader.read('/etc/passwd')
+    sinon.assert.calledOnce(second.readInstanceFile)
+  })
+
+  it('a template in a directory makes its listing templated too', () => {
+    expect(templated(['/etc/skel/.bashrc'], '/etc/skel')).to.equal(true)
+    expect(templated(['/etc/skel/.bashrc'], '/etc/skel/.bashrc')).to.equal(true)
+    expect(templated(['/etc/skeleton'], '/etc/skel')).to.equal(false)
+    expect(templated([], '/etc/passwd')).to.equal(false)
+  })
+})
