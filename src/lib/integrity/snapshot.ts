@@ -273,8 +273,16 @@ function symlinkIntoHome(repoPath: string, link: string, home: string): string |
 const flaggedFile = (stateDir: string, name: string) => join(stateDir, 'integrity', `${name}.flagged.json`)
 
 export function recordFlagged(stateDir: string, name: string, found: SpecialFile[]): void {
+  const text = `${JSON.stringify(found)}\n`
+  const file = flaggedFile(stateDir, name)
+  // After most sessions nothing changed: then nothing is written (this runs after every exec).
+  try {
+    if (readFileSync(file, 'utf8') === text) return
+  } catch {
+    // Not recorded yet.
+  }
   mkdirSync(join(stateDir, 'integrity'), {recursive: true, mode: 0o700})
-  writeFileSync(flaggedFile(stateDir, name), `${JSON.stringify(found)}\n`, {mode: 0o600})
+  writeFileSync(file, text, {mode: 0o600})
 }
 
 /** How many files the last scan flagged (0 when none was made). */
