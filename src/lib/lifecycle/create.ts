@@ -533,6 +533,19 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
 
   if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths.stateDir, spec))
 
+  steps.push({
+    // What the host-run files look like before anything ran in the container (not even its
+    // boot): later sessions compare with it.
+    title: "Record the repo's host-run files as they are now",
+    async run(_control, onUndo) {
+      const file = baselineFile(deps.paths.stateDir, name)
+      const before = await readFile(file, 'utf8').catch(() => undefined)
+      await recordBaseline(deps.paths.stateDir, name, repoPath)
+      onUndo(() => (before === undefined ? rm(file, {force: true}) : writeFile(file, before)))
+      return undefined
+    },
+  })
+
   const deleteOurs = async () => {
     const instance = await incus.getInstance(name)
     if (instance?.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token]) await incus.deleteInstance(name)
@@ -580,39 +593,26 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       },
     )
   }
-  steps.push(
-    {
-      // What the host-run files look like before any agent ran: later sessions compare with it.
-      title: "Record the repo's host-run files as they are now",
-      async run(_control, onUndo) {
-        const file = baselineFile(deps.paths.stateDir, name)
-        const before = await readFile(file, 'utf8').catch(() => undefined)
-        await recordBaseline(deps.paths.stateDir, name, repoPath)
-        onUndo(() => (before === undefined ? rm(file, {force: true}) : writeFile(file, before)))
-        return undefined
-      },
+  steps.push({
+    title: 'Record the project in the registry',
+    async run() {
+      const entry: ProjectEntry = {
+        name,
+        repo: plan.repo,
+        image: plan.image,
+        profiles: plan.profiles,
+        created: registryTimestamp(),
+        backup: true,
+      }
+      await deps.store.update((current) => {
+        if (current.project.some((p) => p.name === name))
+          throw new RegistryConflictError(`project "${name}" was registered by another repoman meanwhile`)
+        current.project.push(entry)
+      })
+      result.created = entry.created
+      return undefined
     },
-    {
-      title: 'Record the project in the registry',
-      async run() {
-        const entry: ProjectEntry = {
-          name,
-          repo: plan.repo,
-          image: plan.image,
-          profiles: plan.profiles,
-          created: registryTimestamp(),
-          backup: true,
-        }
-        await deps.store.update((current) => {
-          if (current.project.some((p) => p.name === name))
-            throw new RegistryConflictError(`project "${name}" was registered by another repoman meanwhile`)
-          current.project.push(entry)
-        })
-        result.created = entry.created
-        return undefined
-      },
-    },
-  )
+  })
   return {steps, result}
 }
 

@@ -412,10 +412,10 @@ describe('new (create)', () => {
       const {deps} = stepDeps(incus)
       const {steps, result} = createSteps(plan, deps)
       expect(steps.map((step) => step.title).slice(-5)).to.deep.equal([
+        "Record the repo's host-run files as they are now",
         'Create container "pi"',
         'Write your account "dev" and the containment drop-in into it',
         'Start container "pi"',
-        "Record the repo's host-run files as they are now",
         'Record the project in the registry',
       ])
       await runSteps(steps)
@@ -501,9 +501,9 @@ describe('new (create)', () => {
       const {steps} = createSteps(plan, stepDeps(incus).deps)
       expect(steps.map((s) => s.title)).to.deep.equal([
         'Give the container a git dir of its own',
+        "Record the repo's host-run files as they are now",
         'Create and start container "rho"',
         'Make your account "dev" inside',
-        "Record the repo's host-run files as they are now",
         'Record the project in the registry',
       ])
     })
