@@ -442,20 +442,18 @@ async function together(...work: Promise<unknown>[]): Promise<void> {
 /**
  * The step that makes the container; its undo deletes it only if it is this run's. "Already
  * exists" is another run's container, which won the race; any other failure may have left
- * ours half-made. The registry is written at the end: its modules load while Incus works.
+ * ours half-made. `create` may register undos of its own for what it does alongside.
  */
 function creationStep(
   title: string,
-  create: () => Promise<void>,
-  deps: Pick<CreateDeps, 'store'>,
+  create: (onUndo: (undo: () => Promise<void>) => void) => Promise<void>,
   deleteOurs: () => Promise<void>,
 ): Step {
   return {
     title,
     async run(_control, onUndo) {
-      deps.store.prepareWrite()
       try {
-        await create()
+        await create(onUndo)
       } catch (error) {
         if (!(error instanceof IncusAlreadyExistsError)) onUndo(deleteOurs)
         throw error
@@ -533,18 +531,13 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
 
   if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths.stateDir, spec))
 
-  steps.push({
-    // What the host-run files look like before anything ran in the container (not even its
-    // boot): later sessions compare with it.
-    title: "Record the repo's host-run files as they are now",
-    async run(_control, onUndo) {
-      const file = baselineFile(deps.paths.stateDir, name)
-      const before = await readFile(file, 'utf8').catch(() => undefined)
-      await recordBaseline(deps.paths.stateDir, name, repoPath)
-      onUndo(() => (before === undefined ? rm(file, {force: true}) : writeFile(file, before)))
-      return undefined
-    },
-  })
+  /** What the host-run files look like before anything ran in the container (not even its boot): later sessions compare with it. */
+  const recordRepoBaseline = async (onUndo: (undo: () => Promise<void>) => void) => {
+    const file = baselineFile(deps.paths.stateDir, name)
+    const before = await readFile(file, 'utf8').catch(() => undefined)
+    onUndo(() => (before === undefined ? rm(file, {force: true}) : writeFile(file, before)))
+    await recordBaseline(deps.paths.stateDir, name, repoPath)
+  }
 
   const deleteOurs = async () => {
     const instance = await incus.getInstance(name)
@@ -554,15 +547,23 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
   const bootFiles: InstanceFile[] = [SYSTEMD_DROPIN]
   const {imageFingerprint} = plan
   if (imageFingerprint === undefined)
-    steps.push(...launchSteps(plan, deps, spec, bootFiles, deleteOurs, result, agentGit.fill))
+    steps.push(
+      {
+        title: "Record the repo's host-run files as they are now",
+        async run(_control, onUndo) {
+          await recordRepoBaseline(onUndo)
+          return undefined
+        },
+      },
+      ...launchSteps(plan, deps, spec, bootFiles, deleteOurs, result, agentGit.fill),
+    )
   else {
     /** Set when the image could not be prepared so: the account is then made by exec after the start. */
     let accountByExec = false
     steps.push(
       creationStep(
-        `Create container "${name}"`,
-        () => together(incus.createInstance(spec, imageFingerprint), agentGit.fill()),
-        deps,
+        `Create container "${name}", and record the repo's host-run files as they are`,
+        (onUndo) => together(incus.createInstance(spec, imageFingerprint), agentGit.fill(), recordRepoBaseline(onUndo)),
         deleteOurs,
       ),
       {
@@ -582,7 +583,10 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       {
         title: `Start container "${name}"`,
         async run() {
-          await incus.startOverSocket(name)
+          const starting = incus.startOverSocket(name)
+          // The registry's write libraries load while the container starts.
+          deps.store.prepareWrite()
+          await starting
           if (accountByExec) {
             const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
             result.user = account.user
@@ -632,9 +636,11 @@ function launchSteps(
       `Create and start container "${plan.name}"`,
       async () => {
         await fillGitDir()
-        await incus.launch(spec, bootFiles)
+        const launching = incus.launch(spec, bootFiles)
+        // The registry's write libraries load while Incus launches.
+        deps.store.prepareWrite()
+        await launching
       },
-      deps,
       deleteOurs,
     ),
     {

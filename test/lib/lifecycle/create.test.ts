@@ -411,9 +411,8 @@ describe('new (create)', () => {
       const incus = stepIncus()
       const {deps} = stepDeps(incus)
       const {steps, result} = createSteps(plan, deps)
-      expect(steps.map((step) => step.title).slice(-5)).to.deep.equal([
-        "Record the repo's host-run files as they are now",
-        'Create container "pi"',
+      expect(steps.map((step) => step.title).slice(-4)).to.deep.equal([
+        'Create container "pi", and record the repo\'s host-run files as they are',
         'Write your account "dev" and the containment drop-in into it',
         'Start container "pi"',
         'Record the project in the registry',
