@@ -54,7 +54,8 @@ function parseNewRequest(tokens: string[], stdoutIsTerminal: boolean): FastReque
     } else {
       const eq = token.indexOf('=')
       const flag = token.slice(2, eq < 0 ? undefined : eq)
-      const kind = token.startsWith('--') ? NEW_FLAGS[flag] : undefined
+      // Own keys only: `--constructor` is no flag of `new`.
+      const kind = token.startsWith('--') && Object.hasOwn(NEW_FLAGS, flag) ? NEW_FLAGS[flag] : undefined
       if (kind === undefined || (kind === 'switch' && (eq >= 0 || switches.has(flag)))) return undefined
       if (kind === 'switch') switches.add(flag)
       else {

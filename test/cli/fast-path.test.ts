@@ -122,6 +122,8 @@ describe('the fast path', () => {
       'new --profile a web',
       'new web --profile a b',
       'new web --frobnicate',
+      'new web --constructor x',
+      'new web --toString',
       'new web -yv',
       'new web --',
     ])
