@@ -6,7 +6,7 @@ import {Command, Flags} from '@oclif/core'
 import type {CommandOutput, RepomanContext} from '../lib/context.js'
 import {type ErrorResult, errorOutput, errorResult} from '../lib/errors.js'
 import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
-import {printWarning} from './ui.js'
+import {canAsk, printWarning} from './ui.js'
 
 export type {RepomanContext} from '../lib/context.js'
 
@@ -56,7 +56,7 @@ export abstract class RepomanCommand<T> extends Command {
 
   /** True when a person can answer prompts: stdin and stdout are terminals and --json is off. */
   protected get interactive(): boolean {
-    return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
+    return canAsk(this.jsonEnabled())
   }
 
   /** Prints a command's lines (the same src/lib function gives them to the fast path) and sets its exit code. */

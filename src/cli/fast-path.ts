@@ -160,8 +160,9 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
 
 /** `new` as the oclif command runs it (src/cli/run-new.ts), its run logged and --verbose echoed the same way. */
 async function runNewHere(request: Extract<FastRequest, {command: 'new'}>): Promise<number> {
-  const [{runNew}, context] = await Promise.all([
+  const [{runNew}, {canAsk}, context] = await Promise.all([
     import('./run-new.js'),
+    import('./ui.js'),
     openRepoman(resolvePaths(), {
       commandId: 'new',
       changesState: true,
@@ -169,7 +170,7 @@ async function runNewHere(request: Extract<FastRequest, {command: 'new'}>): Prom
       readAhead: (incus) => readAheadForCreate(incus, request.request.name),
     }),
   ])
-  const ask = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !request.json && !request.nonInteractive
+  const ask = canAsk(request.json) && !request.nonInteractive
   const output = await runNew(context, request.request, {ask, json: request.json})
   await refresh(context.paths, await context.store.read())
   return print(output, request.json)

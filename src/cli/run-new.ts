@@ -6,7 +6,7 @@
 import type {CommandOutput, RepomanContext} from '../lib/context.js'
 import type {NewRequest, NewResult} from '../lib/lifecycle/create.js'
 import {parseList} from '../lib/names.js'
-import {preloadSteps, printWarning, showSteps} from './ui.js'
+import {askText, preloadSteps, printWarning, showSteps} from './ui.js'
 
 export interface NewIo {
   /** A person can answer questions (stdin and stdout are terminals, no --json, no --non-interactive). */
@@ -24,7 +24,6 @@ export async function runNew(
   preloadSteps()
   if (io.ask) {
     const open = await openChoices(request, context)
-    const {askText} = await import('./ui.js')
     if (open.image !== undefined) request = {...request, image: await askText('Image?', open.image)}
     // The answer is the whole list: a default left out is left out.
     if (open.profiles !== undefined)

@@ -78,6 +78,11 @@ export async function showSteps(steps: Step[], options: {json: boolean}): Promis
   await list.run()
 }
 
+/** A person can answer prompts: stdin and stdout are terminals, and the output is not --json. */
+export function canAsk(json: boolean): boolean {
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !json
+}
+
 /** Starts loading listr2 now, for a `showSteps` that comes after some waiting (on Incus, say). */
 export function preloadSteps(): void {
   import('listr2').catch(() => {})
