@@ -57,14 +57,18 @@ interface SavedParse {
 
 /**
  * Changes whenever repoman is upgraded or rebuilt, so a cached parse never outlives the code that
- * made it: the package version (npm gives every installed file the same fixed mtime) and this
- * module's own mtime (a rebuild of a checkout keeps the version).
+ * made it: the package version (npm gives every installed file the same fixed mtime) and the
+ * build's mtime (a rebuild of a checkout keeps the version). The build is `dist`, made anew by
+ * each build, and not this module's file: the oclif path and the fast path's bundle are two
+ * files of one build, and must find each other's parses.
  */
 let stamp: string | undefined
 function codeStamp(): string {
   if (stamp === undefined) {
     const {version} = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'))
-    stamp = `${version}@${statSync(fileURLToPath(import.meta.url)).mtimeMs}`
+    const here = fileURLToPath(import.meta.url)
+    const dist = join(PACKAGE_ROOT, 'dist')
+    stamp = `${version}@${statSync(here.startsWith(`${dist}/`) ? dist : here).mtimeMs}`
   }
   return stamp
 }
@@ -220,9 +224,16 @@ export class RegistryStore {
     }
   }
 
+  /**
+   * Writes the registry, and remembers it as parsed: the next command (often the very next
+   * one, `list` after `new`) then finds it in the parse cache instead of parsing it again.
+   */
   private async writeText(text: string): Promise<void> {
     const {default: writeFileAtomic} = await import('write-file-atomic')
     await writeFileAtomic(this.file, text, {fsync: true})
+    // A cache that cannot be filled is no failure of the write.
+    const [version, parsed] = await Promise.all([this.version(), this.parse(text).catch(() => undefined)])
+    if (version !== undefined && parsed?.migratedFrom === undefined && parsed) this.remember(version, parsed.registry)
   }
 
   private async withLock<T>(work: () => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@ import {join, resolve} from 'node:path'
 import {promisify} from 'node:util'
 import {expect} from 'chai'
 import {ConfigError, NotSetUpError} from '../../../src/lib/errors.js'
+import type {Registry} from '../../../src/lib/registry/schema.js'
 import {RegistryStore} from '../../../src/lib/registry/store.js'
 
 const options = {hostUser: () => ({user: 'u', uid: 1, gid: 1, home: '/h'}), lanIp: () => '10.1.1.1'}
@@ -104,6 +105,17 @@ describe('registry store', () => {
       expect(first.project[0].name).to.equal('web')
       tamper()
       expect((await readIn()).project[0].image).to.equal('from-the-cache')
+    })
+
+    it('keeps what repoman wrote as parsed: the next run reads it from the cache', async () => {
+      const store = new RegistryStore(file, {...options, parseCacheFile: cacheFile})
+      await store.update((registry) => {
+        registry.project.push({...(registry.project[0] as Registry['project'][number]), name: 'api', repo: 'api'})
+      })
+      tamper()
+      const next = await readIn()
+      expect(next.project.map((p: {name: string}) => p.name)).to.deep.equal(['web', 'api'])
+      expect(next.project[0].image).to.equal('from-the-cache')
     })
 
     it('never serves a parse of an older version of the file, or one made for another user', async () => {
