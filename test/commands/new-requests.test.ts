@@ -4,7 +4,8 @@ import {makeWorld, requirePool, requireRealImage, type World} from '../helpers/w
 
 /**
  * What `new` asks of Incus, as `--verbose` lists it: everything over the socket, one create
- * with the devices inline, the file API before the boot, one start, and no `incus exec`.
+ * with the devices inline, the writes before the boot in one SFTP session, one start, and no
+ * `incus exec`.
  */
 describe('new: its requests to Incus (real Incus, uid 1001)', () => {
   let world: World
@@ -27,12 +28,12 @@ describe('new: its requests to Incus (real Incus, uid 1001)', () => {
       // Every one over the socket; the only failures are paths the image lacks (404s), the
       // check that no container of the name exists yet, and directories made where their
       // parent was missing, each made again (and done) once the parent was.
-      const overSocket = /\[exit (0|1)\] {2}\((read|sent) over \S+unix\.socket\)$/
+      const overSocket = /\[exit (0|1)\] {2}\((read|sent) over \S+unix\.socket(, sftp)?\)$/
       expect(lines.filter((line) => !overSocket.test(line))).to.deep.equal([])
       const lookups =
         /--request (HEAD|GET) \/1\.0\/instances\/alpha\/files\?|^\$ incus query \/1\.0\/instances\/alpha\?/
       const madeLater = (line: string, i: number) =>
-        /--request POST \/1\.0\/instances\/alpha\/files\?/.test(line) &&
+        /^\$ incus file create --type=directory /.test(line) &&
         lines.slice(i + 1).includes(line.replace('[exit 1]', '[exit 0]'))
       expect(
         lines.filter((line, i) => line.includes('[exit 1]') && !lookups.test(line) && !madeLater(line, i)),
@@ -41,7 +42,9 @@ describe('new: its requests to Incus (real Incus, uid 1001)', () => {
       const count = (pattern: RegExp) => lines.filter((line) => pattern.test(line)).length
       expect(count(/--request POST \/1\.0\/instances\?project=/)).to.equal(1)
       expect(count(/--request PUT \/1\.0\/instances\/alpha\/state\?/)).to.equal(1)
-      expect(count(/--request POST \/1\.0\/instances\/alpha\/files\?path=%2Fetc%2Fpasswd&/)).to.equal(1)
+      expect(count(/--request GET \/1\.0\/instances\/alpha\/sftp\?/)).to.equal(1)
+      expect(count(/^\$ incus file push .* - alpha\/etc\/passwd /)).to.equal(1)
+      expect(count(/--request POST \/1\.0\/instances\/alpha\/files\?/)).to.equal(0)
       // The steps are still drawn, in order.
       expect(created.stderr).to.match(
         /Create container "alpha"[\s\S]*Write your account "rmtest"[\s\S]*Start container "alpha"/,
@@ -64,9 +67,8 @@ describe('new: its requests to Incus (real Incus, uid 1001)', () => {
       expect(
         second.filter((line) => /--request (HEAD|GET) \/1\.0\/instances\/alpha\/files\?/.test(line)),
       ).to.deep.equal([])
-      expect(second.filter((line) => /--request POST \/1\.0\/instances\/alpha\/files\?/.test(line))).to.have.length(
-        lines.filter((line) => /--request POST \/1\.0\/instances\/alpha\/files\?/.test(line)).length,
-      )
+      const writes = (all: string[]) => all.filter((line) => /^\$ incus file (push|create) /.test(line)).sort()
+      expect(writes(second)).to.deep.equal(writes(lines))
       const againInside = await world.cli(['exec', 'alpha', '--', 'sh', '-c', 'whoami; stat -c %u "$HOME"'], {
         cwd: repo,
       })

@@ -30,6 +30,7 @@ import type {
   IncusStoragePool,
   InstanceFile,
   InstanceFileStat,
+  InstanceFileWriter,
   InstanceSpec,
   ProfileSpec,
 } from './types.js'
@@ -44,13 +45,15 @@ export interface IncusClientOptions {
   onCommand?: (entry: IncusCommandEntry) => void
 }
 
-/** One call to Incus: a CLI run, or a read over the socket (`via` names it). */
+/** One call to Incus: a CLI run, or a request over the socket (`via` names it). */
 export interface IncusCommandEntry {
   args: string[]
   exitCode: number | null
   stdout: string
   stderr: string
   via?: string
+  /** A request over the socket that changes something (else a read). */
+  sent?: boolean
 }
 
 interface RunOptions {
@@ -60,7 +63,7 @@ interface RunOptions {
 
 /** How a command appears in logs and under --verbose. */
 export function describeIncusCommand(entry: IncusCommandEntry): string {
-  const how = entry.via ? `  (${entry.args.includes('--request') ? 'sent' : 'read'} over ${entry.via})` : ''
+  const how = entry.via ? `  (${entry.sent ? 'sent' : 'read'} over ${entry.via})` : ''
   return `$ incus ${entry.args.join(' ')}  [exit ${entry.exitCode}]${how}`
 }
 
@@ -390,21 +393,58 @@ export class IncusClient {
   }
 
   /**
-   * Writes a file or makes a directory in an instance (running or not). Its directory must be
-   * there (else IncusNotFoundError); a directory that is there already is left as it is.
+   * Opens an SFTP session with an instance's file system (running or not): many writes for the
+   * cost of one request (sftp.ts says why). Each write is logged as the `incus file` command
+   * that does the same.
    */
-  async writeInstanceFile(name: string, file: InstanceFile): Promise<void> {
-    const directory = file.type === 'directory'
-    await this.socketCall('POST', this.filePath(name, file.path), {
-      headers: {
-        'X-Incus-type': directory ? 'directory' : 'file',
-        'X-Incus-uid': String(file.uid ?? 0),
-        'X-Incus-gid': String(file.gid ?? 0),
-        'X-Incus-mode': `0${(file.mode ?? (directory ? 0o755 : 0o644)).toString(8)}`,
-        'X-Incus-write': 'overwrite',
+  async openFiles(name: string): Promise<InstanceFileWriter> {
+    const socket = this.socket()
+    if (socket === undefined) throw new IncusError(`writing into "${name}" needs the local Incus socket`)
+    const path = this.scoped(`/1.0/instances/${encodeURIComponent(name)}/sftp`)
+    const {SftpSession} = await import('./sftp.js')
+    const session = await this.overSftp(['query', '--request', 'GET', path], socket, () =>
+      SftpSession.open(socket, path, this.timeoutMs),
+    )
+    return {
+      write: async (file) => {
+        const directory = file.type === 'directory'
+        const attrs = {uid: file.uid ?? 0, gid: file.gid ?? 0, mode: file.mode ?? (directory ? 0o755 : 0o644)}
+        const how = ['--uid', String(attrs.uid), '--gid', String(attrs.gid), '--mode', `0${attrs.mode.toString(8)}`]
+        const target = `${name}${file.path}`
+        await this.overSftp(
+          directory ? ['file', 'create', '--type=directory', ...how, target] : ['file', 'push', ...how, '-', target],
+          `${socket}, sftp`,
+          () =>
+            directory
+              ? session.makeDirectory(file.path, attrs)
+              : session.writeFile(file.path, Buffer.from(file.content ?? '', 'utf8'), attrs),
+        )
       },
-      raw: directory ? undefined : Buffer.from(file.content ?? '', 'utf8'),
-    })
+      close: () => session.close(),
+    }
+  }
+
+  /** Runs one SFTP step, logged as `args`; its failure becomes the typed error the CLI's would. */
+  private async overSftp<T>(args: string[], via: string, step: () => Promise<T>): Promise<T> {
+    const {SftpRefusedError, SftpStatusError, NO_SUCH_FILE} = await import('./sftp.js')
+    const fail = (message: string, exitCode: number | null = 1) => {
+      const stderr = `Error: ${message}`
+      this.onCommand?.({args, exitCode, stdout: '', stderr, via, sent: true})
+      return classifyIncusFailure({args, exitCode, stdout: '', stderr, timeoutMs: this.timeoutMs})
+    }
+    try {
+      const value = await step()
+      this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via, sent: true})
+      return value
+    } catch (error) {
+      if (error instanceof SftpStatusError && error.code === NO_SUCH_FILE) {
+        fail(error.message)
+        throw new IncusNotFoundError(`${args.at(-1)}: ${error.message}`)
+      }
+      if (error instanceof SocketUnavailableError) throw fail(error.message, error.timedOut ? null : 1)
+      if (error instanceof SftpRefusedError || error instanceof SftpStatusError) throw fail(error.message)
+      throw error
+    }
   }
 
   /** The paths an instance's image templates render (its metadata.yaml's `templates`). */
@@ -434,7 +474,7 @@ export class IncusClient {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
     const args = ['query', '--request', method, path]
     const fail = (stderr: string, exitCode: number | null = 1) => {
-      this.onCommand?.({args, exitCode, stdout: '', stderr, via: socket})
+      this.onCommand?.({args, exitCode, stdout: '', stderr, via: socket, sent: true})
       return classifyIncusFailure({args, exitCode, stdout: '', stderr, timeoutMs})
     }
     let response: SocketRawResponse
@@ -455,7 +495,7 @@ export class IncusClient {
     // An operation's wait answers 200 with an error document when the operation failed.
     if (response.status >= 400 || document?.error)
       throw fail(`Error: ${document?.error ?? (response.status === 404 ? 'Not Found' : `HTTP ${response.status}`)}`)
-    this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via: socket})
+    this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via: socket, sent: true})
     if (document?.operation) {
       const wait = `${document.operation}/wait?timeout=${Math.ceil(timeoutMs / 1000)}`
       const done = await this.socketCall('GET', this.scoped(wait), {timeoutMs: timeoutMs + 5_000})

@@ -78,6 +78,18 @@ export interface InstanceFile {
   mode?: number
 }
 
+/** Writes into one instance's file system over one session (IncusClient.openFiles). */
+export interface InstanceFileWriter {
+  /**
+   * Writes a file, or makes a directory, with the owner and mode given (root's, 0644 or 0755,
+   * where not). Its directory must be there (else IncusNotFoundError); a directory that is
+   * there already is left as it is.
+   */
+  write(file: InstanceFile): Promise<void>
+  /** Ends the session once the daemon has let go of the file system (an instance can start then). */
+  close(): Promise<void>
+}
+
 /** What the file API says about a path inside an instance (its content only when read). */
 export interface InstanceFileStat {
   type: 'file' | 'directory' | 'symlink'

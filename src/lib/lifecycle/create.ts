@@ -400,7 +400,7 @@ export interface CreateDeps {
     | 'execArgs'
     | 'createInstance'
     | 'readInstanceFile'
-    | 'writeInstanceFile'
+    | 'openFiles'
     | 'instanceTemplates'
     | 'startOverSocket'
   >
@@ -543,6 +543,29 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     const instance = await incus.getInstance(name)
     if (instance?.config[CONFIG_KEYS.token] === spec.config[CONFIG_KEYS.token]) await incus.deleteInstance(name)
   }
+  /** Adds the project to the registry; its undo takes this entry out again, if it is still there. */
+  const recordProject = async (onUndo: (undo: () => Promise<void>) => void) => {
+    const entry: ProjectEntry = {
+      name,
+      repo: plan.repo,
+      image: plan.image,
+      profiles: plan.profiles,
+      created: registryTimestamp(),
+      backup: true,
+    }
+    await deps.store.update((current) => {
+      if (current.project.some((p) => p.name === name))
+        throw new RegistryConflictError(`project "${name}" was registered by another repoman meanwhile`)
+      current.project.push(entry)
+    })
+    onUndo(() =>
+      deps.store.update((current) => {
+        current.project = current.project.filter((p) => p.name !== name || p.created !== entry.created)
+      }),
+    )
+    result.created = entry.created
+  }
+
   /** What must be in the container before its first boot. */
   const bootFiles: InstanceFile[] = [SYSTEMD_DROPIN]
   const {imageFingerprint} = plan
@@ -576,47 +599,41 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
             result.user = account.plan.user
             result.warnings.push(...account.plan.notes)
           } else accountByExec = true
-          await writeBootFiles(incus, name, [...bootFiles, ...(account?.writes ?? [])])
+          const writer = await incus.openFiles(name)
+          try {
+            await writeBootFiles(writer, [...bootFiles, ...(account?.writes ?? [])])
+          } finally {
+            await writer.close()
+          }
           return undefined
         },
       },
       {
-        title: `Start container "${name}"`,
-        async run() {
-          const starting = incus.startOverSocket(name)
-          // The registry's write libraries load while the container starts.
-          deps.store.prepareWrite()
-          await starting
-          if (accountByExec) {
-            const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
-            result.user = account.user
-            result.warnings.push(...account.notes)
-          } else if (plan.cloudInit && plan.cloudInitSeeded) await waitForCloudInit(incus, name)
+        title: `Start container "${name}", and record the project in the registry`,
+        async run(_control, onUndo) {
+          const started = async () => {
+            await incus.startOverSocket(name)
+            if (accountByExec) {
+              const account = await ensureAccount(incus, name, plan.account, plan.cloudInit ? 'wait' : 'skip')
+              result.user = account.user
+              result.warnings.push(...account.notes)
+            } else if (plan.cloudInit && plan.cloudInitSeeded) await waitForCloudInit(incus, name)
+          }
+          // The registry is written while Incus starts the container: a failure of either takes both back.
+          await together(started(), recordProject(onUndo))
           return undefined
         },
       },
     )
   }
-  steps.push({
-    title: 'Record the project in the registry',
-    async run() {
-      const entry: ProjectEntry = {
-        name,
-        repo: plan.repo,
-        image: plan.image,
-        profiles: plan.profiles,
-        created: registryTimestamp(),
-        backup: true,
-      }
-      await deps.store.update((current) => {
-        if (current.project.some((p) => p.name === name))
-          throw new RegistryConflictError(`project "${name}" was registered by another repoman meanwhile`)
-        current.project.push(entry)
-      })
-      result.created = entry.created
-      return undefined
-    },
-  })
+  if (imageFingerprint === undefined)
+    steps.push({
+      title: 'Record the project in the registry',
+      async run(_control, onUndo) {
+        await recordProject(onUndo)
+        return undefined
+      },
+    })
   return {steps, result}
 }
 

@@ -324,7 +324,8 @@ describe('new (create)', () => {
           launched = spec
         }),
         readInstanceFile: sinon.stub().callsFake(async (_name: string, path: string) => IMAGE_FILES[path]),
-        writeInstanceFile: sinon.stub().resolves(),
+        writer: {write: sinon.stub().resolves(), close: sinon.stub().resolves()},
+        openFiles: sinon.stub().callsFake(async () => incus.writer),
         instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
         startOverSocket: sinon.stub().resolves(),
       }
@@ -411,18 +412,21 @@ describe('new (create)', () => {
       const incus = stepIncus()
       const {deps} = stepDeps(incus)
       const {steps, result} = createSteps(plan, deps)
-      expect(steps.map((step) => step.title).slice(-4)).to.deep.equal([
+      expect(steps.map((step) => step.title).slice(-3)).to.deep.equal([
         'Create container "pi", and record the repo\'s host-run files as they are',
         'Write your account "dev" and the containment drop-in into it',
-        'Start container "pi"',
-        'Record the project in the registry',
+        'Start container "pi", and record the project in the registry',
       ])
       await runSteps(steps)
       sinon.assert.calledOnceWithExactly(incus.createInstance, sinon.match.object, 'abc123')
-      sinon.assert.callOrder(incus.createInstance, incus.writeInstanceFile, incus.startOverSocket)
+      sinon.assert.calledOnceWithExactly(incus.openFiles, 'pi')
+      // Every write in one session, closed before the start.
+      sinon.assert.callOrder(incus.createInstance, incus.writer.write, incus.writer.close, incus.startOverSocket)
+      expect(current.project.map((p) => p.name)).to.deep.equal(['pi'])
+      expect(result.created).to.equal(current.project[0]?.created)
       sinon.assert.notCalled(incus.launch)
       sinon.assert.notCalled(incus.dialogue)
-      const written = incus.writeInstanceFile.getCalls().map((call) => call.args[1] as {path: string; content?: string})
+      const written = incus.writer.write.getCalls().map((call) => call.args[0] as {path: string; content?: string})
       const home = join(root, 'home')
       expect(written.map((file) => file.path)).to.include.members([
         '/etc/systemd/system/service.d/10-repoman-containment.conf',
@@ -445,7 +449,9 @@ describe('new (create)', () => {
       await failure(runSteps(createSteps(plan, deps).steps))
       sinon.assert.calledOnceWithExactly(incus.deleteInstance, 'rho')
       sinon.assert.callOrder(incus.startOverSocket, incus.deleteInstance, incus.deleteNetwork)
-      sinon.assert.notCalled(store.update)
+      // Recorded while the container started, and taken out again.
+      sinon.assert.calledTwice(store.update)
+      expect(current.project).to.deep.equal([])
     })
 
     it('leaves alone a container that is not this run’s (another token)', async () => {

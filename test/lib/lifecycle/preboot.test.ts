@@ -4,8 +4,9 @@ import type {InstanceFile} from '../../../src/lib/incus/types.js'
 import {writeBootFiles} from '../../../src/lib/lifecycle/preboot.js'
 
 /**
- * The file API as the daemon answers it (checked against Incus 6.0): a write whose directory
- * is missing is "Not Found", and making a directory that is there already changes nothing.
+ * An instance's files as IncusClient.openFiles writes them (checked against Incus 6.0 in
+ * test/lib/incus/sftp.test.ts): a write whose directory is missing is "Not Found", and making
+ * a directory that is there already changes nothing.
  */
 function fileApi(directories: string[]) {
   const tree = new Map<string, InstanceFile>(directories.map((path) => [path, {path, type: 'directory'}]))
@@ -13,10 +14,7 @@ function fileApi(directories: string[]) {
   return {
     tree,
     requests,
-    async readInstanceFile() {
-      return undefined
-    },
-    async writeInstanceFile(_name: string, file: InstanceFile) {
+    async write(file: InstanceFile) {
       requests.push(file.path)
       const parent = file.path.slice(0, file.path.lastIndexOf('/')) || '/'
       if (!tree.has(parent)) throw new IncusNotFoundError('Error: Not Found')
@@ -29,7 +27,7 @@ describe('writing into a container before its first boot (preboot)', () => {
   it('costs one request a directory where its parent is there, and leaves an existing directory as it was', async () => {
     const incus = fileApi(['/', '/etc', '/etc/systemd', '/etc/systemd/system', '/home'])
     incus.tree.set('/home/ann', {path: '/home/ann', type: 'directory', uid: 7})
-    await writeBootFiles(incus, 'c', [
+    await writeBootFiles(incus, [
       {path: '/home/ann', type: 'directory', uid: 1001, mode: 0o750},
       {path: '/etc/systemd/system/service.d/10-x.conf', content: 'x'},
       {path: '/etc/passwd', content: 'root'},
@@ -48,7 +46,7 @@ describe('writing into a container before its first boot (preboot)', () => {
 
   it('makes the missing parents, root 0755, and keeps what the files say of their own directories', async () => {
     const incus = fileApi(['/', '/etc', '/var'])
-    await writeBootFiles(incus, 'c', [
+    await writeBootFiles(incus, [
       {path: '/var/tmp/h/u', type: 'directory', uid: 5, mode: 0o700},
       {path: '/var/tmp/h/u/.profile', content: ''},
       {path: '/etc/systemd/system/service.d/x.conf', content: ''},
@@ -66,7 +64,7 @@ describe('writing into a container before its first boot (preboot)', () => {
 
   it('fails with the daemon’s error when the container itself is not there', async () => {
     const incus = fileApi([])
-    const failure = await writeBootFiles(incus, 'c', [{path: '/etc/x', content: ''}]).catch((error) => error)
+    const failure = await writeBootFiles(incus, [{path: '/etc/x', content: ''}]).catch((error) => error)
     expect(failure).to.be.instanceOf(IncusNotFoundError)
   })
 })
