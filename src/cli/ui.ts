@@ -4,7 +4,7 @@
  * so `repoman --help` and `list` never pay for them. Nothing under src/lib imports this.
  */
 import type {ListrTaskWrapper} from 'listr2'
-import {Execution, type Step, type StepControl} from '../lib/steps.js'
+import {runSteps, type Step, type StepControl, type StepWatch} from '../lib/steps.js'
 
 /**
  * The renderer a user expects on stderr, where steps are drawn: live on a terminal, plain lines
@@ -33,16 +33,33 @@ const controlOf = (task: AnyTask): StepControl => ({
 })
 
 /**
- * Runs a plan's steps (src/lib/steps.ts) as a task list. A failing step has already undone the
- * run's work when its error reaches listr2; a Fanout's steps fail one by one without stopping
- * the others, as `runSteps` does without a display.
+ * Runs a plan's steps (src/lib/steps.ts), drawn as a task list. They start at once, and listr2
+ * draws each one from where it is when it has loaded (it takes longer to load than the first
+ * steps of `new` take to run). A failing step has already undone the run's work when its
+ * error reaches listr2; a Fanout's steps fail one by one without stopping the others.
  */
 export async function showSteps(steps: Step[], options: {json: boolean}): Promise<void> {
+  const started = new Map<Step, {watch?: StepWatch; waiting?: (watch: StepWatch) => void}>()
+  const running = runSteps(steps, (watch) => {
+    started.get(watch.step)?.waiting?.(watch)
+    started.set(watch.step, {watch})
+  })
+  // Its failure reaches listr2 through the failing step's watch.
+  running.catch(() => undefined)
+  const watchOf = (step: Step) =>
+    started.get(step)?.watch ??
+    new Promise<StepWatch>((resolve) => {
+      started.set(step, {waiting: resolve})
+    })
+  const follow = async (step: Step, task: AnyTask) => {
+    const watch = await watchOf(step)
+    watch.listen(controlOf(task))
+    return watch.ended
+  }
   const [{Listr, ListrLogger, ProcessOutput}, {PassThrough}] = await Promise.all([
     import('listr2'),
     import('node:stream'),
   ])
-  const execution = new Execution()
   const renderer = rendererFor(options.json, Boolean(process.stderr.isTTY), process.env)
   // Steps are for the person watching, so they go to stderr: stdout keeps the command's own
   // lines (or its --json), whatever reads it. listr2 takes over both of its streams while it
@@ -56,12 +73,14 @@ export async function showSteps(steps: Step[], options: {json: boolean}): Promis
     steps.map((step) => ({
       title: step.title,
       task: async (_ctx: object, task: AnyTask) => {
-        const fanout = await execution.run(step, controlOf(task))
+        const fanout = await follow(step, task)
         if (!fanout) return
         return task.newListr(
           fanout.steps.map((sub) => ({
             title: sub.title,
-            task: (_sub: object, subtask: AnyTask) => execution.runIndependent(sub, controlOf(subtask)),
+            task: async (_sub: object, subtask: AnyTask) => {
+              await follow(sub, subtask)
+            },
           })),
           {concurrent: fanout.concurrency, exitOnError: false},
         )
@@ -76,6 +95,7 @@ export async function showSteps(steps: Step[], options: {json: boolean}): Promis
     },
   )
   await list.run()
+  await running
 }
 
 /** A person can answer prompts: stdin and stdout are terminals, and the output is not --json. */

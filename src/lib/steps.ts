@@ -2,8 +2,8 @@
  * How every command that changes something runs its plan: as steps, one after another. A step
  * registers how to take back what it did as soon as it has done it; when a step fails, all that
  * was registered so far is undone in reverse, and the error goes on. Showing progress is the
- * command layer's business (src/cli/ui.ts draws steps with listr2); `runSteps` here runs them
- * with nothing shown, for tests and for callers without a terminal.
+ * command layer's business (src/cli/ui.ts draws steps with listr2, watching `runSteps` run
+ * them); without a display, nothing is shown.
  */
 import {IncompleteRollbackError, oneLine} from './errors.js'
 
@@ -33,7 +33,7 @@ export interface Step {
 }
 
 /** One run of a plan's steps: the undo list they build, and the order they run in. */
-export class Execution {
+class Execution {
   readonly #undo: Undo[] = []
 
   /** Runs a step; when it fails, undoes everything registered so far (its own part too) and rethrows. */
@@ -65,7 +65,40 @@ export class Execution {
   }
 }
 
-const SILENT: StepControl = {title: () => undefined, output: () => undefined}
+/**
+ * A step as it runs, for whoever shows it: what the step tells the person watching (the last
+ * title and output are kept until a display listens, since a display may come later than the
+ * step's start) and how it ends (its Fanout, or its failure once everything was undone).
+ */
+export class StepWatch implements StepControl {
+  #listener: StepControl | undefined
+  #title: string | undefined
+  #output: string | undefined
+  readonly ended: Promise<Fanout | undefined>
+
+  constructor(
+    readonly step: Step,
+    run: (control: StepControl) => Promise<Fanout | undefined>,
+  ) {
+    this.ended = run(this)
+  }
+
+  title(text: string): void {
+    this.#title = text
+    this.#listener?.title(text)
+  }
+
+  output(text: string): void {
+    this.#output = text
+    this.#listener?.output(text)
+  }
+
+  listen(control: StepControl): void {
+    this.#listener = control
+    if (this.#title !== undefined) control.title(this.#title)
+    if (this.#output !== undefined) control.output(this.#output)
+  }
+}
 
 /** Runs `items` through `work`, at most `limit` at a time. */
 export async function inPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -76,14 +109,26 @@ export async function inPool<T>(items: T[], limit: number, work: (item: T) => Pr
   await Promise.all(Array.from({length: Math.max(1, Math.min(limit, queue.length))}, worker))
 }
 
-/** Runs the steps with nothing shown (a Fanout's failures are left to the result, as on a terminal). */
-export async function runSteps(steps: Step[], control: (step: Step) => StepControl = () => SILENT): Promise<void> {
+/**
+ * Runs the steps. `onStart` sees each one as it starts (a Fanout's steps too): a display
+ * listens there, and without one nothing is shown. A Fanout's failures are left to the result
+ * of the step that handed them on, and to whoever watches them.
+ */
+export async function runSteps(steps: Step[], onStart: (watch: StepWatch) => void = () => undefined): Promise<void> {
   const execution = new Execution()
+  const start = (step: Step, run: (control: StepControl) => Promise<Fanout | undefined>) => {
+    const watch = new StepWatch(step, run)
+    onStart(watch)
+    return watch.ended
+  }
   for (const step of steps) {
-    const fanout = await execution.run(step, control(step))
+    const fanout = await start(step, (control) => execution.run(step, control))
     if (fanout)
       await inPool(fanout.steps, fanout.concurrency, (sub) =>
-        execution.runIndependent(sub, control(sub)).catch(() => undefined),
+        start(sub, (control) => execution.runIndependent(sub, control).then(() => undefined)).then(
+          () => undefined,
+          () => undefined,
+        ),
       )
   }
 }

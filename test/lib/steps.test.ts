@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {IncompleteRollbackError, UsageError} from '../../src/lib/errors.js'
-import {inPool, runSteps, type Step, type Undo} from '../../src/lib/steps.js'
+import {inPool, runSteps, type Step, type StepWatch, type Undo} from '../../src/lib/steps.js'
 
 /** A step that records what it did and, when `fails`, throws after registering its own undo. */
 function step(name: string, log: string[], options: {fails?: boolean; undoFails?: boolean} = {}): Step {
@@ -55,6 +55,30 @@ describe('steps', () => {
     }
     await runSteps([step('a', log), fanning, step('b', log)])
     expect(log).to.deep.equal(['do a', 'do x', 'do y', 'do b'])
+  })
+
+  it('lets a display that comes late see each step from where it is, and how it ended', async () => {
+    const log: string[] = []
+    const talking: Step = {
+      title: 'talk',
+      async run(control) {
+        control.title('talked before anyone listened')
+        control.output('and said this')
+        return {steps: [step('x', log, {fails: true}), step('y', log)], concurrency: 1}
+      },
+    }
+    const watches: StepWatch[] = []
+    await runSteps([talking, step('b', log)], (watch) => watches.push(watch))
+    expect(watches.map((watch) => watch.step.title)).to.deep.equal(['talk', 'x', 'y', 'b'])
+    const heard: string[] = []
+    watches[0]?.listen({title: (text) => heard.push(`title: ${text}`), output: (text) => heard.push(`output: ${text}`)})
+    expect(heard).to.deep.equal(['title: talked before anyone listened', 'output: and said this'])
+    expect((await watches[0]?.ended)?.steps.map((sub) => sub.title)).to.deep.equal(['x', 'y'])
+    const failed = await watches[1]?.ended.then(
+      () => undefined,
+      (error: Error) => error.message,
+    )
+    expect(failed).to.equal('x failed')
   })
 
   it('keeps at most `limit` pieces of work running at once', async () => {
