@@ -7,8 +7,8 @@
  * side, and syncs once.
  *
  * SFTP version 3 (draft-ietf-secsh-filexfer-02), with only the requests repoman sends. It is
- * written here because no npm library speaks SFTP over a plain stream: ssh2's client (the one
- * that is kept up) is bound to an SSH channel.
+ * written here because no kept-up npm library speaks SFTP over a plain stream: ssh2's is tied
+ * to an SSH connection (mscdex/ssh2#1266), and ssh2-streams is no longer maintained.
  */
 import type {Socket} from 'node:net'
 import {SocketUnavailableError} from './socket.js'
