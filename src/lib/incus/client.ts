@@ -30,7 +30,7 @@ import type {
   IncusStoragePool,
   InstanceFile,
   InstanceFileStat,
-  InstanceFileWriter,
+  InstanceFiles,
   InstanceSpec,
   ProfileSpec,
 } from './types.js'
@@ -393,11 +393,11 @@ export class IncusClient {
   }
 
   /**
-   * Opens an SFTP session with an instance's file system (running or not): many writes for the
-   * cost of one request (sftp.ts says why). Each write is logged as the `incus file` command
-   * that does the same.
+   * Opens an SFTP session with an instance's file system (running or not): many reads and
+   * writes for the cost of one request (sftp.ts says why). Each is logged as the `incus file`
+   * command that does the same.
    */
-  async openFiles(name: string): Promise<InstanceFileWriter> {
+  async openFiles(name: string): Promise<InstanceFiles> {
     const socket = this.socket()
     if (socket === undefined) throw new IncusError(`writing into "${name}" needs the local Incus socket`)
     const path = this.scoped(`/1.0/instances/${encodeURIComponent(name)}/sftp`)
@@ -405,7 +405,17 @@ export class IncusClient {
     const session = await this.overSftp(['query', '--request', 'GET', path], socket, () =>
       SftpSession.open(socket, path, this.timeoutMs),
     )
+    const via = `${socket}, sftp`
     return {
+      read: async (path, options = {}) => {
+        const found = await this.overSftp(['file', 'pull', `${name}${path}`, '-'], via, () =>
+          session.read(path, options),
+        )
+        if (!found) return undefined
+        // Owner and permission bits, as the file API gives them.
+        const {attrs, type, content} = found
+        return {type, uid: attrs.uid ?? 0, gid: attrs.gid ?? 0, mode: (attrs.mode ?? 0) & 0o777, content}
+      },
       write: async (file) => {
         const directory = file.type === 'directory'
         const attrs = {uid: file.uid ?? 0, gid: file.gid ?? 0, mode: file.mode ?? (directory ? 0o755 : 0o644)}
@@ -413,7 +423,7 @@ export class IncusClient {
         const target = `${name}${file.path}`
         await this.overSftp(
           directory ? ['file', 'create', '--type=directory', ...how, target] : ['file', 'push', ...how, '-', target],
-          `${socket}, sftp`,
+          via,
           () =>
             directory
               ? session.makeDirectory(file.path, attrs)
@@ -424,17 +434,22 @@ export class IncusClient {
     }
   }
 
-  /** Runs one SFTP step, logged as `args`; its failure becomes the typed error the CLI's would. */
+  /**
+   * Runs one SFTP step, logged as `args` (a pull is a read, and finding nothing is its exit 1,
+   * as for the file API); a failure becomes the typed error the CLI's would.
+   */
   private async overSftp<T>(args: string[], via: string, step: () => Promise<T>): Promise<T> {
     const {SftpRefusedError, SftpStatusError, NO_SUCH_FILE} = await import('./sftp.js')
+    const sent = args[1] !== 'pull'
     const fail = (message: string, exitCode: number | null = 1) => {
       const stderr = `Error: ${message}`
-      this.onCommand?.({args, exitCode, stdout: '', stderr, via, sent: true})
+      this.onCommand?.({args, exitCode, stdout: '', stderr, via, sent})
       return classifyIncusFailure({args, exitCode, stdout: '', stderr, timeoutMs: this.timeoutMs})
     }
     try {
       const value = await step()
-      this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via, sent: true})
+      if (value === undefined && !sent) fail('Not Found')
+      else this.onCommand?.({args, exitCode: 0, stdout: '', stderr: '', via, sent})
       return value
     } catch (error) {
       if (error instanceof SftpStatusError && error.code === NO_SUCH_FILE) {

@@ -17,15 +17,26 @@ const INIT = 1
 const VERSION = 2
 const OPEN = 3
 const CLOSE = 4
+const READ = 5
 const WRITE = 6
 const LSTAT = 7
 const SETSTAT = 9
 const FSETSTAT = 10
+const OPENDIR = 11
+const READDIR = 12
 const MKDIR = 14
+const REALPATH = 16
+const READLINK = 19
 const STATUS = 101
 const HANDLE = 102
+const DATA = 103
+const NAME = 104
 const ATTRS = 105
 
+/** SSH_FX_EOF: a read or a listing is at its end. */
+const EOF = 1
+
+const FLAG_READ = 0x01
 const FLAG_WRITE = 0x02
 const FLAG_CREATE = 0x08
 const FLAG_TRUNCATE = 0x10
@@ -44,7 +55,9 @@ export interface SftpAttrs {
   mode?: number
 }
 
-const isDirectory = (attrs: SftpAttrs): boolean => ((attrs.mode ?? 0) & 0o170000) === 0o040000
+const fileType = (attrs: SftpAttrs) => (attrs.mode ?? 0) & 0o170000
+const isDirectory = (attrs: SftpAttrs): boolean => fileType(attrs) === 0o040000
+const isSymlink = (attrs: SftpAttrs): boolean => fileType(attrs) === 0o120000
 
 /** A request the server refused: its SSH_FX_* code and message. */
 export class SftpStatusError extends Error {
@@ -129,6 +142,12 @@ class Fields {
       attrs.gid = this.uint32()
     }
     if (flags & ATTR_PERMISSIONS) attrs.mode = this.uint32()
+    if (flags & 0x08) this.#at += 8 // access and modification times
+    if (flags & 0x80000000)
+      for (let count = this.uint32(); count > 0; count--) {
+        this.bytesField()
+        this.bytesField()
+      }
     return attrs
   }
 }
@@ -138,8 +157,9 @@ interface Reply {
   fields: Fields
 }
 
-/** At most this much file content in one WRITE: the server takes packets up to 128 KiB. */
+/** At most this much file content in one WRITE or READ: the server takes packets up to 128 KiB. */
 const WRITE_CHUNK = 32 * 1024
+const READ_CHUNK = 32 * 1024
 
 export class SftpSession {
   readonly #connection: Socket
@@ -179,6 +199,83 @@ export class SftpSession {
     if (rest.length > 0) session.#receive(rest)
     await Promise.race([version, session.#closed.then(() => Promise.reject(session.#broken))])
     return session
+  }
+
+  /**
+   * What is at a path, as the file API tells it: a file's bytes, a directory's names (one a
+   * line), a symlink's target; only its type, owner and mode with `content: false`. Undefined
+   * when nothing is there.
+   */
+  async read(
+    path: string,
+    options: {content?: boolean} = {},
+  ): Promise<{attrs: SftpAttrs; type: 'file' | 'directory' | 'symlink'; content: string} | undefined> {
+    const attrs = await this.lstat(path)
+    if (!attrs) return undefined
+    const type = isDirectory(attrs) ? 'directory' : isSymlink(attrs) ? 'symlink' : 'file'
+    if (options.content === false) return {attrs, type, content: ''}
+    if (type === 'symlink') {
+      // The target as the file API gives it: made absolute, then canonical.
+      const target = await this.#name(READLINK, path)
+      const absolute = target.startsWith('/') ? target : `${path.slice(0, path.lastIndexOf('/') + 1)}${target}`
+      return {attrs, type, content: await this.#name(REALPATH, absolute)}
+    }
+    const handle = (
+      type === 'directory'
+        ? await this.#request(OPENDIR, HANDLE, text(path))
+        : await this.#request(OPEN, HANDLE, text(path), uint32(FLAG_READ), NO_ATTRS)
+    ).bytesField()
+    try {
+      return {attrs, type, content: type === 'directory' ? await this.#list(handle) : await this.#readAll(handle)}
+    } finally {
+      await this.#request(CLOSE, STATUS, text(handle))
+    }
+  }
+
+  async #readAll(handle: Buffer): Promise<string> {
+    const chunks: Buffer[] = []
+    for (let offset = 0; ; ) {
+      const data = await this.#untilEof(READ, DATA, text(handle), uint64(offset), uint32(READ_CHUNK))
+      if (!data) return Buffer.concat(chunks).toString('utf8')
+      const bytes = data.bytesField()
+      chunks.push(Buffer.from(bytes))
+      offset += bytes.length
+    }
+  }
+
+  async #list(handle: Buffer): Promise<string> {
+    const names: string[] = []
+    for (;;) {
+      const batch = await this.#untilEof(READDIR, NAME, text(handle))
+      if (!batch)
+        return names
+          .sort()
+          .map((name) => `${name}\n`)
+          .join('')
+      for (let count = batch.uint32(); count > 0; count--) {
+        const name = batch.bytesField().toString('utf8')
+        batch.bytesField() // the long name, as `ls -l` would print it
+        batch.attrs()
+        if (name !== '.' && name !== '..') names.push(name)
+      }
+    }
+  }
+
+  /** The one name a READLINK or REALPATH answers with. */
+  async #name(type: number, path: string): Promise<string> {
+    const names = await this.#request(type, NAME, text(path))
+    names.uint32()
+    return names.bytesField().toString('utf8')
+  }
+
+  /** A request that reads on, or undefined once the server says it is at the end. */
+  async #untilEof(type: number, expect: number, ...fields: Buffer[]): Promise<Fields | undefined> {
+    try {
+      return await this.#request(type, expect, ...fields)
+    } catch (error) {
+      if (error instanceof SftpStatusError && error.code === EOF) return undefined
+      throw error
+    }
   }
 
   /** A path's type, owner and mode, without following a symlink; undefined when nothing is there. */

@@ -78,8 +78,14 @@ export interface InstanceFile {
   mode?: number
 }
 
-/** Writes into one instance's file system over one session (IncusClient.openFiles). */
-export interface InstanceFileWriter {
+/** Reads and writes in one instance's file system, over one session (IncusClient.openFiles). */
+export interface InstanceFiles {
+  /**
+   * A path's owner, mode and content (a directory's names, one a line; a symlink's target), as
+   * the file API tells them, or undefined when nothing is there; `content: false` for the
+   * stat alone.
+   */
+  read(path: string, options?: {content?: boolean}): Promise<(InstanceFileStat & {content: string}) | undefined>
   /**
    * Writes a file, or makes a directory, with the owner and mode given (root's, 0644 or 0755,
    * where not). Its directory must be there (else IncusNotFoundError); a directory that is

@@ -592,18 +592,18 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       {
         title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
         async run() {
-          const image = imageFileReader(incus, name, imageFilesFile(deps.paths.cacheDir, imageFingerprint))
-          const account = await prebootAccount(image.reader, plan.account)
-          await image.save()
-          if (account) {
-            result.user = account.plan.user
-            result.warnings.push(...account.plan.notes)
-          } else accountByExec = true
-          const writer = await incus.openFiles(name)
+          const files = await incus.openFiles(name)
           try {
-            await writeBootFiles(writer, [...bootFiles, ...(account?.writes ?? [])])
+            const image = imageFileReader(incus, files, name, imageFilesFile(deps.paths.cacheDir, imageFingerprint))
+            const account = await prebootAccount(image.reader, plan.account)
+            await image.save()
+            if (account) {
+              result.user = account.plan.user
+              result.warnings.push(...account.plan.notes)
+            } else accountByExec = true
+            await writeBootFiles(files, [...bootFiles, ...(account?.writes ?? [])])
           } finally {
-            await writer.close()
+            await files.close()
           }
           return undefined
         },

@@ -2,13 +2,13 @@
  * What `new` reads of a created container before its first boot (its account files, /etc/skel,
  * where bash and visudo are), kept per image. Until a container first boots, those files are
  * its image's, and an image is what its fingerprint hashes, so the second `new` from an image
- * reads them from here instead of through the file API (about 15 requests, answered one after
- * another, and the mount of the root disk the first of them waits for). Paths the image's
+ * reads them from here instead of from the container (about 15 reads). Paths the image's
  * templates render at creation differ from one container to the next: they are never kept.
  */
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import type {IncusClient} from '../incus/client.js'
+import type {InstanceFiles} from '../incus/types.js'
 import type {StatedFile} from './preboot-plan.js'
 
 /** The reads `prebootAccount` makes; undefined where there is nothing. */
@@ -46,12 +46,13 @@ function loadRecord(file: string): ImageFilesRecord | undefined {
 }
 
 /**
- * A reader of the never-booted container `name` that answers from the record of its image in
- * `file` where it can, and `save()`, which adds what it had to read to that record (a failure
- * to save costs only the next `new` its speed).
+ * A reader of the never-booted container `name` (its `files`) that answers from the record of
+ * its image in `file` where it can, and `save()`, which adds what it had to read to that
+ * record (a failure to save costs only the next `new` its speed).
  */
 export function imageFileReader(
-  incus: Pick<IncusClient, 'readInstanceFile' | 'instanceTemplates'>,
+  incus: Pick<IncusClient, 'instanceTemplates'>,
+  files: Pick<InstanceFiles, 'read'>,
   name: string,
   file: string,
 ): {reader: BootReader; save(): Promise<void>} {
@@ -63,7 +64,7 @@ export function imageFileReader(
     const key = `${kind} ${path}`
     const kept = record && !templated(record.templates, path) ? record.files[key] : undefined
     if (kept !== undefined) return kept ?? undefined
-    const found = await incus.readInstanceFile(name, path, {content: kind === 'read'})
+    const found = await files.read(path, {content: kind === 'read'})
     learned.set(key, found ?? null)
     return found
   }

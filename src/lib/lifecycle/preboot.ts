@@ -9,7 +9,7 @@
 import {dirname} from 'node:path'
 import {IncusNotFoundError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
-import type {InstanceFile, InstanceFileWriter} from '../incus/types.js'
+import type {InstanceFile, InstanceFiles} from '../incus/types.js'
 import {type AccountPlan, type AccountWant, planUserAccount, sudoersFile} from './account-plan.js'
 import type {BootReader} from './image-files.js'
 import {
@@ -73,7 +73,7 @@ export async function prebootAccount(
  * so each costs one request, and its parents are made only when the daemon says they are
  * missing.
  */
-export async function writeBootFiles(writer: Pick<InstanceFileWriter, 'write'>, files: InstanceFile[]): Promise<void> {
+export async function writeBootFiles(writer: Pick<InstanceFiles, 'write'>, files: InstanceFile[]): Promise<void> {
   const made = new Set<string>()
   const ensure = async (directory: InstanceFile): Promise<void> => {
     if (made.has(directory.path)) return

@@ -5,11 +5,11 @@ import {TEST_IMAGE} from '../../helpers/incus-daemon.js'
 import {makeWorld, requireIncus, type World} from '../../helpers/world.js'
 
 /**
- * Writing into a stopped container over one SFTP session (IncusClient.openFiles), against the
- * test daemon (Debian 12's Incus, whose SFTP server reads SETSTAT's fields in its own order),
- * and read back through the file API, as Incus itself reports them.
+ * Reading and writing a stopped container over one SFTP session (IncusClient.openFiles),
+ * against the test daemon (Debian 12's Incus, whose SFTP server reads SETSTAT's fields in its
+ * own order), checked against the file API, as Incus itself reports them.
  */
-describe('IncusClient.openFiles: writes over one SFTP session (real Incus)', () => {
+describe('IncusClient.openFiles: reads and writes over one SFTP session (real Incus)', () => {
   let world: World
   let incus: IncusClient
   let logged: IncusCommandEntry[]
@@ -68,6 +68,32 @@ describe('IncusClient.openFiles: writes over one SFTP session (real Incus)', () 
     expect(lines.filter((line) => line.includes('[exit 1]'))).to.deep.equal([
       `$ incus file create --type=directory --uid 1001 --gid 1002 --mode 0750 files/srv/a  [exit 1]  (sent over ${world.env.INCUS_DIR}/unix.socket, sftp)`,
     ])
+  })
+
+  it('reads what the file API reads: files, directory listings, symlinks, stats, and nothing', async () => {
+    const writer = await incus.openFiles('files')
+    await writer.write({path: '/srv/listed', type: 'directory'})
+    await writer.write({path: '/srv/listed/b', content: 'bee', uid: 7, gid: 8, mode: 0o604})
+    await writer.write({path: '/srv/listed/a', content: ''})
+    const paths = ['/etc/passwd', '/srv/listed', '/srv/listed/b', '/bin/sh', '/bin', '/nothing/here']
+    const read = await Promise.all(paths.map((path) => writer.read(path)))
+    const stats = await Promise.all(paths.map((path) => writer.read(path, {content: false})))
+    await writer.close()
+    const api = await Promise.all(paths.map((path) => incus.readInstanceFile('files', path)))
+    // A listing's order is the server's own, and differs between the two.
+    const sorted = (file: (typeof read)[number]) =>
+      file?.type === 'directory' ? {...file, content: file.content.split('\n').sort().join('\n')} : file
+    expect(read.map(sorted)).to.deep.equal(api.map(sorted))
+    expect(read[1]?.content.split('\n').sort()).to.deep.equal(['', 'a', 'b'])
+    expect(read[2]).to.deep.equal({type: 'file', uid: 7, gid: 8, mode: 0o604, content: 'bee'})
+    expect(read[5]).to.equal(undefined)
+    expect(stats.map((stat) => stat && {...stat, content: ''})).to.deep.equal(
+      api.map((stat) => stat && {...stat, content: ''}),
+    )
+    const pulls = logged.map(describeIncusCommand).filter((line) => line.startsWith('$ incus file pull'))
+    expect(pulls).to.include(
+      `$ incus file pull files/nothing/here -  [exit 1]  (read over ${world.env.INCUS_DIR}/unix.socket, sftp)`,
+    )
   })
 
   it('says Not Found for a path whose directory is missing, and the session goes on', async () => {

@@ -323,8 +323,12 @@ describe('new (create)', () => {
         createInstance: sinon.stub().callsFake(async (spec: InstanceSpec) => {
           launched = spec
         }),
-        readInstanceFile: sinon.stub().callsFake(async (_name: string, path: string) => IMAGE_FILES[path]),
-        writer: {write: sinon.stub().resolves(), close: sinon.stub().resolves()},
+        readInstanceFile: sinon.stub().resolves(undefined),
+        writer: {
+          read: sinon.stub().callsFake(async (path: string) => IMAGE_FILES[path]),
+          write: sinon.stub().resolves(),
+          close: sinon.stub().resolves(),
+        },
         openFiles: sinon.stub().callsFake(async () => incus.writer),
         instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
         startOverSocket: sinon.stub().resolves(),
