@@ -100,6 +100,12 @@ export class StepWatch implements StepControl {
   }
 }
 
+/** Waits for all of `work`, then fails with the first failure, if any (so no undo runs while a part still works). */
+export async function together(...work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
 /** Runs `items` through `work`, at most `limit` at a time. */
 export async function inPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items]

@@ -11,6 +11,7 @@
  * to an SSH connection (mscdex/ssh2#1266), and ssh2-streams is no longer maintained.
  */
 import type {Socket} from 'node:net'
+import {together} from '../steps.js'
 import {SocketUnavailableError} from './socket.js'
 
 const INIT = 1
@@ -302,7 +303,7 @@ export class SftpSession {
       if (there && isDirectory(there)) return
       throw error
     }
-    await settled(attrRequests(attrs).map((request) => this.#request(SETSTAT, STATUS, text(path), request)))
+    await together(...attrRequests(attrs).map((request) => this.#request(SETSTAT, STATUS, text(path), request)))
   }
 
   /** Writes a whole file (made or truncated) with `attrs`' owner and mode, its requests side by side. */
@@ -324,7 +325,7 @@ export class SftpSession {
     for (const request of attrRequests(attrs)) chunks.push(this.#request(FSETSTAT, STATUS, text(handle), request))
     // The server finishes a handle's writes before it closes it.
     chunks.push(this.#request(CLOSE, STATUS, text(handle)))
-    await settled(chunks)
+    await together(...chunks)
   }
 
   /**
@@ -382,12 +383,6 @@ export class SftpSession {
     for (const pending of this.#pending.values()) pending.reject(this.#broken)
     this.#pending.clear()
   }
-}
-
-/** Waits for all of `work`, then fails with the first failure, if any. */
-async function settled(work: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected')
-  if (failed) throw failed.reason
 }
 
 /**

@@ -46,7 +46,7 @@ import {
   repoPathOf,
 } from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
-import type {Step} from '../steps.js'
+import {type Step, together} from '../steps.js'
 import {accountWant, defaultSudo, ensureAccount} from './account.js'
 import type {AccountWant} from './account-plan.js'
 import {
@@ -431,12 +431,6 @@ function agentGitStep(plan: CreatePlan, stateDir: string): {step: Step; fill: ()
     },
     fill: () => fillAgentGitDir(plan.repoPath, stateDir, plan.name),
   }
-}
-
-/** Waits for all of `work`, then fails with the first failure, if any (so no undo runs while a part still works). */
-async function together(...work: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(work)).find((outcome) => outcome.status === 'rejected')
-  if (failed) throw failed.reason
 }
 
 /**
