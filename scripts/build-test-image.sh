@@ -25,7 +25,7 @@ trap 'umount -l "$work/rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 echo "building the Debian 13 test image in $work (about two minutes)..." >&2
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,bash,sudo,git,ca-certificates,iproute2,tmux,passwd,login \
+  --include=systemd,systemd-sysv,bash,sudo,git,ca-certificates,iproute2,tmux,passwd,login,curl \
   trixie "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
   tail -20 "$work/debootstrap.log" >&2
   exit 1

@@ -243,3 +243,8 @@ export function errorOutput(
     ? {stream: 'stdout', text: `${JSON.stringify(errorResult(error), null, 2)}\n`, exitCode}
     : {stream: 'stderr', text: `Error: ${oneLine(error)}\n`, exitCode}
 }
+
+/** repoman's gateway on the host (the containers' way out) is not there or would not start. */
+export class GatewayError extends RepomanError {
+  override readonly code = 'GATEWAY'
+}

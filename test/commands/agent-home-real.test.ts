@@ -137,17 +137,20 @@ describe('agent homes the container cannot turn against the host (real image, ho
     )
     expect(opencode.stdout, opencode.stderr).to.equal(`${opencodeVersion}\n{"autoupdate": false}\n`)
 
-    // The logins, from the host's store into the agents' process environment.
+    // The logins stay in the host's store; the agents' process environment holds placeholders.
     const login = await world.cli(['agent', 'login', 'claude'], {input: 'sk-ant-oat01-test\n'})
     expect(login.exitCode, login.stderr).to.equal(0)
     expect(login.stdout).to.match(
-      /^Saved your claude login in .*\/\.config\/repoman\/credentials\/claude; sessions get it as CLAUDE_CODE_OAUTH_TOKEN\.\n$/,
+      /^Saved your claude login in .*\/\.config\/repoman\/credentials\/claude; sessions get a placeholder as CLAUDE_CODE_OAUTH_TOKEN, and repoman's gateway puts the real one into requests to https:\/\/api\.anthropic\.com\.\n$/,
     )
     expect((await world.cli(['agent', 'login', 'codex'], {input: 'sk-proj-test'})).exitCode).to.equal(0)
     const env = await inside(
       'tr "\\0" "\\n" </proc/$$/environ | grep -E "^(CLAUDE_CODE_OAUTH_TOKEN|OPENAI_API_KEY)=" | sort',
     )
-    expect(env.stdout).to.equal('CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-test\nOPENAI_API_KEY=sk-proj-test\n')
+    // Only placeholders: the gateway on the host puts the real ones into the API requests.
+    expect(env.stdout).to.equal(
+      'CLAUDE_CODE_OAUTH_TOKEN=repoman-gateway-placeholder\nOPENAI_API_KEY=repoman-gateway-placeholder\n',
+    )
 
     // The plain user inside (no sudo) plants commands in every file of its agent homes.
     const before = hostAgentFiles()

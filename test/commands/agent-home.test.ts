@@ -60,7 +60,7 @@ describe('agent homes for existing projects (real Incus)', () => {
     const problems: string[] = JSON.parse(after.stdout).projects[0].problems
     expect(problems.filter((p) => /claude|home/.test(p))).to.deep.equal([])
 
-    // Inside: the copy, at the usual path; a write stays in it; the login is in the environment.
+    // Inside: the copy, at the usual path; a write stays in it; the login's placeholder is in the environment.
     const settings = join(world.home, '.claude/settings.json')
     const write = await world.cli(['exec', 'legacy', '--', 'sh', '-c', `cat ${settings}; echo inside > ${settings}`])
     expect(write.stdout, write.stderr).to.equal('{"from": "host"}\n')
@@ -75,7 +75,7 @@ describe('agent homes for existing projects (real Incus)', () => {
       '-c',
       'echo "$CLAUDE_CODE_OAUTH_TOKEN $CLAUDE_CONFIG_DIR"',
     ])
-    expect(env.stdout).to.equal(`tok-1 ${join(world.home, '.claude')}\n`)
+    expect(env.stdout, env.stderr).to.equal(`repoman-gateway-placeholder ${join(world.home, '.claude')}\n`)
     const logout = await world.cli(['agent', 'logout', 'claude'])
     expect(logout.stdout).to.equal('Forgot your claude login.\n')
     const gone = await world.cli(['exec', 'legacy', '--', 'sh', '-c', 'echo "[$CLAUDE_CODE_OAUTH_TOKEN]"'])

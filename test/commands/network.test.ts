@@ -1,6 +1,5 @@
 import {execFileSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {expect} from 'chai'
 import {makeWorld, requireIncus, type World} from '../helpers/world.js'
 
@@ -18,10 +17,7 @@ describe('network isolation (real Incus, no traffic sent)', () => {
 
   it('gives a restricted project its own bridge with a default-reject ACL, in nftables, gone with remove', async () => {
     world.makeRepo('locked')
-    writeFileSync(
-      join(world.home, '.config/repoman/repos.d/locked.toml'),
-      '[network]\nmode = "restricted"\nallow = ["${HOST_LAN_IP}:11434"]\n',
-    )
+    world.writeOverride('locked', '[network]\nmode = "restricted"\nallow = ["${HOST_LAN_IP}:11434"]\n')
     const created = await world.cli(['new', 'locked', '--json'])
     expect(created.exitCode, created.stderr).to.equal(0)
     expect(JSON.parse(created.stdout).network).to.equal('restricted')
@@ -64,15 +60,38 @@ describe('network isolation (real Incus, no traffic sent)', () => {
     expect(() => world.query('/1.0/network-acls/repoman-locked')).to.throw()
   })
 
-  it('allowlist allows only the list, and [defaults].network applies to every new project', async () => {
+  it('allowlist: no network interface at all, only the gateway; [defaults].network applies to every new project', async () => {
     const registry = world
       .registryText()
-      .replace('[defaults]\n', '[defaults]\nnetwork = "allowlist"\nnetwork_allow = ["140.82.112.0/20"]\n')
+      .replace('[defaults]\n', '[defaults]\nnetwork = "allowlist"\nnetwork_allow = ["140.82.112.0/20", "github"]\n')
     writeFileSync(world.registryFile, registry)
     world.makeRepo('listed')
-    expect((await world.cli(['new', 'listed'])).exitCode).to.equal(0)
-    const acl = world.query<Acl>('/1.0/network-acls/repoman-listed')
-    expect(acl.egress.map((r) => r.destination)).to.deep.equal(['140.82.112.0/20'])
+    const created = await world.cli(['new', 'listed'])
+    expect(created.exitCode, created.stderr).to.equal(0)
+    const instance = world.query<{
+      config: Record<string, string>
+      expanded_devices: Record<string, Record<string, string>>
+    }>('/1.0/instances/listed')
+    expect(instance.expanded_devices.eth0).to.deep.equal({type: 'none'})
+    expect(instance.expanded_devices['repoman-gateway']).to.deep.include({type: 'proxy', bind: 'instance'})
+    expect(instance.config['user.repoman.network'], 'no bridge of its own').to.equal(undefined)
+    expect(() => world.query('/1.0/network-acls/repoman-listed')).to.throw()
+    expect(world.incus(['exec', 'listed', '--', 'ls', '/sys/class/net']).split(/\s+/).filter(Boolean)).to.deep.equal([
+      'lo',
+    ])
+    const status = await world.cli(['status', 'listed'])
+    expect(status.stdout).to.include('network allowlist (the gateway only)').and.not.include('no network interface')
+  })
+
+  it('refuses an allow entry that is neither a name, an address nor a preset, before anything is made', async () => {
+    world.makeRepo('bad')
+    world.writeOverride('bad', '[network]\nmode = "allowlist"\nallow = ["not a host"]\n')
+    const refused = await world.cli(['new', 'bad'])
+    expect(refused.exitCode).to.equal(2)
+    expect(refused.stderr.trim()).to.match(
+      /^Error: network allow entry "not a host" must be a hostname .*, or a preset \(claude, /,
+    )
+    expect(world.incus(['list', '-c', 'n', '-f', 'csv']).trim()).to.equal('')
   })
 
   it('refuses rather than run open when a profile adds a second NIC', async () => {
@@ -89,7 +108,7 @@ describe('network isolation (real Incus, no traffic sent)', () => {
     const setupNetwork = world.incus(['profile', 'device', 'get', 'default', 'eth0', 'network']).trim()
     world.incus(['profile', 'device', 'set', 'default', 'eth0', `network=${world.incusProject.slice(0, 8)}br`])
     world.makeRepo('twonics')
-    writeFileSync(join(world.home, '.config/repoman/repos.d/twonics.toml'), '[network]\nmode = "restricted"\n')
+    world.writeOverride('twonics', '[network]\nmode = "restricted"\n')
     const refused = await world.cli(['new', 'twonics', '--profile', 'default', '--profile', 'extra-nic'])
     expect(refused.exitCode).to.equal(2)
     expect(refused.stderr).to.match(/profiles add several NICs \(eth0 from default, eth1 from extra-nic\)/)

@@ -37,6 +37,8 @@ export interface World {
   setup(extra?: string[]): Promise<CliResult>
   /** Makes `<reposRoot>/<name>` with a file in it (and `git init` when asked). */
   makeRepo(name: string, options?: {git?: boolean}): string
+  /** Writes the project's `repos.d/<name>.toml`. */
+  writeOverride(name: string, toml: string): void
   /** Runs git in a repo as the world's user (git refuses repos owned by another user). */
   git(repo: string, ...args: string[]): string
   registryText(): string
@@ -167,6 +169,9 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
       if (result.exitCode !== 0) throw new Error(`setup failed: ${result.stderr}`)
       return result
     },
+    writeOverride(name, toml) {
+      writeFileSync(join(home, '.config/repoman/repos.d', `${name}.toml`), toml)
+    },
     makeRepo(name, options = {}) {
       const dir = join(reposRoot, name)
       mkdirSync(dir, {recursive: true})
@@ -197,6 +202,12 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
       return readFileSync(world.registryFile, 'utf8')
     },
     dispose() {
+      // The gateway new or a session started for this world's user.
+      try {
+        process.kill(Number(readFileSync(join(home, '.local/state/repoman/gateway/gateway.pid'), 'utf8')), 'SIGTERM')
+      } catch {
+        // None ran.
+      }
       const quiet = {env, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[]}
       try {
         const instances = JSON.parse(

@@ -10,6 +10,7 @@
  * socket run the script below through `incus exec`. Not cloud-init user-data: an instance's
  * `cloud-init.user-data` would replace any a profile carries, and cloud-init may be absent.
  */
+import {PROXY_VARIABLES} from '../gateway/inside.js'
 
 /** Regular accounts and groups start here (login.defs UID_MIN/GID_MIN); below are the system's. */
 const FIRST_REGULAR_ID = 1000
@@ -92,6 +93,15 @@ function freeName(name: string, taken: (candidate: string) => boolean): string {
 }
 
 /** sudoers.d skips names with a dot (or ending in ~): keep the file's name plain. */
+/**
+ * The sudoers entry: root for the user, by uid so it holds whatever the account is called;
+ * sudo keeps the gateway's proxy variables (it drops them by default, and then apt and curl
+ * under sudo would find no way out).
+ */
+export function sudoersText(user: string, uid: number): string {
+  return `# repoman: ${user} is root in this container\n#${uid} ALL=(ALL:ALL) NOPASSWD: ALL\nDefaults:#${uid} env_keep += "${PROXY_VARIABLES.join(' ')}"\n`
+}
+
 export function sudoersFile(user: string): string {
   return `/etc/sudoers.d/repoman-${user.replace(/[^A-Za-z0-9_-]/g, '_')}`
 }
@@ -336,7 +346,7 @@ function applyLine(action: AccountAction): string {
       // By uid, so it holds whatever the account is called; validated before it is put in
       // place, as a sudoers file with bad syntax breaks sudo for everyone.
       const file = sudoersFile(action.user)
-      const text = `# repoman: ${action.user} is root in this container\n#${action.uid} ALL=(ALL:ALL) NOPASSWD: ALL\n`
+      const text = sudoersText(action.user, action.uid)
       return `mkdir -p /etc/sudoers.d; printf %s ${q(text)} >${q(`${file}.new`)}; chmod 0440 ${q(`${file}.new`)}; if visudo -cqf ${q(`${file}.new`)}; then mv -f ${q(`${file}.new`)} ${q(file)}; else rm -f ${q(`${file}.new`)}; echo 'repoman: the sudoers entry did not validate' >&2; exit 3; fi`
     }
     case 'remove-sudoers':

@@ -21,6 +21,8 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../errors.js'
+import {ensureGateway, socketFor} from '../gateway/daemon.js'
+import {parseAllowTarget} from '../gateway/policy.js'
 import {
   agentGitDir,
   fillAgentGitDir,
@@ -64,7 +66,7 @@ import {
 import {SYSTEMD_DROPIN} from './containment.js'
 import {imageFileReader, imageFilesFile} from './image-files.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
-import {type NetworkMode, type NetworkPolicy, parseAllowEntry} from './network.js'
+import type {NetworkMode, NetworkPolicy} from './network.js'
 import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
 import {cloudInitSeeded} from './preboot-plan.js'
 
@@ -203,7 +205,7 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
   const repoPath = repoPathOf(registry, repo)
   const file = `repos.d/${request.name}.toml`
   const policy = resolvePolicy(registry, override, file)
-  for (const entry of policy.allow) parseAllowEntry(entry)
+  for (const entry of policy.allow) parseAllowTarget(entry)
   if (registry.project.some((p) => p.name === request.name))
     throw new ProjectExistsError(
       `project "${request.name}" already exists; pick another name or \`repoman remove ${request.name}\``,
@@ -490,6 +492,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     protectedPaths: plan.protection.mount,
     sudo: plan.sudo,
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
+    gatewaySocket: socketFor(deps.paths.stateDir, name),
   })
   Object.assign(spec.devices, plan.baseDevices)
   const agentGit = agentGitStep(plan, deps.paths.stateDir)
@@ -512,7 +515,11 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     })
 
   const {nicDevice} = plan
-  if (nicDevice)
+  // allowlist: no network interface at all, so nothing leaves but through the gateway.
+  if (nicDevice && plan.policy.mode === 'allowlist') {
+    spec.devices[nicDevice] = {type: 'none'}
+    spec.config[CONFIG_KEYS.networkMode] = 'allowlist'
+  } else if (nicDevice)
     steps.push({
       title: `Create the ${plan.policy.mode} network of "${name}"`,
       async run(_control, onUndo) {
@@ -558,6 +565,8 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       }),
     )
     result.created = entry.created
+    // The gateway learns of the project now; the first session waits until it listens.
+    await ensureGateway(deps.paths.stateDir, name, {wait: false}).catch(() => undefined)
   }
 
   /** What must be in the container before its first boot. */

@@ -8,6 +8,7 @@
  */
 import {createHash} from 'node:crypto'
 import {UsageError} from '../errors.js'
+import {isNamedEntry} from '../gateway/policy.js'
 
 export type NetworkMode = 'open' | 'restricted' | 'allowlist'
 export const NETWORK_MODES: readonly NetworkMode[] = ['open', 'restricted', 'allowlist']
@@ -101,7 +102,8 @@ export function parseAllowEntry(entry: string): AclRule {
 
 /** The egress allow rules of a project's ACL (the default action, reject, covers the rest). */
 export function egressRules(policy: NetworkPolicy): AclRule[] {
-  const exceptions = policy.allow.map(parseAllowEntry)
+  // Names and presets are the gateway's to enforce (it resolves them); an ACL takes addresses.
+  const exceptions = policy.allow.filter((entry) => !isNamedEntry(entry)).map(parseAllowEntry)
   if (policy.mode !== 'restricted') return exceptions
   const publicRanges = [...subtractCidrs4('0.0.0.0/0', BLOCKED_IPV4), ...PUBLIC_IPV6]
   return [

@@ -10,7 +10,14 @@
  * cloud-init's own first user is then added next to ours (docs/account.md says how they agree).
  */
 import type {DeviceMap, InstanceFile, InstanceFileStat} from '../incus/types.js'
-import {type AccountAction, type AccountFacts, type AccountPlan, type AccountWant, sudoersFile} from './account-plan.js'
+import {
+  type AccountAction,
+  type AccountFacts,
+  type AccountPlan,
+  type AccountWant,
+  sudoersFile,
+  sudoersText,
+} from './account-plan.js'
 
 /** An account file as read: its text, owner and mode (written back with the same). */
 export type StatedFile = InstanceFileStat & {content: string}
@@ -147,9 +154,6 @@ export function applyAccountActions(
 }
 
 /** The sudoers entry repoman writes: by uid, so it holds whatever the account is called. */
-export function sudoersText(user: string, uid: number): string {
-  return `# repoman: ${user} is root in this container\n#${uid} ALL=(ALL:ALL) NOPASSWD: ALL\n`
-}
 
 /**
  * What to write for `plan` (account files, home, /etc/skel's files into a new home, sudoers),

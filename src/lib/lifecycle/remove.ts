@@ -7,6 +7,7 @@ import {rmdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {deleteProjectHomes} from '../agents/home-steps.js'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
+import {gatewayPid} from '../gateway/daemon.js'
 import {hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -172,9 +173,12 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
       },
       {
         // What the user accepted of this repo means nothing to a later project of the same name.
-        title: "Forget the baseline of the repo's host-run files",
+        title: "Forget the baseline of the repo's host-run files, and close its way out",
         async run() {
           if (result.registry_entry_removed) rmSync(baselineFile(deps.paths.stateDir, plan.name), {force: true})
+          // The gateway closes the project's socket (it re-reads the registry on SIGHUP).
+          const pid = gatewayPid(deps.paths.stateDir)
+          if (pid !== undefined) process.kill(pid, 'SIGHUP')
           return undefined
         },
       },

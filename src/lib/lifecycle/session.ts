@@ -1,8 +1,9 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
-import {credentialEnv} from '../agents/credentials.js'
+import {gatewayLoginEnv} from '../agents/credentials.js'
 import {agentHomesOf} from '../agents/home.js'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
+import {gatewayDevice, hasGatewayDevice, proxyEnvironment} from '../gateway/inside.js'
 import {importAndReport, refreshAgentGit, watchAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -97,16 +98,35 @@ export async function sessionExecArgs(
       ),
     )
   }
+  const paths = resolvePaths()
+  await reachGateway(incus, instance, paths.stateDir)
   return incus.execArgs(name, command, {
     ...idsInside(registry, instance),
     cwd: target.cwd,
-    // The agents' logins first: what the user passes with --env wins.
+    // The agents' logins (placeholders the gateway swaps) first: what the user passes with --env wins.
     env: {
-      ...credentialEnv(resolvePaths(), agentHomesOf(instance.expanded_config ?? instance.config)),
+      ...gatewayLoginEnv(paths, agentHomesOf(instance.expanded_config ?? instance.config)),
       ...sessionEnv(registry, options.env),
     },
     tty: options.tty,
   })
+}
+
+/**
+ * Before a session: the project's gateway listens, and the container has its way to it (one
+ * made by an older repoman gets the proxy device and variables now, hot-plugged). A gateway
+ * that cannot start is reported, not fatal: the command still runs, without a way out.
+ */
+async function reachGateway(incus: IncusClient, instance: IncusInstance, stateDir: string): Promise<void> {
+  const {ensureGateway, socketFor} = await import('../gateway/daemon.js')
+  const socket = socketFor(stateDir, instance.name)
+  try {
+    if (!hasGatewayDevice(instance.expanded_devices ?? instance.devices, socket))
+      await incus.patchInstance(instance.name, {config: proxyEnvironment(), devices: gatewayDevice(socket)})
+    await ensureGateway(stateDir, instance.name, {wait: true})
+  } catch (error) {
+    process.stderr.write(`Warning: ${oneLine(error)}; the container has no way out this session\n`)
+  }
 }
 
 /** The host user's ids inside the container (recorded on it when it was made). */

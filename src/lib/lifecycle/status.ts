@@ -5,6 +5,8 @@ import {agentHomeProblems} from '../agents/home-status.js'
 import {type ProgramShare, programShares} from '../agents/programs.js'
 import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import type {CommandOutput} from '../context.js'
+import {gatewayPid, socketFor} from '../gateway/daemon.js'
+import {type GatewayLogEntry, readGatewayLog} from '../gateway/log.js'
 import {hostGitKind, importAndReport} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -61,6 +63,8 @@ export interface ProjectStatus {
   network: string
   /** The container's network interfaces, as `eth0 on incusbr0`; empty when it has only `lo`. */
   interfaces: string[]
+  /** The project's way out: whether the gateway runs and listens for it, and its last refusals. */
+  gateway: {running: boolean; listening: boolean; refused: GatewayLogEntry[]}
   /** Passwordless sudo for you inside; null when the container does not record it (not made by this repoman). */
   sudo: boolean | null
   /** The files the host runs: as accepted (clean), changed, or unknown (no baseline yet). */
@@ -142,6 +146,7 @@ export function projectStatus(
     guard: GuardContext
     integrityOf: (row: ProjectRow) => IntegrityFacts
     hostGit: (repoPath: string) => 'dir' | 'file' | 'none'
+    gatewayOf: (name: string) => ProjectStatus['gateway']
   },
 ): ProjectStatus {
   const {sourceExists, now} = facts
@@ -213,11 +218,22 @@ export function projectStatus(
     git_dir: gitDir,
     network: instance?.config[CONFIG_KEYS.networkMode] ?? 'open',
     interfaces: nics.interfaces,
+    gateway: facts.gatewayOf(row.name),
     sudo: instance?.config[CONFIG_KEYS.sudo] === undefined ? null : instance.config[CONFIG_KEYS.sudo] === 'true',
     ...integrity,
     backup: row.backup,
     last_sync: row.last_sync,
     last_sync_age_seconds: age,
+  }
+}
+
+/** The gateway's side of a project: one pid check, one stat, the tail of its log. */
+function gatewayFacts(stateDir: string, name: string): ProjectStatus['gateway'] {
+  const running = gatewayPid(stateDir) !== undefined
+  return {
+    running,
+    listening: running && existsSync(socketFor(stateDir, name)),
+    refused: readGatewayLog(stateDir, name, {count: 5, refusedOnly: true}),
   }
 }
 
@@ -270,6 +286,7 @@ export async function gatherStatus(
     guard: guardContextOf(registry),
     integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
     hostGit: hostGitKind,
+    gatewayOf: (project: string) => gatewayFacts(context.paths.stateDir, project),
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))
   return {
@@ -387,7 +404,12 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
   for (const p of report.projects) {
     const sync = p.backup === false ? 'backup off' : `last sync ${formatAge(p.last_sync_age_seconds)}`
     const sudo = p.sudo === null ? '' : p.sudo ? ', sudo' : ', no sudo'
-    const network = p.interfaces.length > 0 ? `network ${p.network} (${p.interfaces.join(', ')})` : 'no network'
+    const network =
+      p.interfaces.length > 0
+        ? `network ${p.network} (${p.interfaces.join(', ')})`
+        : p.network === 'allowlist'
+          ? 'network allowlist (the gateway only)'
+          : 'no network'
     const mounts = `${p.mounts.length} mount(s), ${p.protected_paths.length} protected, ${describeIdmap(p.idmap)}, ${network}${sudo}`
     const problems = p.problems.length > 0 ? `: ${p.problems.join('; ')}` : ''
     lines.push(`${p.healthy ? 'ok     ' : 'PROBLEM'} ${p.name}: ${p.state}, ${mounts}, ${sync}${problems}`)
@@ -399,6 +421,8 @@ export function renderStatus(report: StatusReport, verbose: boolean): string[] {
         )
       for (const e of p.exposures) lines.push(`          exposes ${e.path}: ${e.why} (${e.where})`)
     }
+    for (const e of p.gateway.refused.slice(-3))
+      lines.push(`          gateway refused ${e.target}: ${e.reason} (${e.time})`)
     for (const program of p.programs)
       if (verbose || program.state !== 'shared') lines.push(`          ${program.command}: ${program.state}`)
   }

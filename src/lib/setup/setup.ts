@@ -561,6 +561,20 @@ export function setupSteps(
       },
     })
 
+  steps.push({
+    title: "Run repoman's gateway as a systemd user unit",
+    async run(control) {
+      const {installGatewayUnit} = await import('../gateway/unit.js')
+      const outcome = await installGatewayUnit(process.env)
+      if (outcome === 'installed') changed(control, 'installed and started the systemd user unit repoman-gateway')
+      else if (outcome === 'unchanged') control.title("repoman's gateway unit is up to date")
+      else {
+        control.title("No systemd user manager: repoman's gateway starts on demand")
+      }
+      return undefined
+    },
+  })
+
   if (plan.registryChanged)
     steps.push({
       title: `Write ${plan.registryFile}`,

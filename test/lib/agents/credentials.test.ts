@@ -1,7 +1,14 @@
 import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
-import {credentialEnv, deleteCredential, normalizeSecret, saveCredential} from '../../../src/lib/agents/credentials.js'
+import {
+  checkUpstream,
+  deleteCredential,
+  gatewayLoginEnv,
+  normalizeSecret,
+  readLogin,
+  saveCredential,
+} from '../../../src/lib/agents/credentials.js'
 
 describe('agent logins (the credential store)', () => {
   let configDir: string
@@ -10,24 +17,31 @@ describe('agent logins (the credential store)', () => {
   })
   afterEach(() => rmSync(configDir, {recursive: true, force: true}))
 
-  it('keeps a login 0600 in a 0700 dir and hands it out as the variable the agent reads', async () => {
+  it('keeps a login 0600 in a 0700 dir; sessions get only a placeholder and the gateway as the API', async () => {
     const saved = await saveCredential({configDir}, 'claude', '  sk-ant-oat01-abc\n')
     expect(saved).to.deep.equal({
       agent: 'claude',
       env: 'CLAUDE_CODE_OAUTH_TOKEN',
       file: join(configDir, 'credentials/claude'),
+      upstream: 'https://api.anthropic.com',
     })
     expect(statSync(saved.file).mode & 0o777).to.equal(0o600)
     expect(statSync(join(configDir, 'credentials')).mode & 0o777).to.equal(0o700)
     expect(readFileSync(saved.file, 'utf8')).to.equal('sk-ant-oat01-abc\n')
-    await saveCredential({configDir}, 'codex', 'sk-proj')
-    expect(credentialEnv({configDir}, ['claude', 'codex', 'gemini', 'pi'])).to.deep.equal({
-      CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-abc',
-      OPENAI_API_KEY: 'sk-proj',
+    await saveCredential({configDir}, 'codex', 'sk-proj', 'http://litellm.lan:4000/v1/')
+    const env = gatewayLoginEnv({configDir}, ['claude', 'codex', 'gemini', 'pi'])
+    expect(env).to.deep.equal({
+      CLAUDE_CODE_OAUTH_TOKEN: 'repoman-gateway-placeholder',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:3128/agents/claude',
+      OPENAI_API_KEY: 'repoman-gateway-placeholder',
+      OPENAI_BASE_URL: 'http://127.0.0.1:3128/agents/codex',
     })
+    expect(JSON.stringify(env)).to.not.include('sk-')
+    expect(readLogin({configDir}, 'codex')).to.deep.equal({token: 'sk-proj', upstream: 'http://litellm.lan:4000/v1'})
     expect(deleteCredential({configDir}, 'claude')).to.equal(true)
     expect(deleteCredential({configDir}, 'claude')).to.equal(false)
-    expect(credentialEnv({configDir}, ['claude'])).to.deep.equal({})
+    expect(gatewayLoginEnv({configDir}, ['claude'])).to.deep.equal({})
+    expect(readLogin({configDir}, 'claude')).to.equal(undefined)
   })
 
   it('refuses an empty or multi-word token and an agent it keeps no login for', async () => {
@@ -35,5 +49,7 @@ describe('agent logins (the credential store)', () => {
     expect(() => normalizeSecret('a b')).to.throw(/one word/)
     const error = await saveCredential({configDir}, 'vim', 'x').catch((e) => e)
     expect(error.message).to.match(/keeps no login for "vim"; it does for claude, codex, gemini/)
+    expect(() => checkUpstream('ftp://x')).to.throw(/must be an http\(s\) URL/)
+    expect(() => checkUpstream('https://user:pw@x')).to.throw(/no user/)
   })
 })

@@ -46,7 +46,7 @@ describe('the account written before the first boot (preboot-plan)', () => {
     expect(text('/etc/shadow')).to.equal('root:*:20000:0:99999:7:::\nann:!:::::::\n')
     expect(text('/etc/gshadow')).to.equal('root:*::\nsudo:*::ann\nann:!::\n')
     expect(text('/etc/sudoers.d/repoman-ann')).to.equal(
-      '# repoman: ann is root in this container\n#1001 ALL=(ALL:ALL) NOPASSWD: ALL\n',
+      '# repoman: ann is root in this container\n#1001 ALL=(ALL:ALL) NOPASSWD: ALL\nDefaults:#1001 env_keep += "HTTPS_PROXY HTTP_PROXY NO_PROXY https_proxy http_proxy no_proxy"\n',
     )
   })
 

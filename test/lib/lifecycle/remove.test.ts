@@ -141,7 +141,7 @@ describe('remove', () => {
       sinon.assert.notCalled(incus.deleteInstance)
       expect(steps.map((s) => s.title)).to.deep.equal([
         'Forget "alpha" in the registry',
-        "Forget the baseline of the repo's host-run files",
+        "Forget the baseline of the repo's host-run files, and close its way out",
       ])
       expect(result).to.include({container_deleted: false, registry_entry_removed: true})
       expect(result.snapshots_deleted).to.deep.equal([])

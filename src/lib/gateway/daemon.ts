@@ -1,0 +1,232 @@
+/**
+ * The gateway process: one per host user, listening on one unix socket per project
+ * (`gateway/sockets/<hash>.sock` in the state dir), which that project's Incus proxy device
+ * connects to. `new`, sessions and launchers start it on demand (`ensureGateway`), `setup`
+ * as a systemd user unit where systemd runs; SIGHUP makes it pick up new and removed projects,
+ * and a project's policy is re-read whenever the registry or its repos.d file changes.
+ */
+import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import type {Server} from 'node:http'
+import {join} from 'node:path'
+import {readLogin} from '../agents/credentials.js'
+import {GatewayError, oneLine} from '../errors.js'
+import {resolvePolicy} from '../lifecycle/isolation.js'
+import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
+import {readOverride} from '../registry/overrides.js'
+import {RegistryStore} from '../registry/store.js'
+import {appendGatewayLog, gatewayDir} from './log.js'
+import {type GatewayPolicy, parsePolicy} from './policy.js'
+import {projectServer} from './server.js'
+import {startGatewayUnit} from './unit.js'
+
+const START_TIMEOUT_MS = 8000
+
+/** The project's socket: a hash keeps the path short (a unix socket path has at most 107 bytes). */
+export function socketFor(stateDir: string, name: string): string {
+  return join(gatewayDir(stateDir), 'sockets', `${createHash('sha256').update(name).digest('hex').slice(0, 16)}.sock`)
+}
+
+export const pidFileOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.pid')
+export const daemonLogOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.log')
+
+/** The running gateway's pid, or undefined (no pid file, or its process is gone). */
+export function gatewayPid(stateDir: string): number | undefined {
+  let pid: number
+  try {
+    pid = Number(readFileSync(pidFileOf(stateDir), 'utf8').trim())
+  } catch {
+    return undefined
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return undefined
+  try {
+    process.kill(pid, 0)
+    return pid
+  } catch {
+    // ESRCH: gone. EPERM: another user's process got the pid; not ours either.
+    return undefined
+  }
+}
+
+type Paths = Pick<RepomanPaths, 'stateDir' | 'configDir' | 'registryFile' | 'overridesDir'>
+
+const mtime = (file: string) => statSync(file, {throwIfNoEntry: false})?.mtimeMs ?? 0
+
+async function loadPolicy(paths: Paths, name: string): Promise<GatewayPolicy> {
+  try {
+    const registry = await new RegistryStore(paths.registryFile).read()
+    const file = join(paths.overridesDir, `${name}.toml`)
+    const resolved = resolvePolicy(registry, await readOverride(paths.overridesDir, name), file)
+    return parsePolicy(resolved.mode, resolved.allow)
+  } catch (error) {
+    // A broken config refuses everything rather than falling open.
+    appendGatewayLog(paths.stateDir, name, {action: 'refused', target: 'config', reason: oneLine(error)})
+    return {mode: 'allowlist', allow: []}
+  }
+}
+
+/** The project's policy, re-read when the registry or its repos.d file has changed since. */
+function policySource(paths: Paths, name: string): () => Promise<GatewayPolicy> {
+  const stampNow = () => `${mtime(paths.registryFile)}/${mtime(join(paths.overridesDir, `${name}.toml`))}`
+  let stamp = ''
+  let policy: Promise<GatewayPolicy> = Promise.resolve({mode: 'allowlist', allow: []})
+  return () => {
+    const next = stampNow()
+    if (next !== stamp) {
+      stamp = next
+      policy = loadPolicy(paths, name)
+    }
+    return policy
+  }
+}
+
+async function projectNames(paths: Paths): Promise<string[]> {
+  try {
+    return (await new RegistryStore(paths.registryFile).read()).project.map((p) => p.name)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Runs the gateway in this process until SIGTERM or SIGINT. Refuses when another runs for this
+ * user (its lock is held).
+ */
+export async function runGateway(paths: Paths, say: (line: string) => void): Promise<void> {
+  const dir = gatewayDir(paths.stateDir)
+  mkdirSync(join(dir, 'sockets'), {recursive: true, mode: 0o700})
+  chmodSync(dir, 0o700)
+  const lockfile = await import('proper-lockfile')
+  let release: () => Promise<void>
+  try {
+    release = await lockfile.lock(dir, {lockfilePath: join(dir, 'gateway.lock'), stale: 10_000, update: 3000})
+  } catch {
+    throw new GatewayError(
+      `a gateway already runs for you (pid ${gatewayPid(paths.stateDir) ?? '?'}); \`repoman gateway stop\` stops it`,
+    )
+  }
+  writeFileSync(pidFileOf(paths.stateDir), `${process.pid}\n`)
+  const servers = new Map<string, Server>()
+
+  const reconcile = async () => {
+    const names = new Set(await projectNames(paths))
+    for (const [name, server] of servers)
+      if (!names.has(name)) {
+        server.close()
+        servers.delete(name)
+        rmSync(socketFor(paths.stateDir, name), {force: true})
+      }
+    for (const name of names) {
+      if (servers.has(name)) continue
+      const policy = policySource(paths, name)
+      await policy()
+      const server = projectServer({
+        policy,
+        login: (agent) => readLogin(paths, agent),
+        log: (event) => appendGatewayLog(paths.stateDir, name, event),
+      })
+      const socket = socketFor(paths.stateDir, name)
+      rmSync(socket, {force: true})
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(socket, () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
+      chmodSync(socket, 0o600)
+      servers.set(name, server)
+    }
+    say(
+      `gateway: ${servers.size} project${servers.size === 1 ? '' : 's'} (${[...servers.keys()].join(', ') || 'none'})`,
+    )
+  }
+
+  await reconcile()
+  let queue = Promise.resolve()
+  process.on('SIGHUP', () => {
+    queue = queue.then(reconcile).catch((error) => say(`gateway: reload failed: ${oneLine(error)}`))
+  })
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve())
+  })
+  for (const [name, server] of servers) {
+    server.close()
+    server.closeAllConnections()
+    rmSync(socketFor(paths.stateDir, name), {force: true})
+  }
+  rmSync(pidFileOf(paths.stateDir), {force: true})
+  await release()
+}
+
+/**
+ * Makes sure the gateway runs and listens for `name`: starts it (detached, its output in
+ * gateway.log) when it is not running, or tells it to pick up a project it does not know yet.
+ * With `wait` false it returns once that is asked for (`new`: no connection comes before the
+ * first session, which waits).
+ */
+export async function ensureGateway(stateDir: string, name: string, options: {wait: boolean}): Promise<void> {
+  const socket = socketFor(stateDir, name)
+  const pid = gatewayPid(stateDir)
+  if (pid !== undefined && existsSync(socket)) return
+  if (pid !== undefined) process.kill(pid, 'SIGHUP')
+  else if (!startGatewayUnit(process.env)) {
+    mkdirSync(gatewayDir(stateDir), {recursive: true, mode: 0o700})
+    const log = openSync(daemonLogOf(stateDir), 'a', 0o600)
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin/run.js'), 'gateway', 'run'], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: {...process.env, REPOMAN_NO_FAST_PATH: '1'},
+    })
+    child.unref()
+  }
+  if (!options.wait) return
+  const deadline = Date.now() + START_TIMEOUT_MS
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline)
+      throw new GatewayError(
+        `repoman's gateway did not start listening for "${name}" (see ${daemonLogOf(stateDir)}); \`repoman gateway run\` shows why`,
+      )
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Stops the running gateway; says whether one ran. */
+export async function stopGateway(stateDir: string): Promise<boolean> {
+  const pid = gatewayPid(stateDir)
+  if (pid === undefined) return false
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + 5000
+  while (gatewayPid(stateDir) === pid && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+  return true
+}
+
+export interface GatewayStatus {
+  running: boolean
+  pid?: number
+  /** Each project, and whether the gateway listens for it. */
+  projects: Array<{name: string; listening: boolean}>
+  log: string
+}
+
+export function gatewayStatus(stateDir: string, names: string[]): GatewayStatus {
+  const pid = gatewayPid(stateDir)
+  return {
+    running: pid !== undefined,
+    ...(pid === undefined ? {} : {pid}),
+    projects: names.map((name) => ({name, listening: pid !== undefined && existsSync(socketFor(stateDir, name))})),
+    log: daemonLogOf(stateDir),
+  }
+}
+
+export function renderGatewayStatus(status: GatewayStatus): string[] {
+  if (!status.running)
+    return ['The gateway is not running; the next `repoman exec` or `shell` starts it (or: repoman gateway run).']
+  const waiting = status.projects.filter((p) => !p.listening).map((p) => p.name)
+  return [
+    `The gateway runs (pid ${status.pid}), for ${status.projects.length - waiting.length} of ${status.projects.length} projects.`,
+    ...(waiting.length > 0 ? [`Not yet listening for: ${waiting.join(', ')} (their next session adds them).`] : []),
+    `Its own log: ${status.log}`,
+  ]
+}

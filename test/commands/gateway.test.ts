@@ -1,0 +1,204 @@
+/**
+ * The gateway's done case on the real Debian image, as host user rmtest (uid 1001) with the real
+ * Claude Code from npm: in allowlist mode the container has no network interface, its one way
+ * out is the gateway, `claude -p` inside reaches a stand-in API on the host's loopback with the
+ * token from `repoman agent login` (swapped in on the way), and that token is nowhere inside.
+ * Then the attacks, from inside as the plain user and as root.
+ */
+import {chownSync, mkdirSync, writeFileSync} from 'node:fs'
+import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
+import {join} from 'node:path'
+import {expect} from 'chai'
+import {installClaudeCodeFor} from '../helpers/claude-npm.js'
+import {REAL_IMAGE} from '../helpers/incus-daemon.js'
+import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
+
+const CANARY = 'sk-ant-oat01-canary-7f3a9c1e5b'
+
+/** A stand-in for the Anthropic API: records each request, answers a streamed message. */
+function standIn(received: Array<{url?: string; headers: IncomingHttpHeaders}>): Server {
+  return createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => (body += chunk))
+    request.on('end', () => {
+      received.push({url: request.url, headers: request.headers})
+      if (!request.url?.startsWith('/v1/messages')) return response.writeHead(404).end('{}')
+      const message = {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        model: 'claude-sonnet-4-5',
+        content: [],
+        stop_reason: null,
+        usage: {input_tokens: 1, output_tokens: 1},
+      }
+      const text = 'hello from the stand-in'
+      if (!/"stream":\s*true/.test(body))
+        return response
+          .writeHead(200, {'content-type': 'application/json'})
+          .end(JSON.stringify({...message, content: [{type: 'text', text}], stop_reason: 'end_turn'}))
+      const events: Array<[string, unknown]> = [
+        ['message_start', {type: 'message_start', message}],
+        ['content_block_start', {type: 'content_block_start', index: 0, content_block: {type: 'text', text: ''}}],
+        ['content_block_delta', {type: 'content_block_delta', index: 0, delta: {type: 'text_delta', text}}],
+        ['content_block_stop', {type: 'content_block_stop', index: 0}],
+        [
+          'message_delta',
+          {type: 'message_delta', delta: {stop_reason: 'end_turn', stop_sequence: null}, usage: {output_tokens: 5}},
+        ],
+        ['message_stop', {type: 'message_stop'}],
+      ]
+      response.writeHead(200, {'content-type': 'text/event-stream'})
+      response.end(events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join(''))
+    })
+  })
+}
+
+describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
+  let world: World
+  let api: Server
+  let port: number
+  let repo: string
+  const received: Array<{url?: string; headers: IncomingHttpHeaders}> = []
+  const user = () => world.user as NonNullable<World['user']>
+  const asRoot = (script: string) => world.incus(['exec', 'gw', '--', 'bash', '-c', script])
+
+  before(async function () {
+    world = makeWorld(requireRealImage(this), {user: true})
+    await world.setup()
+    installClaudeCodeFor(world.home, user().uid, user().gid)
+    mkdirSync(join(world.home, '.claude'))
+    writeFileSync(join(world.home, '.claude.json'), '{"hasCompletedOnboarding": true}\n')
+    for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), user().uid, user().gid)
+    api = standIn(received)
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    port = (api.address() as {port: number}).port
+    world.writeOverride('gw', '[network]\nmode = "allowlist"\nallow = ["claude", "deb.debian.org"]\n')
+    repo = world.makeRepo('gw')
+  })
+  after(() => {
+    api?.close()
+    world?.dispose()
+  })
+
+  it('claude -p inside reaches the upstream with the real token, which is nowhere inside', async () => {
+    expect((await world.cli(['profile', 'install', 'claude-share'])).exitCode).to.equal(0)
+    const login = await world.cli(['agent', 'login', 'claude', '--upstream', `http://127.0.0.1:${port}`], {
+      input: `${CANARY}\n`,
+    })
+    expect(login.exitCode, login.stderr).to.equal(0)
+    const created = await world.cli([
+      'new',
+      'gw',
+      '--image',
+      REAL_IMAGE,
+      '--profile',
+      'default',
+      '--profile',
+      'claude-share',
+      '--json',
+    ])
+    expect(created.exitCode, created.stderr).to.equal(0)
+    expect(JSON.parse(created.stdout).network).to.equal('allowlist')
+    const instance = world.query<{expanded_devices: Record<string, Record<string, string>>}>('/1.0/instances/gw')
+    expect(Object.values(instance.expanded_devices).filter((d) => d.type === 'nic')).to.deep.equal([])
+    expect(instance.expanded_devices['repoman-gateway']).to.include({
+      type: 'proxy',
+      bind: 'instance',
+      listen: 'tcp:127.0.0.1:3128',
+    })
+
+    const claude = await world.cli(['exec', '--', 'claude', '-p', 'hi'], {cwd: repo})
+    const messages = received.filter((r) => r.url?.startsWith('/v1/messages'))
+    expect(messages.length, `${claude.stdout}\n${claude.stderr}`).to.be.greaterThan(0)
+    for (const request of messages) expect(request.headers.authorization).to.equal(`Bearer ${CANARY}`)
+    expect(claude.stdout).to.include('hello from the stand-in')
+    expect(claude.exitCode).to.equal(0)
+
+    // Nowhere inside: not in the session's environment, not in any process's, not in any file.
+    const env = await world.cli(['exec', '--', 'sh', '-c', 'env; sleep 3 & wait'], {cwd: repo})
+    expect(env.stdout).to.include('CLAUDE_CODE_OAUTH_TOKEN=repoman-gateway-placeholder').and.not.include(CANARY)
+    const scan = asRoot(
+      `cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c ${CANARY}; grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev ${CANARY} / | head -3; echo done`,
+    )
+    expect(scan).to.equal('0\ndone\n')
+  })
+
+  it('refuses and logs what is not allowed; nothing leaves the container but through the gateway', async () => {
+    // The plain user, through the proxy variables every session has.
+    const refused = await world.cli(['exec', 'gw', '--', 'curl', '-sS', '-m', '10', 'https://example.org'])
+    expect(refused.exitCode).to.not.equal(0)
+    expect(refused.stderr).to.match(/CONNECT tunnel failed, response 403|403/)
+    const plain = await world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', 'http://example.org/'])
+    expect(plain.stdout).to.include('repoman gateway: not on the allow list')
+    // sudo keeps the proxy variables (the sudoers entry repoman writes says so).
+    const sudo = await world.cli(['exec', 'gw', '--', 'sudo', 'curl', '-s', '-m', '10', 'http://example.org/'])
+    expect(sudo.stdout).to.include('repoman gateway: not on the allow list')
+    const literal = await world.cli([
+      'exec',
+      'gw',
+      '--',
+      'curl',
+      '-sS',
+      '-m',
+      '10',
+      `http://127.0.0.1:${port}/v1/x`,
+      '--noproxy',
+      '',
+      '-x',
+      'http://127.0.0.1:3128',
+    ])
+    expect(literal.stdout).to.include('IP address not listed')
+    const loopbackName = await world.cli([
+      'exec',
+      'gw',
+      '--',
+      'curl',
+      '-sS',
+      '-m',
+      '10',
+      `https://localhost:${port}/`,
+      '--noproxy',
+      '',
+      '-x',
+      'http://127.0.0.1:3128',
+    ])
+    expect(loopbackName.exitCode).to.not.equal(0)
+
+    const logs = JSON.parse((await world.cli(['gateway', 'logs', 'gw', '--refused', '--json'])).stdout)
+    expect(logs.entries.map((e: {target: string}) => e.target)).to.include('example.org:443')
+    const status = JSON.parse((await world.cli(['status', 'gw', '--json'])).stdout)
+    expect(status.projects[0].gateway).to.include({running: true})
+    expect(status.projects[0].gateway.refused.map((e: {target: string}) => e.target)).to.include('example.org:443')
+
+    // Root inside: raw requests past curl's parser, and every way around the gateway.
+    const raw = (request: string) =>
+      `exec 3<>/dev/tcp/127.0.0.1/3128; printf '${request}' >&3; head -1 <&3 | tr -d '\\r'; exec 3<&-`
+    expect(asRoot(raw(`CONNECT 127.0.0.1:${port} HTTP/1.1\\r\\n\\r\\n`))).to.match(/^HTTP\/1.1 403 /)
+    expect(asRoot(raw('CONNECT api.anthropic.com:443 HTTP/1.1\\r\\nHost: example.org:443\\r\\n\\r\\n'))).to.match(
+      /^HTTP\/1.1 400 /,
+    )
+    expect(asRoot(raw('CONNECT api.anthropic.com\\0.example.org:443 HTTP/1.1\\r\\n\\r\\n'))).to.match(/^HTTP\/1.1 400 /)
+    expect(asRoot(raw(`CONNECT ${'a'.repeat(300)}.com:443 HTTP/1.1\\r\\n\\r\\n`))).to.match(/^HTTP\/1.1 403 /)
+    expect(asRoot(raw('GET http://example.org/ HTTP/1.1\\r\\nHost: api.anthropic.com\\r\\n\\r\\n'))).to.match(
+      /^HTTP\/1.1 400 /,
+    )
+    const around = asRoot(`
+      ip -o link | cut -d: -f2 | tr -d ' ' | paste -sd,
+      getent hosts example.org >/dev/null && echo dns-resolved || echo dns-refused
+      curl -s --noproxy '*' -m 3 http://1.1.1.1/ >/dev/null && echo direct-v4-out || echo direct-v4-refused
+      curl -s -6 --noproxy '*' -m 3 'http://[2606:4700:4700::1111]/' >/dev/null && echo direct-v6-out || echo direct-v6-refused
+      sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null
+      ip link add sneaky type veth peer name sneaky1 2>/dev/null && ip link set sneaky up
+      ip addr add 10.99.0.2/24 dev lo && ip route add default dev lo && echo route-added
+      curl -s --noproxy '*' -m 3 http://1.1.1.1/ >/dev/null && echo route-out || echo route-refused`)
+    expect(around.trim().split('\n')).to.deep.equal([
+      'lo',
+      'dns-refused',
+      'direct-v4-refused',
+      'direct-v6-refused',
+      'route-added',
+      'route-refused',
+    ])
+  })
+})
