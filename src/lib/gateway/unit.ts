@@ -42,6 +42,15 @@ export function hasUserManager(): boolean {
   return answer.error === undefined && /^(running|degraded|starting)/.test(answer.stdout ?? '')
 }
 
+/** Whether setup has the unit to install or update: a user manager runs, and the unit is not as this repoman writes it. */
+export function gatewayUnitPending(env: NodeJS.ProcessEnv): boolean {
+  if (!hasUserManager()) return false
+  const file = unitFileOf(env)
+  return (
+    !existsSync(file) || readFileSync(file, 'utf8') !== unitText(process.execPath, join(PACKAGE_ROOT, 'bin/run.js'))
+  )
+}
+
 /** Installs (or updates) and starts the unit; says what it did, or why not. */
 export async function installGatewayUnit(env: NodeJS.ProcessEnv): Promise<'installed' | 'unchanged' | 'no-systemd'> {
   if (!hasUserManager()) return 'no-systemd'

@@ -5,6 +5,7 @@
 import {existsSync} from 'node:fs'
 import {mkdir} from 'node:fs/promises'
 import {oneLine, RepomanError, UsageError} from '../errors.js'
+import {gatewayUnitPending} from '../gateway/unit.js'
 import {detectHostUser, detectLanIp, hostIpv4Cidrs, missingSubids} from '../host.js'
 import {describeIncusCommand, IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusNetwork, IncusProfile, IncusProject, IncusStoragePool} from '../incus/types.js'
@@ -561,19 +562,20 @@ export function setupSteps(
       },
     })
 
-  steps.push({
-    title: "Run repoman's gateway as a systemd user unit",
-    async run(control) {
-      const {installGatewayUnit} = await import('../gateway/unit.js')
-      const outcome = await installGatewayUnit(process.env)
-      if (outcome === 'installed') changed(control, 'installed and started the systemd user unit repoman-gateway')
-      else if (outcome === 'unchanged') control.title("repoman's gateway unit is up to date")
-      else {
-        control.title("No systemd user manager: repoman's gateway starts on demand")
-      }
-      return undefined
-    },
-  })
+  // Only where a systemd user manager runs and the unit is not in place yet: elsewhere the
+  // gateway starts on demand, and setup has nothing to do for it.
+  if (gatewayUnitPending(process.env))
+    steps.push({
+      title: "Run repoman's gateway as a systemd user unit",
+      async run(control) {
+        const {installGatewayUnit} = await import('../gateway/unit.js')
+        const outcome = await installGatewayUnit(process.env)
+        if (outcome === 'installed') changed(control, 'installed and started the systemd user unit repoman-gateway')
+        else if (outcome === 'unchanged') control.title("repoman's gateway unit is up to date")
+        else control.title("No systemd user manager: repoman's gateway starts on demand")
+        return undefined
+      },
+    })
 
   if (plan.registryChanged)
     steps.push({
