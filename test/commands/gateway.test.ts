@@ -61,6 +61,9 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
   let repo: string
   const received: Array<{url?: string; headers: IncomingHttpHeaders}> = []
   const user = () => world.user as NonNullable<World['user']>
+  /** curl inside as the plain user, through the session's proxy variables unless told otherwise. */
+  const curlInside = (...args: string[]) => world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', ...args])
+  const viaGateway = ['--noproxy', '', '-x', 'http://127.0.0.1:3128']
   const asRoot = (script: string) => world.incus(['exec', 'gw', '--', 'bash', '-c', script])
 
   before(async function () {
@@ -126,43 +129,17 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
 
   it('refuses and logs what is not allowed; nothing leaves the container but through the gateway', async () => {
     // The plain user, through the proxy variables every session has.
-    const refused = await world.cli(['exec', 'gw', '--', 'curl', '-sS', '-m', '10', 'https://example.org'])
+    const refused = await curlInside('-S', 'https://example.org')
     expect(refused.exitCode).to.not.equal(0)
     expect(refused.stderr).to.match(/CONNECT tunnel failed, response 403|403/)
-    const plain = await world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', 'http://example.org/'])
+    const plain = await curlInside('http://example.org/')
     expect(plain.stdout).to.include('repoman gateway: not on the allow list')
     // sudo keeps the proxy variables (the sudoers entry repoman writes says so).
     const sudo = await world.cli(['exec', 'gw', '--', 'sudo', 'curl', '-s', '-m', '10', 'http://example.org/'])
     expect(sudo.stdout).to.include('repoman gateway: not on the allow list')
-    const literal = await world.cli([
-      'exec',
-      'gw',
-      '--',
-      'curl',
-      '-sS',
-      '-m',
-      '10',
-      `http://127.0.0.1:${port}/v1/x`,
-      '--noproxy',
-      '',
-      '-x',
-      'http://127.0.0.1:3128',
-    ])
+    const literal = await curlInside('-S', `http://127.0.0.1:${port}/v1/x`, ...viaGateway)
     expect(literal.stdout).to.include('IP address not listed')
-    const loopbackName = await world.cli([
-      'exec',
-      'gw',
-      '--',
-      'curl',
-      '-sS',
-      '-m',
-      '10',
-      `https://localhost:${port}/`,
-      '--noproxy',
-      '',
-      '-x',
-      'http://127.0.0.1:3128',
-    ])
+    const loopbackName = await curlInside('-S', `https://localhost:${port}/`, ...viaGateway)
     expect(loopbackName.exitCode).to.not.equal(0)
 
     const logs = JSON.parse((await world.cli(['gateway', 'logs', 'gw', '--refused', '--json'])).stdout)
