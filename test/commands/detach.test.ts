@@ -61,8 +61,10 @@ describe('detached sessions (real Incus, tmux on the host drives the terminal)',
       )
       terminal.type('typed', 'Enter')
       const answer = join(world.reposRoot, 'alpha/answer.txt')
-      for (let i = 0; i < 50 && !existsSync(answer); i++) await new Promise((r) => setTimeout(r, 200))
-      expect(readFileSync(answer, 'utf8')).to.equal('got typed\n')
+      // The shell creates the file before it writes the line: wait for the whole line.
+      const written = () => (existsSync(answer) ? readFileSync(answer, 'utf8') : '')
+      for (let i = 0; i < 50 && !written().endsWith('\n'); i++) await new Promise((r) => setTimeout(r, 200))
+      expect(written()).to.equal('got typed\n')
     } finally {
       // The terminal goes away; the session does not.
       terminal.close()
