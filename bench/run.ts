@@ -113,11 +113,13 @@ const NEW_RUNS = Number(process.env.BENCH_NEW_RUNS ?? 5)
  * same repo disk plus `systemctl is-system-running --wait` (a container a user can work in):
  * the difference is repoman's own (checks, account, containment, registry). On `pool`.
  */
-function newOnRealImage(incusDir: string, pool: string, target: number): Row {
+function newOnRealImage(incusDir: string, pool: string, target: number, clone = false): Row {
   const image = REAL_IMAGE
   const world = makeWorld(incusDir)
   try {
     const {env, repo} = realImageWorld(world, pool)
+    // A clone is made from a commit: the repo's files, committed.
+    if (clone) commitAll(world, repo)
     const cleanup = () => {
       for (const name of ['realbench', 'rawreal'])
         spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
@@ -125,8 +127,8 @@ function newOnRealImage(incusDir: string, pool: string, target: number): Row {
     }
     cleanup()
     return compare(
-      `repoman new (Debian 13 image, uid 1001, ${pool} pool)`,
-      () => time([process.execPath, BIN, 'new', 'realbench', '--non-interactive'], env),
+      `repoman new${clone ? ' --clone' : ''} (Debian 13 image, uid 1001, ${pool} pool)`,
+      () => time([process.execPath, BIN, 'new', 'realbench', '--non-interactive', ...(clone ? ['--clone'] : [])], env),
       [() => launchReady(world, repo, 'rawreal')],
       `incus launch (same image, pool, repo disk) + systemctl is-system-running --wait`,
       target,
@@ -136,6 +138,11 @@ function newOnRealImage(incusDir: string, pool: string, target: number): Row {
   } finally {
     world.dispose()
   }
+}
+
+function commitAll(world: World, repo: string): void {
+  world.git(repo, 'add', '.')
+  world.git(repo, '-c', 'user.name=Bench', '-c', 'user.email=bench@example.org', 'commit', '-qm', 'bench')
 }
 
 /** A world set up on `pool` for uid 1001 (SUDO_USER, as `sudo repoman`), with a git repo `realbench`. */
@@ -258,6 +265,7 @@ function newRows(daemon: TestDaemon): Row[] {
   if (daemon.btrfsMissing) console.log(`skipped repoman new on btrfs: ${daemon.btrfsMissing}`)
   else {
     rows.push(newOnRealImage(daemon.dir, BTRFS_POOL, 1.5))
+    rows.push(newOnRealImage(daemon.dir, BTRFS_POOL, 1.5, true))
     const agent = newThenAgent(daemon.dir, BTRFS_POOL)
     if (agent) rows.push(agent)
   }

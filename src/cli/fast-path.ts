@@ -35,6 +35,9 @@ export const NEW_FLAGS: Record<string, 'switch' | 'value' | 'values'> = {
   'no-sudo': 'switch',
   'non-interactive': 'switch',
   'allow-sensitive': 'switch',
+  clone: 'switch',
+  'no-clone': 'switch',
+  branch: 'value',
   json: 'switch',
   verbose: 'switch',
 }
@@ -78,6 +81,8 @@ function parseNewRequest(tokens: string[], stdoutIsTerminal: boolean): FastReque
       noDefaultProfiles: switches.has('no-default-profiles'),
       sudo: switches.has('no-sudo') ? false : undefined,
       allowSensitive: switches.has('allow-sensitive'),
+      clone: switches.has('no-clone') ? false : switches.has('clone') ? true : undefined,
+      branch: values.get('branch')?.[0],
     },
     json,
     verbose: switches.has('verbose'),

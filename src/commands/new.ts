@@ -17,6 +17,7 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
     '<%= config.bin %> new isurus',
     '<%= config.bin %> new isurus --repo isurus-project --image images:debian/13/cloud --profile claude-share',
     '<%= config.bin %> new scratch --no-sudo --no-default-profiles --profile claude-share',
+    '<%= config.bin %> new isurus-a --repo isurus --clone',
   ]
 
   static override args = {name: Args.string({description: 'Project (and container) name.', required: true})}
@@ -43,6 +44,12 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
       deprecateAliases: true,
     }),
     'allow-sensitive': allowSensitiveFlag,
+    clone: Flags.boolean({
+      description:
+        'Give the container a checkout of its own (in repoman\'s state dir) instead of your working tree; its commits come back as refs/remotes/repoman/<name>/<branch>. Several projects can share a repo so. --no-clone overrides `tree = "clone"` in the config.',
+      allowNo: true,
+    }),
+    branch: Flags.string({description: 'In clone mode: the branch the agent works on (default: repoman/<name>).'}),
   }
 
   async run(): Promise<NewResult> {
@@ -56,6 +63,8 @@ Inside, you exist: your user name, uid and group, your home path, bash as login 
       noDefaultProfiles: flags['no-default-profiles'],
       sudo: flags['no-sudo'] ? false : undefined,
       allowSensitive: flags['allow-sensitive'],
+      clone: flags.clone,
+      branch: flags.branch,
     }
     const io = {ask: this.interactive && !flags['non-interactive'], json: this.jsonEnabled()}
     return this.output(await runNew(await this.repoman(), request, io))

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {RepomanCommand} from '../cli/command.js'
 import {yesFlag} from '../cli/flags.js'
-import {NeedsTtyError} from '../lib/errors.js'
+import {NeedsTtyError, UnsavedWorkError} from '../lib/errors.js'
 import type {Removed} from '../lib/lifecycle/remove.js'
 
 /** What `--json` prints: the contract of this command (schemas/remove.json). */
@@ -20,7 +20,9 @@ export default class Remove extends RepomanCommand<RemoveResult> {
   async run(): Promise<RemoveResult> {
     const {args, flags} = await this.parse(Remove)
     const context = await this.repoman()
-    const {describeRemoval, planRemoval, removalSteps, renderRemoval} = await import('../lib/lifecycle/remove.js')
+    const {describeRemoval, planRemoval, removalSteps, renderRemoval, unsavedWork} = await import(
+      '../lib/lifecycle/remove.js'
+    )
     const plan = await planRemoval(
       args.name,
       flags['keep-incus'],
@@ -29,6 +31,11 @@ export default class Remove extends RepomanCommand<RemoveResult> {
       context.paths.stateDir,
     )
     if (!flags.yes) {
+      const unsaved = unsavedWork(plan)
+      if (unsaved && !this.interactive)
+        throw new UnsavedWorkError(
+          `${unsaved}; commit it inside (\`repoman exec ${args.name} -- git commit -am wip\`), or pass --yes to lose it`,
+        )
       if (!this.interactive)
         throw new NeedsTtyError(`remove asks for confirmation; pass --yes to remove "${args.name}" without a terminal`)
       this.log(describeRemoval(plan).join('\n'))

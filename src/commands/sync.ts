@@ -37,7 +37,7 @@ One project failing does not stop the others; the exit code is 1 if any failed. 
         jobs: flags.jobs,
         allowLocal: flags['allow-local'],
       },
-      {registry},
+      {registry, stateDir: paths.stateDir},
     )
     const echo = flags.verbose ? (line: string) => this.logToStderr(line) : undefined
     const {steps, result} = syncSteps(plan, syncDeps(registry, store, paths, echo))

@@ -248,3 +248,8 @@ export function errorOutput(
 export class GatewayError extends RepomanError {
   override readonly code = 'GATEWAY'
 }
+
+/** A removal would lose work the agent has not committed (clone mode). */
+export class UnsavedWorkError extends SafetyError {
+  override readonly code = 'UNSAVED_WORK'
+}

@@ -74,3 +74,11 @@ export function projectHomesDir(stateDir: string, project: string): string {
 export function agentHomeDir(stateDir: string, project: string, agent: string): string {
   return join(projectHomesDir(stateDir, project), agent)
 }
+
+/**
+ * Clone mode: the container's own checkout of a project. It is in repoman's state dir, where
+ * no host tool looks for a repository or its config (see docs/safety.md).
+ */
+export function cloneTreeDir(stateDir: string, project: string): string {
+  return join(stateDir, 'clones', project)
+}

@@ -45,6 +45,11 @@ for (const pool of ['default', BTRFS_POOL])
       expect(sudo).to.equal('sudo-ok')
       expect(apt).to.match(/^apt \d/)
       expect(statSync(join(repo, 'made-inside')).uid).to.equal(1001)
+      // Your groups, as a login has them (incus exec alone would give none): sudo among them.
+      const id = await world.cli(['exec', 'alpha', '--', 'id'])
+      expect(id.stdout, id.stderr).to.match(
+        /^uid=1001\(rmtest\) gid=1001\(rmtest\) groups=1001\(rmtest\),.*\d+\(sudo\)/,
+      )
 
       // A restart keeps it (the rootfs persists); exec's start finds it in place.
       world.incus(['stop', 'alpha', '--force'])

@@ -148,6 +148,20 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     expect(status.projects[0].gateway).to.include({running: true})
     expect(status.projects[0].gateway.refused.map((e: {target: string}) => e.target)).to.include('example.org:443')
 
+    // The gateway's own commands: status lists the project, stop stops it, the next session starts it.
+    const running = JSON.parse((await world.cli(['gateway', 'status', '--json'])).stdout)
+    expect(running).to.deep.include({running: true, projects: [{name: 'gw', listening: true}]})
+    const stop = await world.cli(['gateway', 'stop'])
+    expect(stop.stdout).to.equal('Stopped the gateway.\n')
+    const stopped = await world.cli(['gateway', 'status'])
+    expect(stopped.exitCode).to.equal(1)
+    expect(stopped.stdout).to.match(/^The gateway is not running; the next `repoman exec` or `shell` starts it/)
+    const again = await world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', 'http://example.org/'])
+    expect(again.stdout, again.stderr).to.include('repoman gateway: not on the allow list')
+    const badUpstream = await world.cli(['agent', 'login', 'claude', '--upstream', 'ftp://x'], {input: 'x\n'})
+    expect(badUpstream.exitCode).to.equal(2)
+    expect(badUpstream.stderr.trim().split('\n')).to.have.length(1)
+
     // Root inside: raw requests past curl's parser, and every way around the gateway.
     const raw = (request: string) =>
       `exec 3<>/dev/tcp/127.0.0.1/3128; printf '${request}' >&3; head -1 <&3 | tr -d '\\r'; exec 3<&-`

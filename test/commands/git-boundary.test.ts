@@ -12,19 +12,14 @@ import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
-import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
-
-const ID = ['-c', 'user.name=Host', '-c', 'user.email=host@example.org']
-const AGENT = 'git -c user.name=Agent -c user.email=agent@example.org'
-
-/** A git repo of the world's user with one commit on main. */
-function committedRepo(world: World, name: string): string {
-  const repo = world.makeRepo(name, {git: true})
-  world.git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main')
-  world.git(repo, 'add', '.')
-  world.git(repo, ...ID, 'commit', '-qm', 'init')
-  return repo
-}
+import {
+  AGENT_GIT as AGENT,
+  committedRepo,
+  HOST_GIT_ID as ID,
+  makeWorld,
+  requireRealImage,
+  type World,
+} from '../helpers/world.js'
 
 /** A host git command as the user; its failure is fine (e.g. rebase --continue with no rebase), running the agent's code is not. */
 function tolerantGit(world: World, repo: string, ...args: string[]): string {
@@ -191,6 +186,7 @@ describe("the agent's git dir at work: commits come back as data (real Incus, ui
     world = makeWorld(requireRealImage(this), {user: true})
     await world.setup()
     repo = committedRepo(world, name)
+    world.git(repo, 'tag', 'host-v0')
     const created = await world.cli(['new', name, '--image', REAL_IMAGE])
     expect(created.exitCode, created.stderr).to.equal(0)
   })
@@ -242,6 +238,13 @@ describe("the agent's git dir at work: commits come back as data (real Incus, ui
     // The host follows: the agent's main (after its rebase and cherry-pick) is the host's main.
     expect(hostGit('log', '-1', '--format=%s', 'main')).to.equal('feature\n')
     expect(hostGit('rev-parse', '--verify', '-q', `repoman/${name}/feature`).trim()).to.match(/^[0-9a-f]{40}$/)
+    // The agent's tag comes back beside its branches, as the annotated tag it made; the host's
+    // own tag, which the agent was given, does not.
+    expect(hostGit('cat-file', '-t', `refs/remotes/repoman/${name}/tags/v1`)).to.equal('tag\n')
+    expect(hostGit('tag', '--list')).to.equal('host-v0\n')
+    expect(hostGit('for-each-ref', '--format=%(refname)', `refs/remotes/repoman/${name}/tags/`)).to.equal(
+      `refs/remotes/repoman/${name}/tags/v1\n`,
+    )
     expectNothingRan()
   })
 

@@ -235,3 +235,17 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
   }
   return world
 }
+
+/** Host git's identity for commits the tests make as the user. */
+export const HOST_GIT_ID = ['-c', 'user.name=Host', '-c', 'user.email=host@example.org']
+/** git inside, as the agent commits. */
+export const AGENT_GIT = 'git -c user.name=Agent -c user.email=agent@example.org'
+
+/** A git repo of the world's user with one commit on main. */
+export function committedRepo(world: World, name: string): string {
+  const repo = world.makeRepo(name, {git: true})
+  world.git(repo, 'symbolic-ref', 'HEAD', 'refs/heads/main')
+  world.git(repo, 'add', '.')
+  world.git(repo, ...HOST_GIT_ID, 'commit', '-qm', 'init')
+  return repo
+}

@@ -19,7 +19,7 @@ import {
 } from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import {fileStamp, logDirOf, type RunLog} from '../log.js'
-import {isWithin, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, isWithin, type RepomanPaths} from '../paths.js'
 import {
   backupRootOf,
   type ProjectEntry,
@@ -30,7 +30,7 @@ import {
 } from '../registry/schema.js'
 import type {Step} from '../steps.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
-import {explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
+import {backupDirOf, explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
 
 /** The name `--from` takes for the mirror `sync` keeps. */
 export const MIRROR = 'mirror'
@@ -252,7 +252,11 @@ export async function listRestorePoints(name: string, deps: RestoreDeps): Promis
     access: 'read',
   })
   if (state.problem) throw new BackupRootUnsafeError(state.problem)
-  return {name, backup_root: root, points: await findRestorePoints(root, project.repo, project.last_sync ?? null)}
+  return {
+    name,
+    backup_root: root,
+    points: await findRestorePoints(root, backupDirOf(project), project.last_sync ?? null),
+  }
 }
 
 export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreDeps): Promise<RestoreFacts> {
@@ -265,7 +269,7 @@ export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreD
       allowLocal: request.allowLocal || registry.defaults.backup_allow_local === true,
       access: 'read',
     }),
-    findRestorePoints(root, project.repo, lastSync),
+    findRestorePoints(root, backupDirOf(project), lastSync),
     deps.incus.getInstance(project.name),
   ])
   const point = points.find((p) => p.name === (request.from ?? MIRROR))
@@ -277,7 +281,8 @@ export async function gatherRestoreFacts(request: RestoreRequest, deps: RestoreD
   const stamp = fileStamp()
   return {
     project,
-    repoPath: repoPathOf(registry, project.repo),
+    // A clone's own checkout is what its backup holds (its commits are in the repo's).
+    repoPath: project.clone ? cloneTreeDir(deps.paths.stateDir, project.name) : repoPathOf(registry, project.repo),
     backupRoot,
     points,
     lastSync,

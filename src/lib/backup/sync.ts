@@ -12,7 +12,7 @@ import type {SpecialFile} from '../integrity/fingerprint.js'
 import {scanSpecialFiles} from '../integrity/snapshot.js'
 import {logDirOf, RunLog} from '../log.js'
 import {compareAscii} from '../names.js'
-import {isWithin, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, isWithin, type RepomanPaths} from '../paths.js'
 import {
   backupRootOf,
   findProject,
@@ -51,6 +51,8 @@ export interface ProjectSyncResult {
   seconds: number
   /** setuid/setgid files, device nodes, FIFOs and sockets in the repo: reported, not refused. */
   special_files: SpecialFile[]
+  /** Clone mode: where its checkout (with the work not committed yet) is mirrored; null in shared mode. */
+  work_target: string | null
 }
 
 /** The `sync --json` result. */
@@ -69,10 +71,10 @@ export function selectProjects(registry: Registry, name?: string): ProjectEntry[
   return [findProject(registry, name)]
 }
 
-/** Where a project's mirror goes; refuses anything that is not one directory below the backup root. */
+/** Where a project's mirror goes; refuses anything that is not a directory (or a clone's, two) below the backup root. */
 export function targetFor(backupRoot: string, dirname: string): string {
   const target = resolve(backupRoot, dirname)
-  if (!isSafeDirname(dirname) || !isWithin(target, backupRoot) || target === resolve(backupRoot))
+  if (!dirname.split('/').every(isSafeDirname) || !isWithin(target, backupRoot) || target === resolve(backupRoot))
     throw new SafetyError(`repo dirname "${dirname}" would escape the backup root ${backupRoot}; refused`)
   return target
 }
@@ -235,6 +237,8 @@ export interface ProjectSyncPlan {
   name: string
   source: string
   target: string
+  /** Clone mode: the container's own checkout, mirrored beside the repo (its commits are in the repo already). */
+  work?: {source: string; target: string}
   /** Why this project is not mirrored (its guard refused); the others go on. */
   refusal: string | null
 }
@@ -278,6 +282,8 @@ export function guardProject(registry: Registry, project: ProjectEntry): Project
 
 export interface SyncPlanDeps {
   registry: Registry
+  /** Where clone-mode checkouts are (repoman's state dir); without it they are not mirrored. */
+  stateDir?: string
   /** Judges the backup root (mounts.ts; a stub in unit tests). */
   inspectBackupRoot?: typeof inspectBackupRoot
 }
@@ -305,10 +311,25 @@ export async function planSync(request: SyncRequest, deps: SyncPlanDeps): Promis
   return {
     request,
     backupRoot,
-    projects: projects.map((project) => guardProject(registry, project)).sort((a, b) => compareAscii(a.name, b.name)),
+    projects: projects
+      .map((project) => ({...guardProject(registry, project), ...workOf(project, backupRoot.root, deps.stateDir)}))
+      .sort((a, b) => compareAscii(a.name, b.name)),
     started,
     home: registry.host.home,
   }
+}
+
+/** Where clone checkouts are mirrored: a hidden directory of the backup root, one per project. */
+export const WORK_DIR = '.repoman-clones'
+
+/** What under the backup root is a project's own: its repo's mirror, or a clone's checkout. */
+export function backupDirOf(project: ProjectEntry): string {
+  return project.clone ? `${WORK_DIR}/${project.name}` : project.repo
+}
+
+function workOf(project: ProjectEntry, backupRoot: string, stateDir: string | undefined) {
+  if (!project.clone || stateDir === undefined) return {}
+  return {work: {source: cloneTreeDir(stateDir, project.name), target: targetFor(backupRoot, backupDirOf(project))}}
 }
 
 export interface SyncDeps {
@@ -373,6 +394,7 @@ export function syncSteps(plan: SyncPlan, deps: SyncDeps): {steps: Step[]; resul
       bytes_transferred: 0,
       seconds: 0,
       special_files: [],
+      work_target: project.work?.target ?? null,
     }
     result.projects.push(entry)
     if (project.refusal) fail(entry, project.refusal)
@@ -391,14 +413,8 @@ export function syncSteps(plan: SyncPlan, deps: SyncDeps): {steps: Step[]; resul
     whileRunning: () => void = () => undefined,
   ): Promise<string | undefined> => {
     const started = Date.now()
-    const running = deps.rsync(
-      rsyncArgs(
-        entries.map((e) => e.source),
-        backupRoot,
-        request,
-      ),
-      onLine,
-    )
+    // Clones of one repo share its mirror: one source for all of them.
+    const running = deps.rsync(rsyncArgs([...new Set(entries.map((e) => e.source))], backupRoot, request), onLine)
     whileRunning()
     const output = await running
     const seconds = (Date.now() - started) / 1000
@@ -456,6 +472,25 @@ export function syncSteps(plan: SyncPlan, deps: SyncDeps): {steps: Step[]; resul
         deps.log.write(`combined rsync failed (${problem}); retrying project by project`)
         control.title(`Mirroring ${ready.length} project(s) one by one (together: ${problem})`)
         return {steps: ready.map(retry), concurrency: request.jobs}
+      },
+    })
+  const works = plan.projects.filter((p) => p.work && ready.some((e) => e.name === p.name))
+  if (works.length > 0)
+    steps.push({
+      title: `Mirror the checkouts of ${works.length} clone(s), with their work not committed yet`,
+      async run(control) {
+        const sources = works.map((p) => p.work?.source as string)
+        const output = await deps.rsync(rsyncArgs(sources, join(backupRoot, WORK_DIR), request), (line) =>
+          control.output(line),
+        )
+        if (output.exitCode === 0) return undefined
+        const failure = explainRsyncFailure(output.stderr, output.exitCode, backupRoot)
+        for (const entry of ready.filter((e) => works.some((p) => p.name === e.name) && e.ok)) {
+          entry.ok = false
+          synced.delete(entry.name)
+          fail(entry, `its checkout was not mirrored: ${failure}`)
+        }
+        return undefined
       },
     })
   steps.push({

@@ -83,9 +83,12 @@ interface AgentGitRecord {
   host: GitState
   /** The agent's HEAD and branches, as last taken (or given). */
   agent: GitState
+  /** Clone mode: the checkout is the container's own, so the host's never follows the agent's, nor the agent's the host's. */
+  clone?: true
 }
 
-const BRANCHES = ['refs/heads/']
+/** The refs that cross both ways: branches, and tags (the host's reach the agent; the agent's own come back). */
+const BRANCHES = ['refs/heads/', 'refs/tags/']
 
 function stateOf(dir: UntrustedDir): GitState & {rejected: string[]} {
   const {refs, rejected} = readRefs(dir, BRANCHES)
@@ -279,6 +282,58 @@ export async function fillAgentGitDir(repoPath: string, stateDir: string, name: 
   }
 }
 
+/**
+ * Clone mode, after `fillAgentGitDir`: the agent's git dir on `branch` at the host's HEAD
+ * commit, and the files of that commit checked out into `tree` (empty, made by repoman).
+ * Host git runs on the host's repository only: its own config, a temporary index, the tree as
+ * its work tree; the index is then copied into the agent's dir as data. Returns the commit.
+ */
+export async function checkoutClone(
+  repoPath: string,
+  stateDir: string,
+  name: string,
+  branch: string,
+  tree: string,
+): Promise<CloneStart> {
+  const tip = await hostGit(repoPath, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], {allow: [1]})
+  if (tip.exitCode !== 0)
+    throw new GitError(
+      `${repoPath} has no commit yet, which a checkout of its own is made from; commit first, then \`repoman new\` again`,
+    )
+  const base = tip.stdout.trim()
+  const from = hostState(repoPath).head?.branch
+  const index = join(stateDir, 'agent-git', `${name}.clone-index`)
+  try {
+    const env = {GIT_INDEX_FILE: index, GIT_WORK_TREE: tree}
+    await hostGit(repoPath, ['read-tree', base], {env})
+    await hostGit(repoPath, ['checkout-index', '-a', '-u'], {env})
+    const dir = UntrustedDir.open(agentGitDir(stateDir, name))
+    try {
+      writeRef(dir, `refs/heads/${branch}`, base)
+      dir.writeFile('HEAD', headText({branch: `refs/heads/${branch}`}))
+      dir.writeFile('index', readFileSync(index))
+    } finally {
+      dir.close()
+    }
+  } finally {
+    rmSync(index, {force: true})
+  }
+  const record = readRecord(stateDir, name) as AgentGitRecord
+  const head: Head = {branch: `refs/heads/${branch}`}
+  await writeJson(recordFile(stateDir, name), {
+    ...record,
+    agent: {head, branches: {...record.agent.branches, [`refs/heads/${branch}`]: base}},
+    clone: true,
+  } satisfies AgentGitRecord)
+  return {base, ...(from ? {from: from.slice('refs/heads/'.length)} : {})}
+}
+
+/** Where a clone started: the host commit, and the host branch it was on (none on a detached HEAD). */
+export interface CloneStart {
+  base: string
+  from?: string
+}
+
 /** Deletes a project's git dir and record (at `remove`, or when `new` is undone). */
 export function removeAgentGit(stateDir: string, name: string): void {
   rmSync(agentGitDir(stateDir, name), {recursive: true, force: true})
@@ -417,12 +472,15 @@ async function importLocked(repoPath: string, stateDir: string, name: string, di
   )
   const commands: string[] = []
   const changed: string[] = []
+  const hostRefs = hostState(repoPath).branches
   for (const [ref, oid] of Object.entries(agent.branches)) {
-    const target = `${namespace}${ref.slice('refs/heads/'.length)}`
+    // A tag the host has as it is (seeded from it) is the host's, not the agent's work.
+    if (ref.startsWith('refs/tags/') && hostRefs[ref] === oid) continue
+    const target = `${namespace}${ref.startsWith('refs/tags/') ? ref.slice('refs/'.length) : ref.slice('refs/heads/'.length)}`
     if (!isSafeRefName(target)) continue
     if (existing.get(target) !== oid) {
       commands.push(`update ${target} ${oid}`)
-      changed.push(ref.slice('refs/heads/'.length))
+      changed.push(ref.startsWith('refs/tags/') ? ref.slice('refs/'.length) : ref.slice('refs/heads/'.length))
     }
     existing.delete(target)
   }
@@ -439,15 +497,17 @@ async function importLocked(repoPath: string, stateDir: string, name: string, di
     fastForward = hostTip === undefined || (await isAncestor(repoPath, hostTip, agentTip))
     indexClean = await hostIndexClean(repoPath, host)
   }
-  const follow = decideFollow({
-    hostHead: host.head,
-    lastAgentHead: record.agent.head,
-    agentHead: agent.head,
-    agentTip,
-    hostTip,
-    fastForward,
-    indexClean,
-  })
+  const follow: Follow = record.clone
+    ? {kind: 'none'}
+    : decideFollow({
+        hostHead: host.head,
+        lastAgentHead: record.agent.head,
+        agentHead: agent.head,
+        agentTip,
+        hostTip,
+        fastForward,
+        indexClean,
+      })
   if (follow.kind === 'fast-forward') await fastForwardHost(repoPath, follow)
   const flagged =
     agentTip && (changed.length > 0 || follow.kind !== 'none') ? await flaggedPaths(repoPath, hostTip, agentTip) : []
@@ -456,6 +516,7 @@ async function importLocked(repoPath: string, stateDir: string, name: string, di
     version: 1,
     host: hostState(repoPath),
     agent: after,
+    ...(record.clone ? {clone: true} : {}),
   } satisfies AgentGitRecord)
   return {objects: imported, branches: changed, follow, rejected: agent.rejected, flagged}
 }
@@ -524,6 +585,7 @@ export async function refreshAgentGit(repoPath: string, stateDir: string, name: 
   if (!record || hostGitKind(repoPath) !== 'dir') return
   const host = hostState(repoPath)
   if (sameState(host, record.host)) return
+  const clone = record.clone === true
   await withLock(stateDir, name, async () => {
     const dir = UntrustedDir.open(agentGitDir(stateDir, name))
     try {
@@ -533,15 +595,18 @@ export async function refreshAgentGit(repoPath: string, stateDir: string, name: 
       for (const [ref, oid] of Object.entries(host.branches)) {
         const mine = agent.branches[ref]
         if (oid === last.branches[ref] || oid === mine) continue
+        // A clone's checkout is its own: the branch it has checked out moves only by git inside (update).
+        if (clone && ref === agent.head?.branch) continue
         if (mine === undefined || mine === last.branches[ref] || (await isAncestor(repoPath, mine, oid))) {
           writeRef(dir, ref, oid)
           moved.add(ref)
         }
       }
-      const headMoved = !sameHead(host.head, last.head) && sameHead(agent.head, last.head) && host.head !== null
+      const headMoved =
+        !clone && !sameHead(host.head, last.head) && sameHead(agent.head, last.head) && host.head !== null
       if (headMoved && host.head) dir.writeFile('HEAD', headText(host.head))
       const checkedOut = (headMoved ? host.head : agent.head)?.branch
-      if (headMoved || (checkedOut && moved.has(checkedOut))) {
+      if (!clone && (headMoved || (checkedOut && moved.has(checkedOut)))) {
         const hostDir = UntrustedDir.open(join(repoPath, '.git'))
         const index = hostDir.readFile('index', MAX_COPIED_FILE)
         hostDir.close()
@@ -556,7 +621,12 @@ export async function refreshAgentGit(repoPath: string, stateDir: string, name: 
           ...Object.fromEntries([...moved].map((ref) => [ref, host.branches[ref] as string])),
         },
       }
-      await writeJson(recordFile(stateDir, name), {version: 1, host, agent: given} satisfies AgentGitRecord)
+      await writeJson(recordFile(stateDir, name), {
+        version: 1,
+        host,
+        agent: given,
+        ...(clone ? {clone: true} : {}),
+      } satisfies AgentGitRecord)
     } finally {
       dir.close()
     }

@@ -27,6 +27,8 @@ export const CONFIG_KEYS = {
   networkMode: 'user.repoman.network_mode',
   /** `true` or `false`: whether the host user has passwordless sudo inside. */
   sudo: 'user.repoman.sudo',
+  /** `true` or `false`: whether the image has setpriv, which sessions become the user with (session.ts). */
+  setpriv: 'user.repoman.setpriv',
 } as const
 
 /**
@@ -167,6 +169,8 @@ export interface InstancePlan {
   agentGit?: {dir: string; host: HostGitKind}
   /** The project's gateway socket on the host: the container's proxy device connects to it. */
   gatewaySocket?: string
+  /** Clone mode: the container's own checkout, mounted at the repo's path instead of the repo. */
+  treeSource?: string
 }
 
 /** Everything the container needs, for one create-and-start request. */
@@ -186,7 +190,9 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
 
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
-  const devices: InstanceSpec['devices'] = {repo: {type: 'disk', source: plan.repoPath, path: plan.repoPath, ...shift}}
+  const devices: InstanceSpec['devices'] = {
+    repo: {type: 'disk', source: plan.treeSource ?? plan.repoPath, path: plan.repoPath, ...shift},
+  }
   // Same shift as the repo: Incus mounts shifted sub-mounts after the repo, so they stay on top.
   if (plan.agentGit)
     Object.assign(devices, agentGitDevices(plan.repoPath, plan.agentGit.dir, plan.agentGit.host, shift))
@@ -310,9 +316,16 @@ export function projectRows(registry: Registry, instances: IncusInstance[]): Pro
 
 /** The project whose repo holds `dir` (the same path exists inside the container). */
 export function projectForDirectory(registry: Registry, dir: string): ProjectEntry | undefined {
-  return registry.project
+  const matches = registry.project
     .filter((p) => isWithin(dir, repoPathOf(registry, p.repo)))
-    .sort((a, b) => b.repo.length - a.repo.length)[0]
+    .sort((a, b) => b.repo.length - a.repo.length)
+  const sameRepo = matches.filter((p) => p.repo === matches[0]?.repo)
+  // The repo's own working tree is the shared-mode project's; clones have checkouts elsewhere.
+  const shared = sameRepo.find((p) => !p.clone)
+  if (shared || sameRepo.length <= 1) return shared ?? sameRepo[0]
+  throw new UsageError(
+    `several projects work on ${repoPathOf(registry, sameRepo[0]?.repo as string)} (${sameRepo.map((p) => p.name).join(', ')}); name one, e.g. \`repoman exec ${sameRepo[0]?.name} -- ...\``,
+  )
 }
 
 /** The working directory inside: `--cwd` relative to the repo or absolute, else `fallback`. */

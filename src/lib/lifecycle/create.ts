@@ -25,21 +25,24 @@ import {ensureGateway, socketFor} from '../gateway/daemon.js'
 import {parseAllowTarget} from '../gateway/policy.js'
 import {
   agentGitDir,
+  checkoutClone,
   fillAgentGitDir,
   type HostGitKind,
   hostGitKind,
   makeAgentGitDir,
   removeAgentGit,
 } from '../git/agent-git.js'
+import {isSafeRefName} from '../git/refs.js'
 import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
 import {isValidProjectName, NAME_RULE} from '../names.js'
-import {expandHome, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, expandHome, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
 import {type ProjectOverride, readOverride} from '../registry/overrides.js'
 import {
+  type CloneEntry,
   type HostRecord,
   isSafeDirname,
   type ProjectEntry,
@@ -81,6 +84,10 @@ export interface NewRequest {
   sudo?: boolean
   /** Accept override mounts that expose credentials or the host. */
   allowSensitive?: boolean
+  /** A checkout of its own instead of the host's working tree (clone mode). */
+  clone?: boolean
+  /** With `clone`: the agent's branch (default `repoman/<name>`). */
+  branch?: string
 }
 
 /** The `new --json` result. */
@@ -99,6 +106,8 @@ export interface NewResult {
   protected_paths: string[]
   /** open, restricted or allowlist. */
   network: NetworkMode
+  /** Clone mode: the agent's branch and the host commit its checkout was made from. */
+  clone: CloneEntry | null
   state: string
   created: string
   warnings: string[]
@@ -175,6 +184,8 @@ export interface CreateBasis {
   policy: NetworkPolicy
   override: ProjectOverride
   protection: ProtectionPlan
+  /** Clone mode: the branch its own checkout is on (the base commit is read when it is made). */
+  clone?: {branch: string}
   warnings: string[]
 }
 
@@ -230,11 +241,26 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
       `repoman maps only your ids into the container (raw.idmap), and Incus allows that once root may map them; run \`${facts.subidsFix}\`, then \`repoman new\` again`,
       {hint: facts.subidsFix},
     )
-  const protection = planProtection(
-    override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
-    (rel) => facts.repoEntry(rel) !== undefined,
-    {hg: facts.repoEntry('.hg') === 'dir'},
-  )
+  const clone =
+    (request.clone ?? (override.tree ?? registry.defaults.tree) === 'clone')
+      ? decideClone(request, facts.hostGit, repoPath)
+      : undefined
+  if (!clone && request.branch !== undefined)
+    throw new UsageError(`--branch names the branch of a checkout of its own; add --clone, or leave out --branch`)
+  // One working tree, one agent: the others on a repo get checkouts of their own.
+  const inTree = clone ? undefined : registry.project.find((p) => p.repo === repo && !p.clone)
+  if (inTree)
+    throw new UsageError(
+      `"${inTree.name}" already works in ${repoPath}; give "${request.name}" a checkout of its own with --clone, or \`repoman remove ${inTree.name}\` first`,
+    )
+  // A clone's container never sees the host's tree: nothing of it to mount read-only.
+  const protection = clone
+    ? {mount: [], create: []}
+    : planProtection(
+        override.protectedPaths ?? registry.defaults.protected_paths ?? DEFAULT_PROTECTED_PATHS,
+        (rel) => facts.repoEntry(rel) !== undefined,
+        {hg: facts.repoEntry('.hg') === 'dir'},
+      )
   const sudo = request.sudo ?? defaultSudo(registry)
   return {
     name: request.name,
@@ -249,8 +275,23 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
     policy,
     override,
     protection,
+    ...(clone ? {clone} : {}),
     warnings,
   }
+}
+
+/** Clone mode needs a git repository (its commits are where the checkout comes from) and a branch name git accepts. */
+function decideClone(request: NewRequest, hostGit: string, repoPath: string): {branch: string} {
+  if (hostGit !== 'dir')
+    throw new UsageError(
+      `--clone makes its checkout from a git repository; ${repoPath} is none (git init and commit first, or leave out --clone)`,
+    )
+  const branch = request.branch ?? `repoman/${request.name}`
+  if (!isSafeRefName(`refs/heads/${branch}`))
+    throw new UsageError(
+      `--branch ${JSON.stringify(branch)} is not a branch name git accepts (e.g. repoman/${request.name})`,
+    )
+  return {branch}
 }
 
 /** Extra mounts from repos.d must, unless allowed, expose no credentials (same guard as profiles). */
@@ -415,7 +456,8 @@ export interface CreateDeps {
  * now, filled from the host's repository by `fill` (while Incus creates the container, which
  * only needs them to be there).
  */
-function agentGitStep(plan: CreatePlan, stateDir: string): {step: Step; fill: () => Promise<void>} {
+function agentGitStep(plan: CreatePlan, stateDir: string, result: NewResult): {step: Step; fill: () => Promise<void>} {
+  const tree = cloneTreeDir(stateDir, plan.name)
   return {
     step: {
       title: 'Give the container a git dir of its own',
@@ -428,10 +470,24 @@ function agentGitStep(plan: CreatePlan, stateDir: string): {step: Step; fill: ()
         makeAgentGitDir(plan.repoPath, stateDir, plan.name)
         if (madeGitDir && process.getuid?.() === 0)
           await chown(join(plan.repoPath, '.git'), plan.host.uid, plan.host.gid)
+        if (plan.clone) {
+          // Incus checks a disk's source before it creates the container: there, empty, now.
+          await rm(tree, {recursive: true, force: true})
+          // With .git in it: the agent's git dir is mounted there, as on your repo in shared mode.
+          await mkdir(join(tree, '.git'), {recursive: true, mode: 0o755})
+          onUndo(() => rm(tree, {recursive: true, force: true}))
+        }
         return undefined
       },
     },
-    fill: () => fillAgentGitDir(plan.repoPath, stateDir, plan.name),
+    fill: async () => {
+      await fillAgentGitDir(plan.repoPath, stateDir, plan.name)
+      if (!plan.clone) return
+      const start = await checkoutClone(plan.repoPath, stateDir, plan.name, plan.clone.branch, tree)
+      // Made as the host user, as a checkout of theirs would be.
+      if (process.getuid?.() === 0) await chownTree(tree, plan.host.uid, plan.host.gid)
+      result.clone = {branch: plan.clone.branch, ...start}
+    },
   }
 }
 
@@ -475,6 +531,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     sudo: plan.sudo,
     protected_paths: plan.protection.mount,
     network: plan.policy.mode,
+    clone: null,
     state: 'running',
     created: '',
     warnings: [...plan.warnings],
@@ -493,9 +550,10 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     sudo: plan.sudo,
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
     gatewaySocket: socketFor(deps.paths.stateDir, name),
+    ...(plan.clone ? {treeSource: cloneTreeDir(deps.paths.stateDir, name)} : {}),
   })
   Object.assign(spec.devices, plan.baseDevices)
-  const agentGit = agentGitStep(plan, deps.paths.stateDir)
+  const agentGit = agentGitStep(plan, deps.paths.stateDir, result)
   const steps: Step[] = [agentGit.step]
 
   if (plan.protection.create.length > 0)
@@ -553,6 +611,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       profiles: plan.profiles,
       created: registryTimestamp(),
       backup: true,
+      ...(result.clone ? {clone: result.clone} : {}),
     }
     await deps.store.update((current) => {
       if (current.project.some((p) => p.name === name))
@@ -673,6 +732,13 @@ function launchSteps(
       },
     },
   ]
+}
+
+/** `chown -R`, for a tree made by root for the host user. */
+async function chownTree(path: string, uid: number, gid: number): Promise<void> {
+  const {readdir, lchown} = await import('node:fs/promises')
+  await lchown(path, uid, gid)
+  for (const entry of await readdir(path, {recursive: true})) await lchown(join(path, entry), uid, gid)
 }
 
 /** Takes back a path made in .git/.hg, only while still empty: git may have used it meanwhile. */

@@ -12,11 +12,12 @@ import {hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/a
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
-import {projectHomesDir, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
 import type {ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import type {Step} from '../steps.js'
+import {type InsideGit, uncommittedInside} from './clone.js'
 import {CONFIG_KEYS} from './containers.js'
 import {removeIsolation} from './isolation.js'
 
@@ -31,6 +32,11 @@ export interface RemovalPlan {
   keepIncus: boolean
   /** The container has a git dir of its own, which goes with it (its branches stay in the repo). */
   agentGit: boolean
+  /**
+   * Clone mode: the container's own checkout, which goes with it, and the paths in it with work
+   * not committed (`null` when that cannot be asked: the container is not running).
+   */
+  clone?: {tree: string; unsaved: string[] | null}
 }
 
 /** The `remove --json` result. */
@@ -48,7 +54,7 @@ export async function planRemoval(
   name: string,
   keepIncus: boolean,
   registry: Registry,
-  incus: Pick<IncusClient, 'project' | 'getInstance' | 'snapshots'>,
+  incus: Pick<IncusClient, 'project' | 'getInstance' | 'snapshots'> & InsideGit,
   /** Where the project's git dir would be; without it, none is looked for. */
   stateDir?: string,
 ): Promise<RemovalPlan> {
@@ -66,7 +72,32 @@ export async function planRemoval(
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
   const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
   const agentGit = instance !== undefined && !keepIncus && stateDir !== undefined && hasAgentGit(stateDir, name)
-  return {name, incusProject: incus.project, entry, instance, snapshots, repoPath, backupPath, keepIncus, agentGit}
+  const clone =
+    entry?.clone && stateDir !== undefined && !keepIncus
+      ? {tree: cloneTreeDir(stateDir, name), unsaved: await uncommittedInside(incus, registry, instance, repoPath)}
+      : undefined
+  return {
+    name,
+    incusProject: incus.project,
+    entry,
+    instance,
+    snapshots,
+    repoPath,
+    backupPath,
+    keepIncus,
+    agentGit,
+    ...(clone ? {clone} : {}),
+  }
+}
+
+/** The line that names a clone's uncommitted work, or undefined when it has none. */
+export function unsavedWork(plan: RemovalPlan): string | undefined {
+  const unsaved = plan.clone?.unsaved
+  if (!plan.clone || (unsaved && unsaved.length === 0)) return undefined
+  if (unsaved === null || unsaved === undefined)
+    return `"${plan.name}" is not running, so its checkout ${plan.clone.tree} cannot be asked for work not committed; any there is lost`
+  const shown = unsaved.slice(0, 10).join(', ') + (unsaved.length > 10 ? `, and ${unsaved.length - 10} more` : '')
+  return `"${plan.name}" has work not committed in its checkout: ${shown}`
 }
 
 /** What the confirmation prompt shows: exactly what goes, and what stays. */
@@ -83,6 +114,10 @@ export function describeRemoval(plan: RemovalPlan): string[] {
     )
   }
   if (plan.agentGit) goes.push(`its git dir (the agent's branches stay in your repo as repoman/${plan.name}/<branch>)`)
+  if (plan.clone)
+    goes.push(
+      `its own checkout ${plan.clone.tree}${unsavedWork(plan) ? ` (LOST: ${unsavedWork(plan)})` : ', all of it committed'}`,
+    )
   if (plan.entry) goes.push(`the registry entry "${plan.name}"`)
   const stays = [`the repo at ${plan.repoPath || '(unknown)'} is not touched`]
   if (plan.backupPath) stays.push(`its backup at ${plan.backupPath} is not touched`)
@@ -132,6 +167,7 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
         async run() {
           await importAgentGit(plan.repoPath, deps.paths.stateDir, plan.name)
           removeAgentGit(deps.paths.stateDir, plan.name)
+          if (plan.clone) rmSync(plan.clone.tree, {recursive: true, force: true})
           // The empty `.git` new made as the mount point of a repo without git, if still empty.
           if (hostGitKind(plan.repoPath) === 'none') await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
           return undefined

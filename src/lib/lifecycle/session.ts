@@ -99,9 +99,10 @@ export async function sessionExecArgs(
     )
   }
   const paths = resolvePaths()
-  await reachGateway(incus, instance, paths.stateDir)
-  return incus.execArgs(name, command, {
-    ...idsInside(registry, instance),
+  const [withGroups] = await Promise.all([hasSetpriv(incus, instance), reachGateway(incus, instance, paths.stateDir)])
+  const ids = idsInside(registry, instance)
+  return incus.execArgs(name, withGroups ? asUserWithGroups(ids, command, options.tty) : command, {
+    ...(withGroups ? {} : ids),
     cwd: target.cwd,
     // The agents' logins (placeholders the gateway swaps) first: what the user passes with --env wins.
     env: {
@@ -127,6 +128,36 @@ async function reachGateway(incus: IncusClient, instance: IncusInstance, stateDi
   } catch (error) {
     process.stderr.write(`Warning: ${oneLine(error)}; the container has no way out this session\n`)
   }
+}
+
+export const SETPRIV = '/usr/bin/setpriv'
+
+/**
+ * `command` as the user with the supplementary groups a login gives (`sudo`, `docker`, ...):
+ * `incus exec --user` sets none, so the session starts as root and setpriv becomes the user
+ * (initgroups from the container's /etc/group), then runs the command in its place.
+ */
+export function asUserWithGroups(ids: {uid: number; gid: number}, command: string[], tty: boolean): string[] {
+  const become = [SETPRIV, `--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--init-groups', '--', ...command]
+  // Incus gives root's terminal to root: the user's programs that open it by name (sudo's
+  // prompt, gpg's pinentry) need it to be theirs, as it is after `incus exec --user`.
+  return tty
+    ? ['/bin/sh', '-c', 'chown "$0" "$(tty)" 2>/dev/null; exec "$@"', `${ids.uid}:${ids.gid}`, ...become]
+    : become
+}
+
+/** Whether the container has setpriv: asked once (one file stat), then recorded on the container. */
+async function hasSetpriv(incus: IncusClient, instance: IncusInstance): Promise<boolean> {
+  const recorded = instance.config[CONFIG_KEYS.setpriv]
+  if (recorded !== undefined) return recorded === 'true'
+  const found = await incus
+    .readInstanceFile(instance.name, SETPRIV, {content: false})
+    .then((stat) => stat?.type === 'file' || stat?.type === 'symlink')
+    .catch(() => false)
+  await incus
+    .patchInstance(instance.name, {config: {[CONFIG_KEYS.setpriv]: String(found)}, devices: {}})
+    .catch(() => undefined)
+  return found
 }
 
 /** The host user's ids inside the container (recorded on it when it was made). */

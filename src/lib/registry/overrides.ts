@@ -1,7 +1,7 @@
 /**
  * Per-project overrides, `repos.d/<name>.toml`:
  *
- *   [container]  image, profiles, protected_paths
+ *   [container]  image, profiles, protected_paths, tree
  *   [[mount]]    source, path, readonly
  *   [env]        KEY = "value"
  *   [network]    mode, allow
@@ -9,6 +9,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {ConfigError} from '../errors.js'
+import {WORK_TREES, type WorkTree} from './schema.js'
 import {type Table, TomlValidator, tomlSyntaxError} from './toml-check.js'
 
 export interface ExtraMount {
@@ -22,6 +23,8 @@ export interface ProjectOverride {
   profiles?: string[]
   /** Replaces [defaults].protected_paths for this project; [] turns protection off. */
   protectedPaths?: string[]
+  /** Replaces [defaults].tree for this project. */
+  tree?: WorkTree
   mounts: ExtraMount[]
   env: Record<string, string>
   /** [network] mode and allow: replace the registry's defaults for this project. */
@@ -45,7 +48,7 @@ export async function parseOverride(text: string, file: string): Promise<Project
   const network = v.table(doc, 'network', false)
   v.noUnknownKeys(network, 'network', ['mode', 'allow'])
   const container = v.table(doc, 'container', false)
-  v.noUnknownKeys(container, 'container', ['image', 'profiles', 'protected_paths'])
+  v.noUnknownKeys(container, 'container', ['image', 'profiles', 'protected_paths', 'tree'])
   const rawMounts = doc.mount ?? []
   if (!Array.isArray(rawMounts)) v.fail(undefined, 'mount', 'must be an array of tables ([[mount]])')
   const mounts = (rawMounts as Table[]).map((m, i): ExtraMount => {
@@ -58,6 +61,9 @@ export async function parseOverride(text: string, file: string): Promise<Project
       readonly: v.boolean(m, 'mount', 'readonly', false, i),
     }
   })
+  const tree = v.optionalString(container, 'container', 'tree')
+  if (tree !== undefined && !(WORK_TREES as readonly string[]).includes(tree))
+    v.fail('container', 'tree', 'must be "shared" (your working tree) or "clone" (a checkout of its own)')
   const env = v.table(doc, 'env', false)
   for (const [key, value] of Object.entries(env)) {
     if (!ENV_NAME.test(key)) v.fail('env', key, 'is not a valid environment variable name')
@@ -68,6 +74,7 @@ export async function parseOverride(text: string, file: string): Promise<Project
     profiles: container.profiles === undefined ? undefined : v.strings(container, 'container', 'profiles', []),
     protectedPaths:
       container.protected_paths === undefined ? undefined : v.strings(container, 'container', 'protected_paths', []),
+    ...(tree === undefined ? {} : {tree: tree as WorkTree}),
     mounts,
     env: env as Record<string, string>,
     ...(doc.network === undefined

@@ -45,7 +45,12 @@ export interface Defaults {
   idmap?: IdmapMode
   /** Passwordless sudo for the host user in new containers; unset means on. */
   sudo?: boolean
+  /** What new containers work in: `shared` (your working tree, the default) or `clone` (a checkout of their own). */
+  tree?: WorkTree
 }
+
+export const WORK_TREES = ['shared', 'clone'] as const
+export type WorkTree = (typeof WORK_TREES)[number]
 
 export interface ProjectEntry {
   name: string
@@ -56,6 +61,18 @@ export interface ProjectEntry {
   created: string
   last_sync?: string
   backup: boolean
+  /**
+   * Clone mode: the container has a checkout of its own (in repoman's state dir) instead of the
+   * host's working tree, on `branch`, made from the host commit `base`.
+   */
+  clone?: CloneEntry
+}
+
+/** A clone-mode project's branch, the host commit its checkout was made from, and the host branch that was on. */
+export interface CloneEntry {
+  branch: string
+  base: string
+  from?: string
 }
 
 export interface Registry {
@@ -87,8 +104,9 @@ const KNOWN = {
     'network_allow',
     'idmap',
     'sudo',
+    'tree',
   ],
-  project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup'],
+  project: ['name', 'repo', 'image', 'profiles', 'created', 'last_sync', 'backup', 'clone'],
 } as const
 
 /** The error for a project name the registry does not hold. */
@@ -154,7 +172,10 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
       defaults.network_allow === undefined ? undefined : v.strings(defaults, 'defaults', 'network_allow', []),
     idmap: v.optionalString(defaults, 'defaults', 'idmap') as IdmapMode | undefined,
     sudo: defaults.sudo === undefined ? undefined : v.boolean(defaults, 'defaults', 'sudo'),
+    tree: v.optionalString(defaults, 'defaults', 'tree') as WorkTree | undefined,
   }
+  if (defaultsRecord.tree && !(WORK_TREES as readonly string[]).includes(defaultsRecord.tree))
+    v.fail('defaults', 'tree', 'must be "shared" (your working tree) or "clone" (a checkout of its own)')
   if (defaultsRecord.idmap && !['raw.idmap', 'shift'].includes(defaultsRecord.idmap))
     v.fail('defaults', 'idmap', 'must be "raw.idmap" (only your ids are mapped) or "shift"')
   if (defaultsRecord.network && !(NETWORK_MODES as readonly string[]).includes(defaultsRecord.network))
@@ -183,6 +204,7 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
       created: v.dateTime(p, 'project', 'created', i, true) as string,
       last_sync: v.dateTime(p, 'project', 'last_sync', i, false),
       backup: v.boolean(p, 'project', 'backup', true, i),
+      ...(p.clone === undefined ? {} : {clone: cloneOf(p.clone, v, i)}),
     }
   })
 
@@ -193,6 +215,18 @@ export function validateRegistry(doc: Table, text: string, file: string, hostUse
     defaults: defaultsRecord,
     project: projects,
   }
+}
+
+/** A project's `clone = {branch, base}` table, checked. */
+function cloneOf(raw: unknown, v: TomlValidator, i: number): CloneEntry {
+  if (typeof raw !== 'object' || raw === null) v.fail('project', 'clone', 'must be a table {branch, base}', i)
+  const table = raw as Table
+  v.noUnknownKeys(table, 'project.clone', ['branch', 'base', 'from'], i)
+  const branch = v.string(table, 'project.clone', 'branch', undefined, i)
+  const base = v.string(table, 'project.clone', 'base', undefined, i)
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(base)) v.fail('project', 'clone.base', 'must be a commit id', i)
+  const from = v.optionalString(table, 'project.clone', 'from', i)
+  return {branch, base, ...(from === undefined ? {} : {from})}
 }
 
 /** Which schema a parsed document declares; a file without `schema` is schema 1. */

@@ -13,7 +13,7 @@ import {
 import {containmentState} from '../../../src/lib/lifecycle/containment.js'
 import {resolveNewRequest} from '../../../src/lib/lifecycle/create.js'
 import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
-import type {Registry} from '../../../src/lib/registry/schema.js'
+import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
 const host = {lan_ip: '192.168.1.2', user: 'dev', uid: 1000, gid: 1000, home: '/home/dev'}
@@ -192,6 +192,22 @@ describe('container decisions', () => {
       expect(projectForDirectory(reg, '/home/dev/repos/a-b')?.name).to.equal('ab')
       expect(projectForDirectory(reg, '/home/dev/repos')).to.equal(undefined)
       expect(projectForDirectory(reg, '/home/dev/repos/ab')).to.equal(undefined)
+    })
+
+    it('in a repo with clones: the project in your working tree, else the one clone, else asks for a name', () => {
+      const clone = {branch: 'b', base: 'a'.repeat(40)}
+      const withClones = registry([{name: 'a'}, {name: 'a-1', repo: 'a'}, {name: 'a-2', repo: 'a'}])
+      withClones.project[1] = {...(withClones.project[1] as ProjectEntry), clone}
+      withClones.project[2] = {...(withClones.project[2] as ProjectEntry), clone}
+      expect(projectForDirectory(withClones, '/home/dev/repos/a/src')?.name).to.equal('a')
+      const onlyClones = {...withClones, project: withClones.project.slice(1)}
+      expect(() => projectForDirectory(onlyClones, '/home/dev/repos/a')).to.throw(
+        UsageError,
+        'several projects work on /home/dev/repos/a (a-1, a-2); name one, e.g. `repoman exec a-1 -- ...`',
+      )
+      expect(
+        projectForDirectory({...withClones, project: withClones.project.slice(2)}, '/home/dev/repos/a')?.name,
+      ).to.equal('a-2')
     })
 
     it('takes --cwd relative to the repo or absolute, and refuses to climb out', () => {

@@ -282,6 +282,45 @@ describe('new (create)', () => {
       expect(() => decideHost({name: 'kappa'}, worktree)).to.throw(UsageError, /\.git is a file .*register that one/)
     })
 
+    it('clone mode: its own branch and no protection; one project per working tree; only from a git repo', () => {
+      const clone = decideHost({name: 'mu', clone: true}, facts())
+      expect(clone.clone).to.deep.equal({branch: 'repoman/mu'})
+      expect(clone.protection).to.deep.equal({mount: [], create: []})
+      expect(decideHost({name: 'mu', clone: true, branch: 'agent/x'}, facts()).clone).to.deep.equal({branch: 'agent/x'})
+      expect(() => decideHost({name: 'mu', clone: true, branch: 'bad..name'}, facts())).to.throw(
+        UsageError,
+        '--branch "bad..name" is not a branch name git accepts (e.g. repoman/mu)',
+      )
+      expect(() => decideHost({name: 'mu', branch: 'x'}, facts())).to.throw(UsageError, /add --clone/)
+      const repoPath = join(reposRoot, 'mu')
+      expect(() => decideHost({name: 'mu', clone: true}, facts({hostGit: 'none'}))).to.throw(
+        UsageError,
+        `--clone makes its checkout from a git repository; ${repoPath} is none`,
+      )
+      // [defaults] tree = "clone" makes it the default; --no-clone (false) still chooses the shared tree.
+      registry.defaults.tree = 'clone'
+      expect(decideHost({name: 'mu'}, facts()).clone).to.deep.equal({branch: 'repoman/mu'})
+      expect(decideHost({name: 'mu', clone: false}, facts()).clone).to.equal(undefined)
+      registry.defaults.tree = undefined
+      const entry = (name: string, clone?: ProjectEntry['clone']): ProjectEntry => ({
+        name,
+        repo: 'mu',
+        image: 'x',
+        profiles: [],
+        created: '2026-01-01T00:00:00Z',
+        backup: true,
+        ...(clone ? {clone} : {}),
+      })
+      registry.project.push(entry('mu-a', {branch: 'repoman/mu-a', base: 'a'.repeat(40)}))
+      expect(decideHost({name: 'mu'}, facts()).clone).to.equal(undefined)
+      registry.project.push(entry('mu-shared'))
+      expect(() => decideHost({name: 'mu'}, facts())).to.throw(
+        UsageError,
+        `"mu-shared" already works in ${repoPath}; give "mu" a checkout of its own with --clone`,
+      )
+      expect(decideHost({name: 'mu', clone: true}, facts()).clone).to.deep.equal({branch: 'repoman/mu'})
+    })
+
     it('adds the default root disk to mount-only profiles, a NIC to replace when isolated, cloud-init from the image', () => {
       registry.defaults.network = 'restricted'
       const basis = decideHost({name: 'lambda', profiles: ['claude-share'], noDefaultProfiles: true}, facts())

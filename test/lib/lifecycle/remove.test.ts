@@ -13,8 +13,9 @@ import {
   type RemovalDeps,
   removalSteps,
   renderRemoval,
+  unsavedWork,
 } from '../../../src/lib/lifecycle/remove.js'
-import type {Registry} from '../../../src/lib/registry/schema.js'
+import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
 import {testProject, testRegistry} from '../../helpers/registry-fixture.js'
 
@@ -36,6 +37,11 @@ describe('remove', () => {
     project: 'repoman',
     getInstance: sinon.stub().resolves(found),
     snapshots: sinon.stub().resolves([{name: 'snap0', created_at: '', stateful: false}]),
+    // git status inside a clone (only asked for one): two paths with work not committed.
+    capture: sinon
+      .stub()
+      .resolves({exitCode: 0, stdout: ' M README.md\n?? new\x1b[2Jfile\n', stderr: '', signal: null}),
+    execArgs: sinon.stub().callsFake((_name: string, command: string[]) => command),
   })
   const stepIncus = () => ({
     deleteInstance: sinon.stub().resolves(),
@@ -100,6 +106,42 @@ describe('remove', () => {
         '  keep:   the repo at /home/dev/repos/alpha is not touched',
         '  keep:   its backup at /nfs/repos/alpha is not touched',
       ])
+    })
+
+    it('a clone: names its work not committed (as printable text), asked of git inside as you', async () => {
+      registry.project[0] = {...(registry.project[0] as ProjectEntry), clone: {branch: 'b', base: 'a'.repeat(40)}}
+      const incus = planIncus(instance('alpha'))
+      const plan = await planRemoval('alpha', false, registry, incus, stateDir)
+      expect(plan.clone).to.deep.equal({tree: join(stateDir, 'clones/alpha'), unsaved: ['README.md', 'new?[2Jfile']})
+      expect(unsavedWork(plan)).to.equal('"alpha" has work not committed in its checkout: README.md, new?[2Jfile')
+      sinon.assert.calledWithMatch(
+        incus.execArgs,
+        'alpha',
+        sinon.match.array.startsWith([
+          'git',
+          '--no-pager',
+          '-c',
+          'core.fsmonitor=false',
+          '-C',
+          '/home/dev/repos/alpha',
+          'status',
+        ]),
+        {
+          uid: 1000,
+        },
+      )
+      expect(describeRemoval(plan)).to.include(
+        `  remove: its own checkout ${join(stateDir, 'clones/alpha')} (LOST: "alpha" has work not committed in its checkout: README.md, new?[2Jfile)`,
+      )
+      // Stopped, it cannot be asked: the plan says so rather than claim there is nothing.
+      const stopped = await planRemoval(
+        'alpha',
+        false,
+        registry,
+        planIncus({...instance('alpha'), status: 'Stopped'}),
+        stateDir,
+      )
+      expect(unsavedWork(stopped)).to.match(/is not running, so its checkout .* cannot be asked/)
     })
   })
 

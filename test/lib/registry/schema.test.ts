@@ -116,6 +116,20 @@ created = "2026-04-01T00:00:00Z"
     )
   })
 
+  it('reads a clone-mode project and [defaults] tree, and names what is wrong in them', async () => {
+    const base = 'a'.repeat(40)
+    const clone = `${SPEC_EXAMPLE}clone = {branch = "repoman/isurus", base = "${base}", from = "main"}\n`
+    const {registry} = await parse(clone.replace('incus_project', 'tree = "clone"\nincus_project'))
+    expect(registry.project[0]?.clone).to.deep.equal({branch: 'repoman/isurus', base, from: 'main'})
+    expect(registry.defaults.tree).to.equal('clone')
+    expect((await parse(await serializeRegistry(registry))).registry).to.deep.equal(registry)
+    expect(await configError(clone.replace(base, 'HEAD'))).to.match(/project\[0\]\.clone\.base must be a commit id/)
+    expect(await configError(clone.replace('from =', 'frm ='))).to.match(/project\.clone\.frm is not a known setting/)
+    expect(await configError(SPEC_EXAMPLE.replace('incus_project', 'tree = "copy"\nincus_project'))).to.match(
+      /defaults\.tree must be "shared" \(your working tree\) or "clone"/,
+    )
+  })
+
   it('requires [defaults] with both roots', async () => {
     expect(await configError('schema = 3\n')).to.match(/defaults is missing/)
     expect(await configError('schema = 3\n[defaults]\nrepos_root = "/r"\n')).to.match(
