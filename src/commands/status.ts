@@ -31,7 +31,7 @@ Changed host-run files (.envrc, .claude/settings.json, ...) are problems until \
     let fixed: AccountFix[] | undefined
     if (flags.fix) {
       const gitLayout = await import('../lib/lifecycle/git-layout.js')
-      const gitPlan = await gitLayout.planGitFix(context.registry, context.incus, args.name)
+      const gitPlan = await gitLayout.planGitFix(context.registry, context.incus, context.paths.stateDir, args.name)
       const gitFix = gitLayout.gitFixSteps(gitPlan, context.incus, context.paths.stateDir)
       const plan = await status.planAccountFix(context.registry, context.incus, args.name)
       const {steps, result} = status.accountFixSteps(plan, context.registry, context.incus)

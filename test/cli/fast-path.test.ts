@@ -83,6 +83,8 @@ describe('the fast path', () => {
         noDefaultProfiles: false,
         sudo: undefined,
         allowSensitive: false,
+        clone: undefined,
+        branch: undefined,
       },
       json: false,
       verbose: false,
@@ -101,12 +103,20 @@ describe('the fast path', () => {
         noDefaultProfiles: true,
         sudo: false,
         allowSensitive: false,
+        clone: undefined,
+        branch: undefined,
       },
       json: true,
       verbose: true,
       nonInteractive: true,
     })
     expect(take('new web --non-interactive --allow-sensitive')).to.deep.include({nonInteractive: true})
+    const requestOf = (line: string) => {
+      const taken = take(line)
+      return taken && 'request' in taken ? taken.request : undefined
+    }
+    expect(requestOf('new web --clone --branch agent/x')).to.deep.include({clone: true, branch: 'agent/x'})
+    expect(requestOf('new web --no-clone')).to.deep.include({clone: false})
     for (const line of [
       'new',
       'new a b',
@@ -133,8 +143,13 @@ describe('the fast path', () => {
 
   it("reads `new`'s flags as the oclif command declares them", () => {
     const manifest = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../oclif.manifest.json'), 'utf8'))
-    const flags = manifest.commands.new.flags as Record<string, {type: string; multiple?: boolean; char?: string}>
+    const flags = manifest.commands.new.flags as Record<
+      string,
+      {type: string; multiple?: boolean; char?: string; allowNo?: boolean}
+    >
     for (const [name, kind] of Object.entries(NEW_FLAGS)) {
+      // `--no-X` of a switch oclif declares with allowNo.
+      if (!flags[name] && name.startsWith('no-') && flags[name.slice(3)]?.allowNo) continue
       expect(flags[name], name).to.not.equal(undefined)
       expect(flags[name]?.type, name).to.equal(kind === 'switch' ? 'boolean' : 'option')
       expect(Boolean(flags[name]?.multiple), name).to.equal(kind === 'values')

@@ -129,12 +129,11 @@ describe('agent homes the container cannot turn against the host (real image, ho
     expect(codexVersion.exitCode, codexVersion.stderr).to.equal(0)
     expect(codexVersion.stdout).to.match(/^codex-cli \d/)
 
-    // ~/.local and ~/.local/share inside are made by Incus for the program mounts, owned by
-    // root: opencode (which writes under both) needs them given to the user first (a gap of
-    // the program share, not of the home).
-    const opencode = await inside(
-      'sudo chown "$(id -u):$(id -g)" "$HOME/.local" "$HOME/.local/share" && opencode --version; cat "$HOME/.config/opencode/opencode.json"',
-    )
+    // The directories the mounts sit in (~/.local, ~/.local/share, ~/.config) are yours, as new
+    // made them before the first start: opencode, which writes under them, starts as it is.
+    const owners = await inside('stat -c %U "$HOME/.local" "$HOME/.local/share" "$HOME/.local/lib" "$HOME/.config"')
+    expect(owners.stdout).to.equal(`${user().name}\n`.repeat(4))
+    const opencode = await inside('opencode --version; cat "$HOME/.config/opencode/opencode.json"')
     expect(opencode.stdout, opencode.stderr).to.equal(`${opencodeVersion}\n{"autoupdate": false}\n`)
 
     // The logins stay in the host's store; the agents' process environment holds placeholders.

@@ -189,6 +189,26 @@ describe('clone mode: several agents on one repo, each in a checkout of its own 
     expect(back.stdout).to.equal('new\n M README.md\n?? untracked.txt\n')
   })
 
+  it('a git dir the agent wrecked: its branches stay in your repo; status names it; --fix rebuilds it', async () => {
+    const wreck = await inside('b', `cd ${repo} && rm -rf .git/* && git status 2>&1 | head -1`)
+    expect(wreck.stdout).to.match(/not a git repository/)
+    expect(hostGit('log', '-1', '--format=%s', 'refs/remotes/repoman/b/feature-b')).to.equal('work of b\n')
+    const status = await world.cli(['status', 'b', '--json'])
+    expect(status.exitCode).to.equal(1)
+    const project = JSON.parse(status.stdout).projects[0]
+    expect(project.git_dir).to.equal('wrecked')
+    expect(project.problems).to.include(
+      "the container's git dir is broken (its HEAD is missing or unreadable): git inside finds no repository; `repoman status b --fix` rebuilds it from your repo with the agent's branches",
+    )
+    const fixed = await world.cli(['status', 'b', '--fix', '--json'])
+    expect(JSON.parse(fixed.stdout).projects[0].git_dir, fixed.stderr).to.equal('own')
+    const back = await inside(
+      'b',
+      `cd ${repo} && git branch --show-current && git log --format=%s && git status --porcelain -- README.md`,
+    )
+    expect(back.stdout, back.stderr).to.equal('feature-b\nwork of b\nnewer on the host\ninit\n')
+  })
+
   it('remove refuses while a clone has work not committed, naming it; --yes removes it, its commits stay', async () => {
     const refused = await world.cli(['remove', 'a'])
     expect(refused.exitCode).to.equal(1)

@@ -30,7 +30,7 @@ import {
 } from '../registry/schema.js'
 import type {Step} from '../steps.js'
 import {type BackupRootState, inspectBackupRoot} from './mounts.js'
-import {backupDirOf, explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetFor} from './sync.js'
+import {backupDirOf, explainRsyncFailure, parseRsyncOutput, runRsync, selectProjects, targetUnder} from './sync.js'
 
 /** The name `--from` takes for the mirror `sync` keeps. */
 export const MIRROR = 'mirror'
@@ -212,16 +212,16 @@ const mtimeOf = (path: string) =>
   )
 
 /**
- * The copies of `dirname` under the backup root: the mirror, and each file-server snapshot that
+ * The copies of `dirnames` (a repo's, or a clone's `.repoman-clones/NAME`) under the backup root: the mirror, and each file-server snapshot that
  * has it. `.zfs` is hidden from listings on ZFS, so each snapshot directory is opened by name.
  */
 export async function findRestorePoints(
   backupRoot: string,
-  dirname: string,
+  dirnames: string[],
   lastSync: string | null,
 ): Promise<RestorePoint[]> {
   const points: RestorePoint[] = []
-  const mirror = targetFor(backupRoot, dirname)
+  const mirror = targetUnder(backupRoot, dirnames)
   if (await isDirectory(mirror))
     points.push({name: MIRROR, kind: 'mirror', path: mirror, date: lastSync ?? (await mtimeOf(mirror))})
   const seen = new Set([MIRROR])
@@ -229,7 +229,7 @@ export async function findRestorePoints(
     const dir = join(backupRoot, base)
     const snapshots = await readdir(dir).catch(() => [] as string[])
     for (const snapshot of snapshots.sort()) {
-      const path = join(dir, snapshot, dirname)
+      const path = join(dir, snapshot, ...dirnames)
       if (seen.has(snapshot) || !(await isDirectory(path))) continue
       seen.add(snapshot)
       points.push({name: snapshot, kind: 'snapshot', path, date: await mtimeOf(join(dir, snapshot))})

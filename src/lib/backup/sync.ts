@@ -71,10 +71,10 @@ export function selectProjects(registry: Registry, name?: string): ProjectEntry[
   return [findProject(registry, name)]
 }
 
-/** Where a project's mirror goes; refuses anything that is not a directory (or a clone's, two) below the backup root. */
+/** Where a project's mirror goes; refuses anything that is not one directory below the backup root. */
 export function targetFor(backupRoot: string, dirname: string): string {
   const target = resolve(backupRoot, dirname)
-  if (!dirname.split('/').every(isSafeDirname) || !isWithin(target, backupRoot) || target === resolve(backupRoot))
+  if (!isSafeDirname(dirname) || !isWithin(target, backupRoot) || target === resolve(backupRoot))
     throw new SafetyError(`repo dirname "${dirname}" would escape the backup root ${backupRoot}; refused`)
   return target
 }
@@ -322,14 +322,19 @@ export async function planSync(request: SyncRequest, deps: SyncPlanDeps): Promis
 /** Where clone checkouts are mirrored: a hidden directory of the backup root, one per project. */
 export const WORK_DIR = '.repoman-clones'
 
-/** What under the backup root is a project's own: its repo's mirror, or a clone's checkout. */
-export function backupDirOf(project: ProjectEntry): string {
-  return project.clone ? `${WORK_DIR}/${project.name}` : project.repo
+/** What under the backup root is a project's own: its repo's mirror, or a clone's checkout (one directory name each). */
+export function backupDirOf(project: ProjectEntry): string[] {
+  return project.clone ? [WORK_DIR, project.name] : [project.repo]
+}
+
+/** `targetFor`, one directory name at a time. */
+export function targetUnder(backupRoot: string, dirnames: string[]): string {
+  return dirnames.reduce((dir, dirname) => targetFor(dir, dirname), backupRoot)
 }
 
 function workOf(project: ProjectEntry, backupRoot: string, stateDir: string | undefined) {
   if (!project.clone || stateDir === undefined) return {}
-  return {work: {source: cloneTreeDir(stateDir, project.name), target: targetFor(backupRoot, backupDirOf(project))}}
+  return {work: {source: cloneTreeDir(stateDir, project.name), target: targetUnder(backupRoot, backupDirOf(project))}}
 }
 
 export interface SyncDeps {

@@ -334,6 +334,109 @@ export interface CloneStart {
   from?: string
 }
 
+/**
+ * Why git inside would not take the project's git dir for a repository (the agent deleted or
+ * broke it), or undefined: HEAD unreadable, no objects or refs directory, the alternates that
+ * borrow your objects gone. Read without following links.
+ */
+export function agentGitWreck(stateDir: string, name: string, repoPath: string): string | undefined {
+  const dir = UntrustedDir.openIfDir(agentGitDir(stateDir, name))
+  if (!dir) return 'it is gone'
+  try {
+    return wreckOf(dir, repoPath)
+  } finally {
+    dir.close()
+  }
+}
+
+function wreckOf(dir: UntrustedDir, repoPath: string): string | undefined {
+  if (hostGitKind(repoPath) !== 'dir') return undefined
+  if (!readHead(dir)) return 'its HEAD is missing or unreadable'
+  for (const sub of ['objects', 'refs']) {
+    const found = dir.dir(sub)
+    if (!found) return `its ${sub} directory is gone`
+    found.close()
+  }
+  const info = dir.dir('objects/info')
+  const alternates = info?.readFile('alternates', 4096)?.toString('utf8')
+  info?.close()
+  if (!alternates?.split('\n').includes(HOST_OBJECTS_INSIDE))
+    return 'it no longer borrows your objects (objects/info/alternates)'
+  return undefined
+}
+
+/**
+ * `status --fix` for a wrecked git dir: what can still be taken is taken, then the dir is made
+ * anew from your repository, as at `new`, and given back the agent's branches and tags as your
+ * repo holds them (refs/remotes/repoman/<name>/...), its HEAD on the branch it was on (a
+ * clone's on its own branch), and an index made from that commit: git inside then shows the
+ * working tree's differences as changes not staged, nothing lost.
+ */
+export async function rebuildAgentGit(
+  repoPath: string,
+  stateDir: string,
+  name: string,
+  options: {
+    clone?: {branch: string}
+    /** Empties the dir in place (it stays mounted): inside the container when it runs, where nothing can race the host. */
+    empty: () => Promise<void>
+  },
+): Promise<void> {
+  // What is still there is taken first (a wrecked dir's branches are added, none deleted).
+  await importAgentGit(repoPath, stateDir, name).catch(() => undefined)
+  await withLock(stateDir, name, () => rebuildLocked(repoPath, stateDir, name, options))
+}
+
+async function rebuildLocked(
+  repoPath: string,
+  stateDir: string,
+  name: string,
+  options: {clone?: {branch: string}; empty: () => Promise<void>},
+): Promise<void> {
+  const {clone} = options
+  const last = readRecord(stateDir, name)
+  const namespace = `refs/remotes/repoman/${name}/`
+  const {stdout} = await hostGit(repoPath, ['for-each-ref', '--format=%(objectname) %(refname)', namespace])
+  await options.empty()
+  rmSync(recordFile(stateDir, name), {force: true})
+  rmSync(objectsFile(stateDir, name), {force: true})
+  await fillAgentGitDir(repoPath, stateDir, name)
+  const dir = UntrustedDir.open(agentGitDir(stateDir, name))
+  try {
+    for (const line of stdout.split('\n').filter(Boolean)) {
+      const [oid, ref] = line.split(' ') as [string, string]
+      const rest = ref.slice(namespace.length)
+      const target = rest.startsWith('tags/') ? `refs/${rest}` : `refs/heads/${rest}`
+      if (isObjectId(oid) && isSafeRefName(target)) writeRef(dir, target, oid)
+    }
+    const wanted = clone ? `refs/heads/${clone.branch}` : last?.agent.head?.branch
+    const state = stateOf(dir)
+    const head = wanted && state.branches[wanted] ? {branch: wanted} : state.head
+    if (head) dir.writeFile('HEAD', headText(head))
+    const host = hostState(repoPath)
+    // Your index fits only your HEAD: any other gets one made from its commit.
+    if (!sameHead(head, host.head) || clone) {
+      const index = join(stateDir, 'agent-git', `${name}.rebuild-index`)
+      try {
+        await hostGit(repoPath, ['read-tree', head?.detached ?? state.branches[head?.branch ?? ''] ?? 'HEAD'], {
+          env: {GIT_INDEX_FILE: index},
+        })
+        dir.writeFile('index', readFileSync(index))
+      } finally {
+        rmSync(index, {force: true})
+      }
+    }
+    await writeJson(recordFile(stateDir, name), {
+      version: 1,
+      host,
+      agent: {head: head ?? null, branches: stateOf(dir).branches},
+      ...(clone || last?.clone ? {clone: true} : {}),
+    } satisfies AgentGitRecord)
+  } finally {
+    dir.close()
+  }
+}
+
 /** Deletes a project's git dir and record (at `remove`, or when `new` is undone). */
 export function removeAgentGit(stateDir: string, name: string): void {
   rmSync(agentGitDir(stateDir, name), {recursive: true, force: true})
@@ -439,6 +542,9 @@ export async function importAgentGit(repoPath: string, stateDir: string, name: s
 
 async function importLocked(repoPath: string, stateDir: string, name: string, dir: UntrustedDir) {
   const record = readRecord(stateDir, name) as AgentGitRecord
+  // From a git dir git itself would not take for one (the agent broke it), what is still there
+  // is taken, but no branch already taken is deleted: they are what `status --fix` rebuilds it with.
+  const wrecked = wreckOf(dir, repoPath) !== undefined
   const agent = stateOf(dir)
   if (sameState(agent, record.agent)) return NOTHING
   const tips = Object.values(agent.branches)
@@ -484,7 +590,7 @@ async function importLocked(repoPath: string, stateDir: string, name: string, di
     }
     existing.delete(target)
   }
-  for (const ref of existing.keys()) commands.push(`delete ${ref}`)
+  if (!wrecked) for (const ref of existing.keys()) commands.push(`delete ${ref}`)
   if (commands.length > 0) await hostGit(repoPath, ['update-ref', '--stdin'], {input: `${commands.join('\n')}\n`})
 
   const host = hostState(repoPath)
@@ -497,17 +603,18 @@ async function importLocked(repoPath: string, stateDir: string, name: string, di
     fastForward = hostTip === undefined || (await isAncestor(repoPath, hostTip, agentTip))
     indexClean = await hostIndexClean(repoPath, host)
   }
-  const follow: Follow = record.clone
-    ? {kind: 'none'}
-    : decideFollow({
-        hostHead: host.head,
-        lastAgentHead: record.agent.head,
-        agentHead: agent.head,
-        agentTip,
-        hostTip,
-        fastForward,
-        indexClean,
-      })
+  const follow: Follow =
+    record.clone || wrecked
+      ? {kind: 'none'}
+      : decideFollow({
+          hostHead: host.head,
+          lastAgentHead: record.agent.head,
+          agentHead: agent.head,
+          agentTip,
+          hostTip,
+          fastForward,
+          indexClean,
+        })
   if (follow.kind === 'fast-forward') await fastForwardHost(repoPath, follow)
   const flagged =
     agentTip && (changed.length > 0 || follow.kind !== 'none') ? await flaggedPaths(repoPath, hostTip, agentTip) : []

@@ -7,7 +7,8 @@
 import {randomBytes} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {agentHomeKind} from '../agents/home.js'
 import {agentHomesStep, agentHomesWanted} from '../agents/home-steps.js'
 import {
   ImageNotFoundError,
@@ -37,8 +38,8 @@ import {missingSubids} from '../host.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
-import {isValidProjectName, NAME_RULE} from '../names.js'
-import {cloneTreeDir, expandHome, type RepomanPaths} from '../paths.js'
+import {compareAscii, isValidProjectName, NAME_RULE} from '../names.js'
+import {cloneTreeDir, expandHome, isWithin, type RepomanPaths} from '../paths.js'
 import {findExposures} from '../profiles/guard.js'
 import {type ProjectOverride, readOverride} from '../registry/overrides.js'
 import {
@@ -207,6 +208,21 @@ export interface CreatePlan extends CreateBasis {
   cloudInitSeeded: boolean
   /** Agents whose homes the profiles want (seeded and mounted by the step before the launch). */
   agentHomes: string[]
+  /**
+   * The directories in your home inside that mounts sit in (`~/.local`, `~/.local/share`,
+   * `~/.config`, ...): made yours before the first start, or Incus makes them root's.
+   */
+  homeDirs: string[]
+}
+
+/** Pure: every directory strictly between `home` and a mount path under it, parents first. */
+export function homeMountParents(home: string, paths: string[]): string[] {
+  const dirs = new Set<string>()
+  for (const path of paths) {
+    if (!isWithin(path, home)) continue
+    for (let dir = dirname(path); dir !== home && isWithin(dir, home); dir = dirname(dir)) dirs.add(dir)
+  }
+  return [...dirs].sort((a, b) => a.split('/').length - b.split('/').length || compareAscii(a, b))
 }
 
 /** Refuses, with the specific error, what the host side rules out; otherwise settles everything but Incus's part. */
@@ -364,6 +380,7 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
     throw new ImageNotFoundError(`image "${image}" is not available; check the name with \`incus image list\``, {
       hint: listImages,
     })
+  const agentHomes = agentHomesWanted(facts.installed, profiles)
   return {
     ...basis,
     baseDevices: missingBaseDevices(facts.installed, profiles),
@@ -374,7 +391,19 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
       ...facts.installed.filter((profile) => profiles.includes(profile.name)),
       {devices: Object.fromEntries(basis.override.mounts.map((m, i) => [String(i), {type: 'disk', path: m.path}]))},
     ]),
-    agentHomes: agentHomesWanted(facts.installed, profiles),
+    agentHomes,
+    homeDirs: homeMountParents(basis.account.home, [
+      ...facts.installed
+        .filter((profile) => profiles.includes(profile.name))
+        .flatMap((profile) => Object.values(profile.devices))
+        .flatMap((device) => (device.type === 'disk' && device.path ? [device.path] : [])),
+      ...basis.override.mounts.map((mount) => mount.path),
+      basis.repoPath,
+      ...agentHomes.flatMap((agent) => {
+        const kind = agentHomeKind(agent)
+        return kind ? [join(basis.account.home, kind.insideDir)] : []
+      }),
+    ]),
   }
 }
 
@@ -663,7 +692,9 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
               result.user = account.plan.user
               result.warnings.push(...account.plan.notes)
             } else accountByExec = true
-            await writeBootFiles(files, [...bootFiles, ...(account?.writes ?? [])])
+            const {uid, gid} = plan.account
+            const homeDirs = account ? plan.homeDirs.map((path) => ({path, type: 'directory' as const, uid, gid})) : []
+            await writeBootFiles(files, [...bootFiles, ...(account?.writes ?? []), ...homeDirs])
           } finally {
             await files.close()
           }

@@ -4,8 +4,20 @@
  * own). `status` calls `host` a problem; `status --fix` moves such a container to a git dir of
  * its own, in the plan/steps shape.
  */
+
+import {readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {agentGitDevices, GIT_DEVICE, hostGitKind, prepareAgentGit, removeAgentGit} from '../git/agent-git.js'
+import {
+  agentGitDevices,
+  agentGitDir,
+  agentGitWreck,
+  GIT_DEVICE,
+  hostGitKind,
+  prepareAgentGit,
+  rebuildAgentGit,
+  removeAgentGit,
+} from '../git/agent-git.js'
+import {GitError} from '../git/host-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusInstance} from '../incus/types.js'
 import type {Registry} from '../registry/schema.js'
@@ -13,7 +25,8 @@ import {repoPathOf} from '../registry/schema.js'
 import type {Step} from '../steps.js'
 import {CONFIG_KEYS} from './containers.js'
 
-export type GitLayout = 'own' | 'host' | 'none'
+/** `wrecked`: its own, broken by the agent (`agentGitWreck`); `status --fix` rebuilds it. */
+export type GitLayout = 'own' | 'host' | 'none' | 'wrecked'
 
 /** Pure: the layout of a container's git dir, from its devices and what the repo's `.git` is on the host. */
 export function gitLayoutOf(instance: IncusInstance, repoPath: string, hostGit: 'dir' | 'file' | 'none'): GitLayout {
@@ -25,6 +38,11 @@ export function gitLayoutOf(instance: IncusInstance, repoPath: string, hostGit: 
 /** The problem `status` names for a container that writes the host's `.git`. */
 export function gitLayoutProblem(name: string): string {
   return `the container writes your repo's .git (made by an older repoman): what it writes there host git runs; \`repoman status ${name} --fix\` gives it a git dir of its own`
+}
+
+/** The problem `status` names for a git dir the agent broke. */
+export function gitWreckProblem(name: string, why: string): string {
+  return `the container's git dir is broken (${why}): git inside finds no repository; \`repoman status ${name} --fix\` rebuilds it from your repo with the agent's branches`
 }
 
 /** Pure: the devices after the move: the git dir's added, the read-only mounts into the host's `.git` gone. */
@@ -42,54 +60,85 @@ export interface GitFix {
   name: string
   repoPath: string
   instance: IncusInstance
+  /** `move`: off your `.git` onto a git dir of its own; `rebuild`: its own, broken, made anew. */
+  kind: 'move' | 'rebuild'
+  /** A clone's branch, which a rebuilt dir is put back on. */
+  clone?: {branch: string}
 }
 
 /** Pure: the registered projects whose containers still write the host's `.git`. */
 export function decideGitFix(
   registry: Registry,
   instances: IncusInstance[],
-  hostGit: (repoPath: string) => 'dir' | 'file' | 'none',
+  facts: {hostGit: (repoPath: string) => 'dir' | 'file' | 'none'; wreck: (name: string, repoPath: string) => unknown},
   name?: string,
 ): GitFix[] {
   return registry.project
     .filter((p) => name === undefined || p.name === name)
-    .flatMap((project) => {
+    .flatMap((project): GitFix[] => {
       const instance = instances.find((i) => i.name === project.name)
       const repoPath = repoPathOf(registry, project.repo)
       if (instance?.config[CONFIG_KEYS.managed] !== 'true') return []
-      return gitLayoutOf(instance, repoPath, hostGit(repoPath)) === 'host'
-        ? [{name: project.name, repoPath, instance}]
-        : []
+      const layout = gitLayoutOf(instance, repoPath, facts.hostGit(repoPath))
+      if (layout === 'host') return [{name: project.name, repoPath, instance, kind: 'move'}]
+      if (layout === 'own' && facts.wreck(project.name, repoPath))
+        return [
+          {name: project.name, repoPath, instance, kind: 'rebuild', ...(project.clone ? {clone: project.clone} : {})},
+        ]
+      return []
     })
 }
 
 export async function planGitFix(
   registry: Registry,
   incus: Pick<IncusClient, 'listInstances'>,
+  stateDir: string,
   name?: string,
 ): Promise<GitFix[]> {
-  return decideGitFix(registry, await incus.listInstances(), hostGitKind, name)
+  const wreck = (project: string, repoPath: string) => agentGitWreck(stateDir, project, repoPath)
+  return decideGitFix(registry, await incus.listInstances(), {hostGit: hostGitKind, wreck}, name)
 }
 
 /** One step per container: its git dir made from the host's repository, then its devices switched (undone: the old devices back). */
 export function gitFixSteps(
   plan: GitFix[],
-  incus: Pick<IncusClient, 'setDevices'>,
+  incus: Pick<IncusClient, 'setDevices' | 'capture' | 'execArgs'>,
   stateDir: string,
 ): {steps: Step[]; result: string[]} {
   const result: string[] = []
   const steps = plan.map(
-    ({name, repoPath, instance}): Step => ({
-      title: `Give "${name}" a git dir of its own`,
-      async run(_control, onUndo) {
-        onUndo(async () => removeAgentGit(stateDir, name))
-        const agentDir = await prepareAgentGit(repoPath, stateDir, name)
-        await incus.setDevices(name, devicesWithOwnGit(instance.devices, repoPath, agentDir))
-        onUndo(() => incus.setDevices(name, instance.devices))
-        result.push(name)
-        return undefined
-      },
-    }),
+    ({name, repoPath, instance, kind, clone}): Step =>
+      kind === 'rebuild'
+        ? {
+            title: `Rebuild the git dir of "${name}" from your repo, with the agent's branches`,
+            async run() {
+              const empty = async () => {
+                const dir = agentGitDir(stateDir, name)
+                // Running, it is emptied from inside (as root there), where nothing races the host's
+                // own deletion; stopped, nothing runs in it and the host empties it.
+                if (instance.status === 'Running') {
+                  const run = await incus.capture(
+                    incus.execArgs(name, ['find', join(repoPath, '.git'), '-mindepth', '1', '-delete']),
+                  )
+                  if (run.exitCode !== 0) throw new GitError(`could not empty the git dir inside: ${run.stderr.trim()}`)
+                } else for (const entry of readdirSync(dir)) rmSync(join(dir, entry), {recursive: true, force: true})
+              }
+              await rebuildAgentGit(repoPath, stateDir, name, {...(clone ? {clone} : {}), empty})
+              result.push(name)
+              return undefined
+            },
+          }
+        : {
+            title: `Give "${name}" a git dir of its own`,
+            async run(_control, onUndo) {
+              onUndo(async () => removeAgentGit(stateDir, name))
+              const agentDir = await prepareAgentGit(repoPath, stateDir, name)
+              await incus.setDevices(name, devicesWithOwnGit(instance.devices, repoPath, agentDir))
+              onUndo(() => incus.setDevices(name, instance.devices))
+              result.push(name)
+              return undefined
+            },
+          },
   )
   return {steps, result}
 }

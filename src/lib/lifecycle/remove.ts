@@ -13,7 +13,7 @@ import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
 import {cloneTreeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
-import type {ProjectEntry, Registry} from '../registry/schema.js'
+import type {HostRecord, ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import type {Step} from '../steps.js'
@@ -37,6 +37,8 @@ export interface RemovalPlan {
    * not committed (`null` when that cannot be asked: the container is not running).
    */
   clone?: {tree: string; unsaved: string[] | null}
+  /** You on the host: the agent's conversations are copied to your ~/.claude before its homes go. */
+  host: Pick<HostRecord, 'home' | 'uid' | 'gid'>
 }
 
 /** The `remove --json` result. */
@@ -87,6 +89,7 @@ export async function planRemoval(
     keepIncus,
     agentGit,
     ...(clone ? {clone} : {}),
+    host: registry.host,
   }
 }
 
@@ -176,6 +179,9 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
     steps.push({
       title: `Delete the agent homes of "${plan.name}"`,
       async run(control) {
+        const {renderConversations, takeConversations} = await import('../agents/conversations.js')
+        const taken = await takeConversations(deps.paths.stateDir, plan.name, plan.repoPath, plan.host)
+        for (const line of renderConversations(plan.name, taken)) control.output(line)
         const left = await deleteProjectHomes(deps.paths.stateDir, plan.name)
         if (left.length > 0)
           control.title(

@@ -1,5 +1,6 @@
 /** `repoman shell` and `repoman exec`: run as the host user, in the repo, inside the project's container. */
 import {existsSync} from 'node:fs'
+import {takeConversationsAndReport} from '../agents/conversations.js'
 import {gatewayLoginEnv} from '../agents/credentials.js'
 import {agentHomesOf} from '../agents/home.js'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
@@ -262,6 +263,7 @@ export async function prepareSession(context: SessionContext, request: SessionRe
       const exitCode = await exited
       stopWatching()
       await importAndReport(target.repoPath, stateDir, name)
+      await takeConversationsAndReport(stateDir, name, target.repoPath, context.registry.host)
       reportSessionChanges(stateDir, name, target.repoPath, context.registry.host.home)
       return exitCode
     },

@@ -7,7 +7,7 @@ import {type BackupRootState, inspectBackupRoot} from '../backup/mounts.js'
 import type {CommandOutput} from '../context.js'
 import {gatewayPid, socketFor} from '../gateway/daemon.js'
 import {type GatewayLogEntry, readGatewayLog} from '../gateway/log.js'
-import {hostGitKind, importAndReport} from '../git/agent-git.js'
+import {agentGitWreck, hostGitKind, importAndReport} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {
@@ -24,7 +24,7 @@ import {backupRootOf, projectNotFound, type Registry, repoPathOf, reposRootOf} f
 import type {Step} from '../steps.js'
 import {CONFIG_KEYS, guardContextOf, type ProjectRow, projectRows} from './containers.js'
 import {type ContainmentState, containmentState} from './containment.js'
-import {type GitLayout, gitLayoutOf, gitLayoutProblem} from './git-layout.js'
+import {type GitLayout, gitLayoutOf, gitLayoutProblem, gitWreckProblem} from './git-layout.js'
 
 export interface MountStatus {
   device: string
@@ -146,6 +146,8 @@ export function projectStatus(
     guard: GuardContext
     integrityOf: (row: ProjectRow) => IntegrityFacts
     hostGit: (repoPath: string) => 'dir' | 'file' | 'none'
+    /** Why the project's own git dir is broken, if it is (agent-git.ts). */
+    gitWreck: (name: string, repoPath: string) => string | undefined
     gatewayOf: (name: string) => ProjectStatus['gateway']
   },
 ): ProjectStatus {
@@ -187,9 +189,12 @@ export function projectStatus(
     : instance?.config[CONFIG_KEYS.managed]
       ? 'shift'
       : 'unknown'
-  const gitDir =
+  const layout =
     instance && row.registered && repoExists ? gitLayoutOf(instance, row.path, facts.hostGit(row.path)) : null
+  const wreck = layout === 'own' ? facts.gitWreck(row.name, row.path) : undefined
+  const gitDir = wreck ? 'wrecked' : layout
   if (gitDir === 'host') problems.push(gitLayoutProblem(row.name))
+  if (wreck) problems.push(gitWreckProblem(row.name, wreck))
   const nics = instance ? containerInterfaces(instance) : {interfaces: [], askedForNone: false}
   if (instance && nics.interfaces.length === 0 && !nics.askedForNone)
     problems.push(
@@ -286,6 +291,7 @@ export async function gatherStatus(
     guard: guardContextOf(registry),
     integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
     hostGit: hostGitKind,
+    gitWreck: (project: string, repoPath: string) => agentGitWreck(context.paths.stateDir, project, repoPath),
     gatewayOf: (project: string) => gatewayFacts(context.paths.stateDir, project),
   }
   const projects = rows.map((row) => projectStatus(row, byName.get(row.name), facts))

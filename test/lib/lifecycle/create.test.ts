@@ -282,6 +282,28 @@ describe('new (create)', () => {
       expect(() => decideHost({name: 'kappa'}, worktree)).to.throw(UsageError, /\.git is a file .*register that one/)
     })
 
+    it('makes the directories mounts sit in under your home yours (parents first), and nothing outside it', async () => {
+      const {homeMountParents} = await import('../../../src/lib/lifecycle/create.js')
+      expect(
+        homeMountParents('/home/dev', [
+          '/home/dev/.local/bin/claude',
+          '/home/dev/.local/share/opencode',
+          '/home/dev/.config/opencode',
+          '/home/dev/repos/alpha',
+          '/home/dev/.claude',
+          '/home/dev',
+          '/home/devil/x/y',
+          '/opt/tool/bin',
+        ]),
+      ).to.deep.equal([
+        '/home/dev/.config',
+        '/home/dev/.local',
+        '/home/dev/repos',
+        '/home/dev/.local/bin',
+        '/home/dev/.local/share',
+      ])
+    })
+
     it('clone mode: its own branch and no protection; one project per working tree; only from a git repo', () => {
       const clone = decideHost({name: 'mu', clone: true}, facts())
       expect(clone.clone).to.deep.equal({branch: 'repoman/mu'})

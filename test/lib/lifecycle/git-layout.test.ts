@@ -43,9 +43,13 @@ describe("a container's git dir: its own, or the host's (pure)", () => {
       devices: devicesWithOwnGit(oldInstance().devices, '/home/dev/repos/beta', '/s'),
     }
     const stray = {...oldInstance('stray')}
-    const plan = decideGitFix(registry, [oldInstance(), moved, stray], () => 'dir')
-    expect(plan.map((p) => p.name)).to.deep.equal(['alpha'])
-    expect(decideGitFix(registry, [oldInstance()], () => 'dir', 'beta')).to.deep.equal([])
+    const facts = {hostGit: () => 'dir' as const, wreck: () => undefined}
+    const plan = decideGitFix(registry, [oldInstance(), moved, stray], facts)
+    expect(plan.map((p) => [p.name, p.kind])).to.deep.equal([['alpha', 'move']])
+    expect(decideGitFix(registry, [oldInstance()], facts, 'beta')).to.deep.equal([])
+    // Its own git dir, broken by the agent: rebuilt.
+    const wrecked = decideGitFix(registry, [moved], {...facts, wreck: (name) => name === 'beta' && 'HEAD gone'})
+    expect(wrecked.map((p) => [p.name, p.kind])).to.deep.equal([['beta', 'rebuild']])
   })
 
   it('a fix whose device change fails takes back the git dir it made', async () => {
@@ -53,9 +57,17 @@ describe("a container's git dir: its own, or the host's (pure)", () => {
     try {
       const path = join(root, 'alpha')
       execFileSync('git', ['init', '-q', path])
-      const incus = {setDevices: sinon.stub().rejects(new Error('device busy'))}
+      const incus = {
+        setDevices: sinon.stub().rejects(new Error('device busy')),
+        capture: sinon.stub(),
+        execArgs: sinon.stub(),
+      }
       const state = join(root, 'state')
-      const {steps, result} = gitFixSteps([{name: 'alpha', repoPath: path, instance: oldInstance()}], incus, state)
+      const {steps, result} = gitFixSteps(
+        [{name: 'alpha', repoPath: path, instance: oldInstance(), kind: 'move'}],
+        incus,
+        state,
+      )
       await runSteps(steps).then(
         () => expect.fail('must fail'),
         (error: Error) => expect(error.message).to.equal('device busy'),
