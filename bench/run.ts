@@ -287,6 +287,8 @@ async function importRow(): Promise<Row> {
       env: {...process.env, ...env},
       encoding: 'utf8',
       maxBuffer: 64 * 1024 * 1024,
+      // The agent's alternates name its path inside, which host git here says it cannot find.
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
   let run = 0
   let current: {repo: string; state: string; source: string} | undefined

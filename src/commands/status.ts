@@ -20,7 +20,7 @@ Changed host-run files (.envrc, .claude/settings.json, ...) are problems until \
   static override flags = {
     fix: Flags.boolean({
       description:
-        'First repair what can be: a container made by an older repoman gets a git dir of its own, and each running container gets back your account (user, group, home, sudo as `new` made them), e.g. after it was re-provisioned.',
+        "First repair what can be: a container made by an older repoman gets a git dir of its own, and agent homes of its own instead of your host's agent dirs (its profiles installed again); a git dir the agent broke is rebuilt; each running container gets back your account (user, group, home, sudo as `new` made them), e.g. after it was re-provisioned.",
     }),
   }
 
@@ -33,10 +33,14 @@ Changed host-run files (.envrc, .claude/settings.json, ...) are problems until \
       const gitLayout = await import('../lib/lifecycle/git-layout.js')
       const gitPlan = await gitLayout.planGitFix(context.registry, context.incus, context.paths.stateDir, args.name)
       const gitFix = gitLayout.gitFixSteps(gitPlan, context.incus, context.paths.stateDir)
+      const shares = await import('../lib/agents/share-fix.js')
+      const sharePlan = await shares.planShareFix(context, args.name)
+      const shareFix = shares.shareFixSteps(sharePlan, context)
       const plan = await status.planAccountFix(context.registry, context.incus, args.name)
       const {steps, result} = status.accountFixSteps(plan, context.registry, context.incus)
       const {showSteps} = await import('../cli/ui.js')
-      await showSteps([...gitFix.steps, ...steps], {json: this.jsonEnabled()})
+      await showSteps([...gitFix.steps, ...shareFix.steps, ...steps], {json: this.jsonEnabled()})
+      if (!this.jsonEnabled()) for (const line of shares.renderShareFix(shareFix.result)) this.log(line)
       fixed = result
     }
     return this.output(

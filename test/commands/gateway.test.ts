@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 import {installClaudeCodeFor} from '../helpers/claude-npm.js'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
-import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
+import {eventually, makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 const CANARY = 'sk-ant-oat01-canary-7f3a9c1e5b'
 
@@ -125,7 +125,11 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     ])
     expect(created.exitCode, created.stderr).to.equal(0)
     expect(JSON.parse(created.stdout).network).to.equal('allowlist')
-    const instance = world.query<{expanded_devices: Record<string, Record<string, string>>}>('/1.0/instances/gw')
+    // The gateway adds the proxy device once the container runs (Incus takes a second over it).
+    const instance = await eventually(
+      () => world.query<{expanded_devices: Record<string, Record<string, string>>}>('/1.0/instances/gw'),
+      (i) => i.expanded_devices['repoman-gateway'] !== undefined,
+    )
     expect(Object.values(instance.expanded_devices).filter((d) => d.type === 'nic')).to.deep.equal([])
     expect(instance.expanded_devices['repoman-gateway']).to.include({
       type: 'proxy',

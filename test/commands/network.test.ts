@@ -1,7 +1,7 @@
 import {execFileSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {expect} from 'chai'
-import {makeWorld, requireIncus, type World} from '../helpers/world.js'
+import {eventually, makeWorld, requireIncus, type World} from '../helpers/world.js'
 
 interface Acl {
   egress: Array<Record<string, string>>
@@ -55,7 +55,8 @@ describe('network isolation (real Incus, no traffic sent)', () => {
     const status = JSON.parse((await world.cli(['status', 'locked', '--json'])).stdout)
     expect(status.projects[0].network).to.equal('restricted')
 
-    expect((await world.cli(['remove', 'locked', '--yes'])).exitCode).to.equal(0)
+    const removed = await world.cli(['remove', 'locked', '--yes'])
+    expect(removed.exitCode, removed.stderr).to.equal(0)
     expect(() => world.query(`/1.0/networks/${bridge}`)).to.throw()
     expect(() => world.query('/1.0/network-acls/repoman-locked')).to.throw()
   })
@@ -68,10 +69,13 @@ describe('network isolation (real Incus, no traffic sent)', () => {
     world.makeRepo('listed')
     const created = await world.cli(['new', 'listed'])
     expect(created.exitCode, created.stderr).to.equal(0)
-    const instance = world.query<{
-      config: Record<string, string>
-      expanded_devices: Record<string, Record<string, string>>
-    }>('/1.0/instances/listed')
+    const instance = await eventually(
+      () =>
+        world.query<{config: Record<string, string>; expanded_devices: Record<string, Record<string, string>>}>(
+          '/1.0/instances/listed',
+        ),
+      (i) => i.expanded_devices['repoman-gateway'] !== undefined,
+    )
     expect(instance.expanded_devices.eth0).to.deep.equal({type: 'none'})
     expect(instance.expanded_devices['repoman-gateway']).to.deep.include({type: 'proxy', bind: 'instance'})
     expect(instance.config['user.repoman.network'], 'no bridge of its own').to.equal(undefined)

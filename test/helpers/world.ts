@@ -249,3 +249,14 @@ export function committedRepo(world: World, name: string): string {
   world.git(repo, ...HOST_GIT_ID, 'commit', '-qm', 'init')
   return repo
 }
+
+/** Polls `read` until `done` says its value is there (or the time is up): what a background process does. */
+export async function eventually<T>(read: () => T, done: (value: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms
+  let value = read()
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    value = read()
+  }
+  return value
+}

@@ -15,7 +15,7 @@ export function agentHomeProblems(name: string, instance: IncusInstance, home: s
   const reinstall = reinstallCommand(instance.profiles)
   const problems = writableAgentState({devices}, home).map(
     (e) =>
-      `mounts ${e.path} read-write (${e.where}): the agent inside can make your host's agent run commands; run \`${reinstall}\`, then \`repoman agent refresh ${name}\``,
+      `mounts ${e.path} read-write (${e.where}): the agent inside can make your host's agent run commands; \`repoman status ${name} --fix\` installs its profiles again and gives it a home of its own (or by hand: \`${reinstall}\`, then \`repoman agent refresh ${name}\`)`,
   )
   for (const agent of agentHomesOf(instance.expanded_config ?? instance.config))
     if (!devices[agentHomeDevice(agent)])

@@ -16,6 +16,7 @@ import {resolvePolicy} from '../lifecycle/isolation.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
 import {readOverride} from '../registry/overrides.js'
 import {RegistryStore} from '../registry/store.js'
+import {gatewayDevice, hasGatewayDevice} from './inside.js'
 import {appendGatewayLog, gatewayDir} from './log.js'
 import {type GatewayPolicy, parsePolicy} from './policy.js'
 import {projectServer} from './server.js'
@@ -89,6 +90,20 @@ async function projectNames(paths: Paths): Promise<string[]> {
   }
 }
 
+/** Adds the project's proxy device to its container (made by `new` without it), unless it is there. */
+async function attachDevice(paths: Paths, name: string, socket: string): Promise<void> {
+  const registry = await new RegistryStore(paths.registryFile).read()
+  const [{IncusClient}, {CONFIG_KEYS}] = await Promise.all([
+    import('../incus/client.js'),
+    import('../lifecycle/containers.js'),
+  ])
+  const incus = new IncusClient({project: registry.defaults.incus_project})
+  const instance = await incus.getInstance(name)
+  if (instance?.config[CONFIG_KEYS.managed] !== 'true') return
+  if (hasGatewayDevice(instance.expanded_devices ?? instance.devices, socket)) return
+  await incus.patchInstance(name, {config: {}, devices: gatewayDevice(socket)})
+}
+
 /**
  * Runs the gateway in this process until SIGTERM or SIGINT. Refuses when another runs for this
  * user (its lock is held).
@@ -137,6 +152,10 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
       })
       chmodSync(socket, 0o600)
       servers.set(name, server)
+      // In the background: Incus takes a second to start a proxy device, and the next project
+      // does not wait for it. Until it is there the container has no way out (a session adds
+      // it itself when it comes first).
+      attachDevice(paths, name, socket).catch((error) => say(`gateway: no device for "${name}" yet: ${oneLine(error)}`))
     }
     say(
       `gateway: ${servers.size} project${servers.size === 1 ? '' : 's'} (${[...servers.keys()].join(', ') || 'none'})`,

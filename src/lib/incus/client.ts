@@ -71,6 +71,18 @@ export function describeIncusCommand(entry: IncusCommandEntry): string {
 type SocketRead = {answered: true; value: unknown} | {answered: false}
 
 const QUERY_TIMEOUT_MS = 15_000
+/**
+ * Incus refuses an operation on an instance while another holds its lock (e.g. the second it
+ * spends starting a proxy device); that ends by itself, so the call is tried again meanwhile.
+ * (Or it waited for that operation, and Incus then refuses to start its own: "a matching
+ * non-reusable operation has now succeeded".) A profile update that found an instance busy
+ * saved the profile but did not apply it there: sent again, it is applied to every instance anew.
+ */
+const BUSY = /Instance is busy running a "\w+" operation|A matching non-reusable operation has now succeeded/
+const BUSY_WAIT_MS = 15_000
+const BUSY_RETRY_MS = 200
+const isBusy = (text: string) => BUSY.test(text)
+
 /** Launching may download an image from a remote first. */
 const LAUNCH_TIMEOUT_MS = 15 * 60_000
 
@@ -93,9 +105,13 @@ export class IncusClient {
   /** Runs `incus ARGS...` and returns its stdout; a failure becomes a typed IncusError. */
   async run(args: string[], options: RunOptions = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
-    const result = await this.capture(args, options)
-    if (result.exitCode === 0) return result.stdout
-    throw classifyIncusFailure({...result, timeoutMs})
+    const deadline = Date.now() + BUSY_WAIT_MS
+    for (;;) {
+      const result = await this.capture(args, options)
+      if (result.exitCode === 0) return result.stdout
+      if (!isBusy(result.stderr) || Date.now() > deadline) throw classifyIncusFailure({...result, timeoutMs})
+      await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS))
+    }
   }
 
   /**
@@ -484,11 +500,30 @@ export class IncusClient {
     path: string,
     options: {body?: string; raw?: Buffer; headers?: Record<string, string>; timeoutMs?: number} = {},
   ): Promise<SocketRawResponse> {
+    const deadline = Date.now() + BUSY_WAIT_MS
+    for (;;) {
+      const busy = {seen: false}
+      try {
+        return await this.socketCallOnce(method, path, options, busy)
+      } catch (error) {
+        if (!busy.seen || Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS))
+      }
+    }
+  }
+
+  private async socketCallOnce(
+    method: string,
+    path: string,
+    options: {body?: string; raw?: Buffer; headers?: Record<string, string>; timeoutMs?: number},
+    busy: {seen: boolean},
+  ): Promise<SocketRawResponse> {
     const socket = this.socket()
     if (socket === undefined) throw new IncusError(`${method} ${path} needs the local Incus socket`)
     const timeoutMs = options.timeoutMs ?? this.timeoutMs
     const args = ['query', '--request', method, path]
     const fail = (stderr: string, exitCode: number | null = 1) => {
+      busy.seen = isBusy(stderr)
       this.onCommand?.({args, exitCode, stdout: '', stderr, via: socket, sent: true})
       return classifyIncusFailure({args, exitCode, stdout: '', stderr, timeoutMs})
     }

@@ -4,7 +4,7 @@
  */
 import {isAbsolute, join, normalize, relative} from 'node:path'
 import {UsageError} from '../errors.js'
-import {gatewayDevice, proxyEnvironment} from '../gateway/inside.js'
+import {proxyEnvironment} from '../gateway/inside.js'
 import {agentGitDevices, type HostGitKind} from '../git/agent-git.js'
 import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
@@ -167,8 +167,12 @@ export interface InstancePlan {
   sudo?: boolean
   /** The container's own git dir (on the host) and what the repo's `.git` is there. */
   agentGit?: {dir: string; host: HostGitKind}
-  /** The project's gateway socket on the host: the container's proxy device connects to it. */
-  gatewaySocket?: string
+  /**
+   * Sessions reach the gateway: the proxy variables. Its device is not in the spec: Incus
+   * spends a second starting a proxy device, so the gateway adds it once the container runs
+   * (gateway/daemon.ts), off `new`'s path.
+   */
+  gateway?: boolean
   /** Clone mode: the container's own checkout, mounted at the repo's path instead of the repo. */
   treeSource?: string
 }
@@ -186,7 +190,7 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   if (plan.sudo !== undefined) config[CONFIG_KEYS.sudo] = String(plan.sudo)
   if (plan.idmap.rawIdmap) config['raw.idmap'] = plan.idmap.rawIdmap
   config['raw.seccomp'] = containmentSeccompPolicy()
-  if (plan.gatewaySocket) Object.assign(config, proxyEnvironment())
+  if (plan.gateway) Object.assign(config, proxyEnvironment())
   for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
 
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
@@ -200,7 +204,6 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
     const path = join(plan.repoPath, rel)
     devices[protectDeviceName(rel)] = {type: 'disk', source: path, path, readonly: 'true', ...shift}
   }
-  if (plan.gatewaySocket) Object.assign(devices, gatewayDevice(plan.gatewaySocket))
   plan.override.mounts.forEach((mount, i) => {
     devices[`mount${i}`] = {
       type: 'disk',

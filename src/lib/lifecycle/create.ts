@@ -22,7 +22,7 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../errors.js'
-import {ensureGateway, socketFor} from '../gateway/daemon.js'
+import {ensureGateway} from '../gateway/daemon.js'
 import {parseAllowTarget} from '../gateway/policy.js'
 import {
   agentGitDir,
@@ -578,7 +578,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     protectedPaths: plan.protection.mount,
     sudo: plan.sudo,
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
-    gatewaySocket: socketFor(deps.paths.stateDir, name),
+    gateway: true,
     ...(plan.clone ? {treeSource: cloneTreeDir(deps.paths.stateDir, name)} : {}),
   })
   Object.assign(spec.devices, plan.baseDevices)

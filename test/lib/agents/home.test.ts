@@ -130,7 +130,7 @@ describe('agent homes', () => {
   it("status: the old read-write share of the host's agent dir is a problem, and so is a wanted home not mounted", () => {
     const old = instance({'claude-dir': {type: 'disk', source: '/home/dev/.claude', path: '/home/dev/.claude'}})
     expect(agentHomeProblems('p', old, '/home/dev')).to.deep.equal([
-      "mounts /home/dev/.claude read-write (claude-dir): the agent inside can make your host's agent run commands; run `repoman profile install claude-share`, then `repoman agent refresh p`",
+      "mounts /home/dev/.claude read-write (claude-dir): the agent inside can make your host's agent run commands; `repoman status p --fix` installs its profiles again and gives it a home of its own (or by hand: `repoman profile install claude-share`, then `repoman agent refresh p`)",
     ])
     const unmounted = instance({}, {'user.repoman.agent-home.claude': 'true'})
     expect(agentHomeProblems('p', unmounted, '/home/dev')).to.deep.equal([
