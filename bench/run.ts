@@ -105,6 +105,22 @@ function countingPath(dir: string): {
   }
 }
 
+/**
+ * `incus delete --force`, tried again while the instance is busy: the gateway adds its proxy
+ * device in the second after `new` (Incus's operation lock). Returns once it is gone.
+ */
+function deleteInstance(world: World, name: string, env: NodeJS.ProcessEnv): void {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const run = spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {
+      env,
+      encoding: 'utf8',
+    })
+    if (run.status === 0 || !/busy|non-reusable/.test(run.stderr) || Date.now() > deadline) return
+    spawnSync('sleep', ['0.2'])
+  }
+}
+
 const NEW_RUNS = Number(process.env.BENCH_NEW_RUNS ?? 5)
 
 /**
@@ -121,8 +137,7 @@ function newOnRealImage(incusDir: string, pool: string, target: number, clone = 
     // A clone is made from a commit: the repo's files, committed.
     if (clone) commitAll(world, repo)
     const cleanup = () => {
-      for (const name of ['realbench', 'rawreal'])
-        spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
+      for (const name of ['realbench', 'rawreal']) deleteInstance(world, name, env)
       world.writeRegistry([], `default_image = "${image}"`)
     }
     cleanup()
@@ -213,8 +228,7 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
     const launcher = join(world.home, '.local/share/repoman/bin/claude')
     const registry = world.registryText()
     const cleanup = () => {
-      for (const name of ['realbench', 'rawreal'])
-        spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
+      for (const name of ['realbench', 'rawreal']) deleteInstance(world, name, env)
       writeFileSync(world.registryFile, registry)
     }
     const claudeBin = join(world.home, '.local/bin/claude')
@@ -507,8 +521,7 @@ async function main(): Promise<void> {
     // new: repoman's full create (checks, launch, home, registry) against a bare launch of the same.
     const benchRepo = world.makeRepo('newbench')
     const cleanup = () => {
-      for (const name of ['newbench', 'rawbench'])
-        spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {env})
+      for (const name of ['newbench', 'rawbench']) deleteInstance(world, name, env)
       world.writeRegistry(Array.from({length: 100}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))
     }
     const yaml = `devices:\n  repo:\n    type: disk\n    source: ${benchRepo}\n    path: ${benchRepo}\n    shift: "true"\n`

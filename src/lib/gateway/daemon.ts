@@ -90,18 +90,28 @@ async function projectNames(paths: Paths): Promise<string[]> {
   }
 }
 
-/** Adds the project's proxy device to its container (made by `new` without it), unless it is there. */
-async function attachDevice(paths: Paths, name: string, socket: string): Promise<void> {
+/** Adds each project's proxy device to its container (`new` makes it without), where it is not there yet. */
+async function attachDevices(paths: Paths, names: string[]): Promise<void> {
+  if (names.length === 0) return
   const registry = await new RegistryStore(paths.registryFile).read()
   const [{IncusClient}, {CONFIG_KEYS}] = await Promise.all([
     import('../incus/client.js'),
     import('../lifecycle/containers.js'),
   ])
   const incus = new IncusClient({project: registry.defaults.incus_project})
-  const instance = await incus.getInstance(name)
-  if (instance?.config[CONFIG_KEYS.managed] !== 'true') return
-  if (hasGatewayDevice(instance.expanded_devices ?? instance.devices, socket)) return
-  await incus.patchInstance(name, {config: {}, devices: gatewayDevice(socket)})
+  const wanted = new Set(names)
+  const missing = (await incus.listInstances()).filter(
+    (i) =>
+      wanted.has(i.name) &&
+      i.config[CONFIG_KEYS.managed] === 'true' &&
+      !hasGatewayDevice(i.expanded_devices ?? i.devices, socketFor(paths.stateDir, i.name)),
+  )
+  // One at a time: each holds its container for Incus's second.
+  for (const instance of missing)
+    await incus.patchInstance(instance.name, {
+      config: {},
+      devices: gatewayDevice(socketFor(paths.stateDir, instance.name)),
+    })
 }
 
 /**
@@ -152,11 +162,11 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
       })
       chmodSync(socket, 0o600)
       servers.set(name, server)
-      // In the background: Incus takes a second to start a proxy device, and the next project
-      // does not wait for it. Until it is there the container has no way out (a session adds
-      // it itself when it comes first).
-      attachDevice(paths, name, socket).catch((error) => say(`gateway: no device for "${name}" yet: ${oneLine(error)}`))
     }
+    // In the background: Incus takes a second to start a proxy device, and the gateway goes on
+    // meanwhile. Until it is there the container has no way out (a session that comes first
+    // adds it itself). Also for known names: a project made again under one.
+    attachDevices(paths, [...names]).catch((error) => say(`gateway: could not add devices: ${oneLine(error)}`))
     say(
       `gateway: ${servers.size} project${servers.size === 1 ? '' : 's'} (${[...servers.keys()].join(', ') || 'none'})`,
     )
@@ -185,10 +195,15 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
  * With `wait` false it returns once that is asked for (`new`: no connection comes before the
  * first session, which waits).
  */
-export async function ensureGateway(stateDir: string, name: string, options: {wait: boolean}): Promise<void> {
+export async function ensureGateway(
+  stateDir: string,
+  name: string,
+  /** `attach`: the container is new, and the gateway is to add its device (a reload even when it listens already). */
+  options: {wait: boolean; attach?: boolean},
+): Promise<void> {
   const socket = socketFor(stateDir, name)
   const pid = gatewayPid(stateDir)
-  if (pid !== undefined && existsSync(socket)) return
+  if (pid !== undefined && existsSync(socket) && !options.attach) return
   if (pid !== undefined) process.kill(pid, 'SIGHUP')
   else if (!startGatewayUnit(process.env)) {
     mkdirSync(gatewayDir(stateDir), {recursive: true, mode: 0o700})

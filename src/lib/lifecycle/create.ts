@@ -654,7 +654,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     )
     result.created = entry.created
     // The gateway learns of the project now; the first session waits until it listens.
-    await ensureGateway(deps.paths.stateDir, name, {wait: false}).catch(() => undefined)
+    await ensureGateway(deps.paths.stateDir, name, {wait: false, attach: true}).catch(() => undefined)
   }
 
   /** What must be in the container before its first boot. */
