@@ -13,7 +13,7 @@ import {containmentSeccompPolicy} from '../src/lib/lifecycle/containment.js'
 import {installClaudeCodeFor} from '../test/helpers/claude-npm.js'
 import {BTRFS_POOL, REAL_IMAGE, startTestDaemon, TEST_IMAGE, type TestDaemon} from '../test/helpers/incus-daemon.js'
 import {mountTmpfs, unmount} from '../test/helpers/mounts.js'
-import {BIN, makeWorld, type World} from '../test/helpers/world.js'
+import {BIN, incusWhenFree, makeWorld, type World} from '../test/helpers/world.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 9)
 
@@ -105,22 +105,6 @@ function countingPath(dir: string): {
   }
 }
 
-/**
- * `incus delete --force`, tried again while the instance is busy: the gateway adds its proxy
- * device in the second after `new` (Incus's operation lock). Returns once it is gone.
- */
-function deleteInstance(world: World, name: string, env: NodeJS.ProcessEnv): void {
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    const run = spawnSync('incus', ['delete', '--force', name, '--project', world.incusProject], {
-      env,
-      encoding: 'utf8',
-    })
-    if (run.status === 0 || !/busy|non-reusable/.test(run.stderr) || Date.now() > deadline) return
-    spawnSync('sleep', ['0.2'])
-  }
-}
-
 const NEW_RUNS = Number(process.env.BENCH_NEW_RUNS ?? 5)
 
 /**
@@ -137,7 +121,8 @@ function newOnRealImage(incusDir: string, pool: string, target: number, clone = 
     // A clone is made from a commit: the repo's files, committed.
     if (clone) commitAll(world, repo)
     const cleanup = () => {
-      for (const name of ['realbench', 'rawreal']) deleteInstance(world, name, env)
+      for (const name of ['realbench', 'rawreal'])
+        incusWhenFree(['delete', '--force', name, '--project', world.incusProject], env)
       world.writeRegistry([], `default_image = "${image}"`)
     }
     cleanup()
@@ -228,7 +213,8 @@ function newThenAgent(incusDir: string, pool: string): Row | undefined {
     const launcher = join(world.home, '.local/share/repoman/bin/claude')
     const registry = world.registryText()
     const cleanup = () => {
-      for (const name of ['realbench', 'rawreal']) deleteInstance(world, name, env)
+      for (const name of ['realbench', 'rawreal'])
+        incusWhenFree(['delete', '--force', name, '--project', world.incusProject], env)
       writeFileSync(world.registryFile, registry)
     }
     const claudeBin = join(world.home, '.local/bin/claude')
@@ -521,7 +507,8 @@ async function main(): Promise<void> {
     // new: repoman's full create (checks, launch, home, registry) against a bare launch of the same.
     const benchRepo = world.makeRepo('newbench')
     const cleanup = () => {
-      for (const name of ['newbench', 'rawbench']) deleteInstance(world, name, env)
+      for (const name of ['newbench', 'rawbench'])
+        incusWhenFree(['delete', '--force', name, '--project', world.incusProject], env)
       world.writeRegistry(Array.from({length: 100}, (_, i) => ({name: `p${String(i).padStart(3, '0')}`})))
     }
     const yaml = `devices:\n  repo:\n    type: disk\n    source: ${benchRepo}\n    path: ${benchRepo}\n    shift: "true"\n`

@@ -3,7 +3,7 @@
  * backup root, and Incus project on the shared private daemon. Commands run as a user would
  * run them: the built CLI in a child process.
  */
-import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {execFileSync, type SpawnSyncReturns, spawn, spawnSync} from 'node:child_process'
 import {chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Context} from 'mocha'
@@ -142,19 +142,13 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
       })
     },
     incus(args) {
-      // Tried again while the gateway holds the container for Incus's second over its proxy device.
-      const deadline = Date.now() + 15_000
-      for (;;) {
-        const run = spawnSync('incus', ['--project', incusProject, ...args], {env, encoding: 'utf8'})
-        if (run.status === 0) return run.stdout
-        if (!/busy running a|non-reusable/.test(run.stderr) || Date.now() > deadline)
-          throw Object.assign(new Error(`Command failed: incus ${args.join(' ')}\n${run.stderr}`), {
-            stdout: run.stdout,
-            stderr: run.stderr,
-            status: run.status,
-          })
-        spawnSync('sleep', ['0.2'])
-      }
+      const run = incusWhenFree(['--project', incusProject, ...args], env)
+      if (run.status === 0) return run.stdout
+      throw Object.assign(new Error(`Command failed: incus ${args.join(' ')}\n${run.stderr}`), {
+        stdout: run.stdout,
+        stderr: run.stderr,
+        status: run.status,
+      })
     },
     query(path) {
       const scoped = `${path}${path.includes('?') ? '&' : '?'}project=${incusProject}`
@@ -217,24 +211,12 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
         // None ran.
       }
       const quiet = {env, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[]}
-      // The gateway may be adding a container's proxy device (Incus holds it for a second): wait that out.
-      const deleteWhenFree = (name: string) => {
-        const deadline = Date.now() + 15_000
-        for (;;) {
-          const run = spawnSync('incus', ['delete', '--force', name, '--project', incusProject], {
-            env,
-            encoding: 'utf8',
-          })
-          if (run.status === 0 || !/busy|non-reusable/.test(run.stderr) || Date.now() > deadline) return
-          spawnSync('sleep', ['0.2'])
-        }
-      }
       try {
         const instances = JSON.parse(
           execFileSync('incus', ['query', `/1.0/instances?recursion=1&project=${incusProject}`], quiet),
         )
         for (const {name, config} of instances as Array<{name: string; config: Record<string, string>}>) {
-          deleteWhenFree(name)
+          incusWhenFree(['delete', '--force', name, '--project', incusProject], env)
           // An isolated project's own bridge and ACL (what `repoman remove` would delete).
           const bridge = config['user.repoman.network']
           if (bridge) execFileSync('incus', ['network', 'delete', bridge, '--project', incusProject], quiet)
@@ -279,4 +261,17 @@ export async function eventually<T>(read: () => T, done: (value: T) => boolean, 
     value = read()
   }
   return value
+}
+
+/**
+ * `incus ARGS`, output captured, tried again while Incus says the instance is busy: the gateway
+ * holds a container for Incus's second over its proxy device just after `new`.
+ */
+export function incusWhenFree(args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const run = spawnSync('incus', args, {env, encoding: 'utf8'})
+    if (run.status === 0 || !/busy running a|non-reusable/.test(run.stderr) || Date.now() > deadline) return run
+    spawnSync('sleep', ['0.2'])
+  }
 }

@@ -4,7 +4,7 @@
  * `repoman agent refresh`, and deleted by `remove`.
  */
 import {existsSync, lstatSync, readdirSync} from 'node:fs'
-import {chown, rm, rmdir} from 'node:fs/promises'
+import {lchown, rm, rmdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {ProjectNotFoundError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
@@ -38,14 +38,17 @@ export function agentHomesWanted(installed: IncusProfile[], selected: string[]):
 
 const kindOf = (agent: string) => agentHomeKind(agent) as AgentHomeKind
 
-/** Gives the host user the home when repoman runs as root for them (as the repo's files are theirs). */
-async function ownAll(dir: string, uid: number, gid: number): Promise<void> {
+/**
+ * Gives the host user a tree repoman made as root for them (an agent home, a clone's checkout),
+ * as the repo's files are theirs; a link is given itself, never what it points at.
+ */
+export async function ownAll(dir: string, uid: number, gid: number): Promise<void> {
   if (process.getuid?.() !== 0 || uid === 0) return
-  await chown(dir, uid, gid)
+  await lchown(dir, uid, gid)
   for (const name of readdirSync(dir)) {
     const path = join(dir, name)
     if (lstatSync(path).isDirectory()) await ownAll(path, uid, gid)
-    else await chown(path, uid, gid)
+    else await lchown(path, uid, gid)
   }
 }
 

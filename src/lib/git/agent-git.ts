@@ -16,7 +16,7 @@ import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {oneLine} from '../errors.js'
 import type {DeviceMap} from '../incus/types.js'
-import {GitError, hostGit} from './host-git.js'
+import {commitOf, GitError, hostGit} from './host-git.js'
 import {type ImportedObjects, importObjects} from './import.js'
 import {type Head, headText, isObjectId, isSafeRefName, packedRefsText, readHead, readRefs} from './refs.js'
 import {UntrustedDir} from './untrusted-dir.js'
@@ -295,28 +295,20 @@ export async function checkoutClone(
   branch: string,
   tree: string,
 ): Promise<CloneStart> {
-  const tip = await hostGit(repoPath, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'], {allow: [1]})
-  if (tip.exitCode !== 0)
+  const base = await commitOf(repoPath, 'HEAD')
+  if (!base)
     throw new GitError(
       `${repoPath} has no commit yet, which a checkout of its own is made from; commit first, then \`repoman new\` again`,
     )
-  const base = tip.stdout.trim()
   const from = hostState(repoPath).head?.branch
-  const index = join(stateDir, 'agent-git', `${name}.clone-index`)
+  const index = await indexOf(repoPath, stateDir, name, base, tree)
+  const dir = UntrustedDir.open(agentGitDir(stateDir, name))
   try {
-    const env = {GIT_INDEX_FILE: index, GIT_WORK_TREE: tree}
-    await hostGit(repoPath, ['read-tree', base], {env})
-    await hostGit(repoPath, ['checkout-index', '-a', '-u'], {env})
-    const dir = UntrustedDir.open(agentGitDir(stateDir, name))
-    try {
-      writeRef(dir, `refs/heads/${branch}`, base)
-      dir.writeFile('HEAD', headText({branch: `refs/heads/${branch}`}))
-      dir.writeFile('index', readFileSync(index))
-    } finally {
-      dir.close()
-    }
+    writeRef(dir, `refs/heads/${branch}`, base)
+    dir.writeFile('HEAD', headText({branch: `refs/heads/${branch}`}))
+    dir.writeFile('index', index)
   } finally {
-    rmSync(index, {force: true})
+    dir.close()
   }
   const record = readRecord(stateDir, name) as AgentGitRecord
   const head: Head = {branch: `refs/heads/${branch}`}
@@ -326,6 +318,28 @@ export async function checkoutClone(
     clone: true,
   } satisfies AgentGitRecord)
   return {base, ...(from ? {from: from.slice('refs/heads/'.length)} : {})}
+}
+
+/**
+ * An index of `commit`'s tree, made by host git on the host's repository in a file of its own
+ * (and, given `checkout`, its files written into that empty directory): data for the agent's dir.
+ */
+async function indexOf(
+  repoPath: string,
+  stateDir: string,
+  name: string,
+  commit: string,
+  checkout?: string,
+): Promise<Buffer> {
+  const index = join(stateDir, 'agent-git', `${name}.made-index`)
+  try {
+    const env = {GIT_INDEX_FILE: index, ...(checkout ? {GIT_WORK_TREE: checkout} : {})}
+    await hostGit(repoPath, ['read-tree', commit], {env})
+    if (checkout) await hostGit(repoPath, ['checkout-index', '-a', '-u'], {env})
+    return readFileSync(index)
+  } finally {
+    rmSync(index, {force: true})
+  }
 }
 
 /** Where a clone started: the host commit, and the host branch it was on (none on a detached HEAD). */
@@ -416,15 +430,8 @@ async function rebuildLocked(
     const host = hostState(repoPath)
     // Your index fits only your HEAD: any other gets one made from its commit.
     if (!sameHead(head, host.head) || clone) {
-      const index = join(stateDir, 'agent-git', `${name}.rebuild-index`)
-      try {
-        await hostGit(repoPath, ['read-tree', head?.detached ?? state.branches[head?.branch ?? ''] ?? 'HEAD'], {
-          env: {GIT_INDEX_FILE: index},
-        })
-        dir.writeFile('index', readFileSync(index))
-      } finally {
-        rmSync(index, {force: true})
-      }
+      const commit = head?.detached ?? state.branches[head?.branch ?? ''] ?? 'HEAD'
+      dir.writeFile('index', await indexOf(repoPath, stateDir, name, commit))
     }
     await writeJson(recordFile(stateDir, name), {
       version: 1,

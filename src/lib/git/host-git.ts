@@ -69,3 +69,9 @@ export function hostGit(repoPath: string, args: string[], options: GitOptions = 
     })
   })
 }
+
+/** The commit `rev` names in the host's repository, or undefined when it names none. */
+export async function commitOf(repoPath: string, rev: string): Promise<string | undefined> {
+  const run = await hostGit(repoPath, ['rev-parse', '--verify', '-q', `${rev}^{commit}`], {allow: [1]})
+  return run.exitCode === 0 ? run.stdout.trim() : undefined
+}

@@ -7,7 +7,7 @@
  */
 import {RepomanError, UsageError} from '../errors.js'
 import {importAndReport, refreshAgentGit} from '../git/agent-git.js'
-import {hostGit} from '../git/host-git.js'
+import {commitOf, hostGit} from '../git/host-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import type {RepomanPaths} from '../paths.js'
@@ -134,8 +134,8 @@ export async function cloneStanding(
   const repoPath = repoPathOf(registry, project.repo)
   const {branch, base, from} = project.clone
   const [host, agent] = await Promise.all([
-    from ? tipOf(repoPath, `refs/heads/${from}`) : base,
-    tipOf(repoPath, agentRef(project.name, branch)),
+    from ? commitOf(repoPath, `refs/heads/${from}`) : base,
+    commitOf(repoPath, agentRef(project.name, branch)),
   ])
   const [counts, uncommitted] = await Promise.all([
     hostGit(repoPath, ['rev-list', '--left-right', '--count', `${host ?? base}...${agent ?? base}`], {allow: [128]}),
@@ -150,18 +150,13 @@ export function agentRef(name: string, branch: string): string {
   return `refs/remotes/repoman/${name}/${branch}`
 }
 
-async function tipOf(repoPath: string, ref: string): Promise<string | undefined> {
-  const run = await hostGit(repoPath, ['rev-parse', '--verify', '-q', `${ref}^{commit}`], {allow: [1]})
-  return run.exitCode === 0 ? run.stdout.trim() : undefined
-}
-
 /** `repoman diff NAME`: the agent's commits against its base (host git), then its uncommitted work (git inside). */
 export async function cloneDiff(context: Context, name: string, options: {stat: boolean}): Promise<CloneDiff> {
   const project = cloneProject(context.registry, name, 'diff')
   const repoPath = repoPathOf(context.registry, project.repo)
   await importAndReport(repoPath, context.paths.stateDir, name)
   const {branch, base} = project.clone
-  const head = (await tipOf(repoPath, agentRef(name, branch))) ?? base
+  const head = (await commitOf(repoPath, agentRef(name, branch))) ?? base
   const [count, numstat, patch] = await Promise.all([
     hostGit(repoPath, ['rev-list', '--count', `${base}..${head}`]),
     hostGit(repoPath, ['diff', '--numstat', '--no-ext-diff', '--no-textconv', base, head]),
@@ -247,7 +242,7 @@ export async function updateClone(context: Context, name: string, options: {merg
   const repoPath = repoPathOf(context.registry, project.repo)
   const {branch, base, from} = project.clone
   const onto = from ?? base
-  const commit = (await tipOf(repoPath, from ? `refs/heads/${from}` : base)) ?? base
+  const commit = (await commitOf(repoPath, from ? `refs/heads/${from}` : base)) ?? base
   await refreshAgentGit(repoPath, context.paths.stateDir, name)
   // As a session would: the container started if stopped, as the user, with their git identity.
   const target = {project, repoPath, cwd: repoPath}

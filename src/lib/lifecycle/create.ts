@@ -9,7 +9,7 @@ import {existsSync, statSync} from 'node:fs'
 import {chown, mkdir, readFile, rm, rmdir, writeFile} from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {agentHomeKind} from '../agents/home.js'
-import {agentHomesStep, agentHomesWanted} from '../agents/home-steps.js'
+import {agentHomesStep, agentHomesWanted, ownAll} from '../agents/home-steps.js'
 import {
   ImageNotFoundError,
   IncusAlreadyExistsError,
@@ -514,7 +514,7 @@ function agentGitStep(plan: CreatePlan, stateDir: string, result: NewResult): {s
       if (!plan.clone) return
       const start = await checkoutClone(plan.repoPath, stateDir, plan.name, plan.clone.branch, tree)
       // Made as the host user, as a checkout of theirs would be.
-      if (process.getuid?.() === 0) await chownTree(tree, plan.host.uid, plan.host.gid)
+      await ownAll(tree, plan.host.uid, plan.host.gid)
       result.clone = {branch: plan.clone.branch, ...start}
     },
   }
@@ -763,13 +763,6 @@ function launchSteps(
       },
     },
   ]
-}
-
-/** `chown -R`, for a tree made by root for the host user. */
-async function chownTree(path: string, uid: number, gid: number): Promise<void> {
-  const {readdir, lchown} = await import('node:fs/promises')
-  await lchown(path, uid, gid)
-  for (const entry of await readdir(path, {recursive: true})) await lchown(join(path, entry), uid, gid)
 }
 
 /** Takes back a path made in .git/.hg, only while still empty: git may have used it meanwhile. */
