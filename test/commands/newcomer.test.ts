@@ -24,6 +24,18 @@ const SUDOERS = `/etc/sudoers.d/${USER}`
 const run = (command: string, args: string[], env?: NodeJS.ProcessEnv) =>
   execFileSync(command, args, {encoding: 'utf8', env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe']})
 
+/**
+ * Deletes the newcomer with their home. Their processes go first: `new` leaves the user's
+ * gateway daemon running, and userdel refuses a user with a live process.
+ */
+function deleteUser(): void {
+  if (spawnSync('id', [USER]).status !== 0) return
+  spawnSync('pkill', ['-KILL', '-u', USER])
+  for (let i = 0; i < 50 && spawnSync('pgrep', ['-u', USER]).status === 0; i++)
+    spawnSync('sleep', ['0.1'])
+  run('userdel', ['-r', USER])
+}
+
 /** root:UID:1 in /etc/subuid and /etc/subgid, as the installer adds them for a daemon it starts. */
 function addSubids(): void {
   for (const file of ['/etc/subuid', '/etc/subgid']) {
@@ -59,7 +71,7 @@ describe("a newcomer's path: the README's install as a fresh user, to an agent i
     requireRealImage(this)
     const image = run('bash', [join(ROOT, 'scripts/build-test-image.sh')]).trim()
     // A fresh user, Debian's start-up files from /etc/skel, sudo without a password.
-    if (spawnSync('id', [USER]).status === 0) run('userdel', ['-r', USER])
+    deleteUser()
     run('useradd', ['-m', '-u', String(UID), '-U', '-s', '/bin/bash', USER])
     writeFileSync(SUDOERS, `${USER} ALL=(ALL) NOPASSWD:ALL\n`, {mode: 0o440})
     if (spawnSync('getent', ['group', GROUP]).status !== 0) run('groupadd', ['--system', GROUP])
@@ -102,7 +114,7 @@ describe("a newcomer's path: the README's install as a fresh user, to an agent i
     }
     for (const [file, text] of saved) writeFileSync(file, text)
     rmSync(SUDOERS, {force: true})
-    spawnSync('userdel', ['-r', USER], {stdio: 'ignore'})
+    deleteUser()
     spawnSync('groupdel', [GROUP], {stdio: 'ignore'})
   })
 
