@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the real-distro test image: Debian 13 (trixie) with systemd, cloud-init, sudo, git and
-# bash, from Debian's packages with debootstrap, as an Incus image pair (meta + rootfs tarballs).
+# Builds the real-distro test image: Debian 13 (trixie) with systemd, cloud-init, sudo, git,
+# bash and nodejs (for the JavaScript agents: gemini, pi), from Debian's packages with debootstrap,
+# as an Incus image pair (meta + rootfs tarballs).
 # The result is cached in $REPOMAN_TEST_IMAGE_CACHE (default /var/cache/repoman-test) under a
 # name that carries this script's hash, so a changed recipe builds anew and an unchanged one is
 # reused. Prints the directory that holds meta.tar.gz and rootfs.tar.gz.
@@ -25,7 +26,7 @@ trap 'umount -l "$work/rootfs/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 rootfs="$work/rootfs"
 echo "building the Debian 13 test image in $work (about two minutes)..." >&2
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,bash,sudo,git,ca-certificates,iproute2,tmux,passwd,login,curl \
+  --include=systemd,systemd-sysv,bash,sudo,git,ca-certificates,iproute2,tmux,passwd,login,curl,nodejs \
   trixie "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 || {
   tail -20 "$work/debootstrap.log" >&2
   exit 1

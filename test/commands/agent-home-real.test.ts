@@ -120,7 +120,7 @@ describe('agent homes the container cannot turn against the host (real image, ho
     expect(seen.stdout).to.equal(
       `${hostSettings}${join(world.home, '.claude')}:\n.claude.json\nsettings.json\nskills\n\n${join(world.home, '.codex')}:\nconfig.toml\n{\n  "hasCompletedOnboarding": true\n}\n`,
     )
-    // The image has no node for codex's npm wrapper: its native binary, shared with the package.
+    // codex's native binary, shared with its npm package, runs as the wrapper would.
     const native = join(
       world.home,
       '.local/lib/node_modules/@openai/codex/node_modules/@openai/codex-linux-x64/vendor/x86_64-unknown-linux-musl/bin/codex',

@@ -7,59 +7,15 @@
  */
 import {spawn} from 'node:child_process'
 import {chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
-import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
+import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {installClaudeCodeFor} from '../helpers/claude-npm.js'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
+import {type Received, STAND_IN_TEXT, standInApi} from '../helpers/stand-in-api.js'
 import {eventually, makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 const CANARY = 'sk-ant-oat01-canary-7f3a9c1e5b'
-
-interface Received {
-  url?: string
-  headers: IncomingHttpHeaders
-  body: string
-}
-
-/** A stand-in for the Anthropic API: records each request, answers a streamed message. */
-function standIn(received: Received[]): Server {
-  return createServer((request, response) => {
-    let body = ''
-    request.on('data', (chunk) => (body += chunk))
-    request.on('end', () => {
-      received.push({url: request.url, headers: request.headers, body})
-      if (!request.url?.startsWith('/v1/messages')) return response.writeHead(404).end('{}')
-      const message = {
-        id: 'msg_1',
-        type: 'message',
-        role: 'assistant',
-        model: 'claude-sonnet-4-5',
-        content: [],
-        stop_reason: null,
-        usage: {input_tokens: 1, output_tokens: 1},
-      }
-      const text = 'hello from the stand-in'
-      if (!/"stream":\s*true/.test(body))
-        return response
-          .writeHead(200, {'content-type': 'application/json'})
-          .end(JSON.stringify({...message, content: [{type: 'text', text}], stop_reason: 'end_turn'}))
-      const events: Array<[string, unknown]> = [
-        ['message_start', {type: 'message_start', message}],
-        ['content_block_start', {type: 'content_block_start', index: 0, content_block: {type: 'text', text: ''}}],
-        ['content_block_delta', {type: 'content_block_delta', index: 0, delta: {type: 'text_delta', text}}],
-        ['content_block_stop', {type: 'content_block_stop', index: 0}],
-        [
-          'message_delta',
-          {type: 'message_delta', delta: {stop_reason: 'end_turn', stop_sequence: null}, usage: {output_tokens: 5}},
-        ],
-        ['message_stop', {type: 'message_stop'}],
-      ]
-      response.writeHead(200, {'content-type': 'text/event-stream'})
-      response.end(events.map(([event, data]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join(''))
-    })
-  })
-}
 
 describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
   let world: World
@@ -95,7 +51,7 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     mkdirSync(join(world.home, '.claude'))
     writeFileSync(join(world.home, '.claude.json'), '{"hasCompletedOnboarding": true}\n')
     for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), user().uid, user().gid)
-    api = standIn(received)
+    api = standInApi(received)
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
     port = (api.address() as {port: number}).port
     world.writeOverride('gw', '[network]\nmode = "allowlist"\nallow = ["claude", "deb.debian.org"]\n')
@@ -141,7 +97,7 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     const messages = received.filter((r) => r.url?.startsWith('/v1/messages'))
     expect(messages.length, `${claude.stdout}\n${claude.stderr}`).to.be.greaterThan(0)
     for (const request of messages) expect(request.headers.authorization).to.equal(`Bearer ${CANARY}`)
-    expect(claude.stdout).to.include('hello from the stand-in')
+    expect(claude.stdout).to.include(STAND_IN_TEXT)
     expect(claude.exitCode).to.equal(0)
 
     // Nowhere inside: not in the session's environment, not in any process's, not in any file.
@@ -166,10 +122,10 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
       ANTHROPIC_API_KEY: 'sk-ant-api03-host',
     })
-    expect(resumed.stdout, resumed.stderr).to.include('hello from the stand-in')
+    expect(resumed.stdout, resumed.stderr).to.include(STAND_IN_TEXT)
     // What the host's claude sent holds the conversation from inside, then the new prompt.
     const body = received.find((r) => r.url?.startsWith('/v1/messages'))?.body ?? ''
-    expect(body.indexOf('hello from the stand-in')).to.be.greaterThan(-1).and.lessThan(body.indexOf('again'))
+    expect(body.indexOf(STAND_IN_TEXT)).to.be.greaterThan(-1).and.lessThan(body.indexOf('again'))
 
     // Planted in the transcript directory, and in another project's: none of it reaches the host.
     const hook = `{"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch ${world.home}/PWNED-hook"}]}]}}`

@@ -31,8 +31,7 @@ const run = (command: string, args: string[], env?: NodeJS.ProcessEnv) =>
 function deleteUser(): void {
   if (spawnSync('id', [USER]).status !== 0) return
   spawnSync('pkill', ['-KILL', '-u', USER])
-  for (let i = 0; i < 50 && spawnSync('pgrep', ['-u', USER]).status === 0; i++)
-    spawnSync('sleep', ['0.1'])
+  for (let i = 0; i < 50 && spawnSync('pgrep', ['-u', USER]).status === 0; i++) spawnSync('sleep', ['0.1'])
   run('userdel', ['-r', USER])
 }
 

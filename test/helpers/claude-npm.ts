@@ -1,5 +1,5 @@
 /**
- * Agents from npm for the real-image tests (Claude Code, Codex, opencode), installed once per version
+ * Agents from npm for the real-image tests (Claude Code, Codex, opencode, Gemini CLI, pi), installed once per version
  * into the test cache (/var/cache/repoman-test/npm-<agent>-<version>; the registry is slow) and
  * copied into a test user's ~/.local, as `npm i -g --prefix ~/.local <package>` leaves it.
  */
@@ -8,7 +8,13 @@ import {existsSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 
 /** The npm package of each agent the tests install. */
-const PACKAGES = {claude: '@anthropic-ai/claude-code', codex: '@openai/codex', opencode: 'opencode-ai'} as const
+const PACKAGES = {
+  claude: '@anthropic-ai/claude-code',
+  codex: '@openai/codex',
+  opencode: 'opencode-ai',
+  gemini: '@google/gemini-cli',
+  pi: '@mariozechner/pi-coding-agent',
+} as const
 export type NpmAgent = keyof typeof PACKAGES
 const cacheRoot = () => process.env.REPOMAN_TEST_IMAGE_CACHE ?? '/var/cache/repoman-test'
 // npm here needs the system CA bundle named (root's npm config has it, a test user's has not).

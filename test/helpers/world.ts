@@ -27,8 +27,14 @@ export interface World {
   incusProject: string
   env: NodeJS.ProcessEnv
   registryFile: string
-  /** Runs `repoman ARGS` with this world's environment; stdin is closed unless `input` is given. */
-  cli(args: string[], options?: {input?: string; env?: NodeJS.ProcessEnv; cwd?: string}): Promise<CliResult>
+  /**
+   * Runs `repoman ARGS` with this world's environment; stdin is closed unless `input` is given;
+   * `timeout` (ms) kills a run that hangs, so the test fails saying what it printed.
+   */
+  cli(
+    args: string[],
+    options?: {input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number},
+  ): Promise<CliResult>
   /** Runs the `incus` CLI against the test daemon, scoped to this world's project. */
   incus(args: string[]): string
   /** GET an Incus API path (with this world's project) and parse the JSON. */
@@ -131,6 +137,7 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
           env: {...env, ...options.env},
           cwd: options.cwd ?? home,
           stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+          ...(options.timeout ? {timeout: options.timeout, killSignal: 'SIGKILL' as const} : {}),
         })
         let stdout = ''
         let stderr = ''

@@ -26,7 +26,11 @@ A project made before agent homes existed gets its home mounted too, once its pr
       import('../../cli/ui.js'),
     ])
     const plan = await planRefresh({name: args.name, agent: flags.agent}, context)
-    const {steps, result} = refreshSteps(plan, {incus: context.incus, host: context.registry.host})
+    const {steps, result} = refreshSteps(plan, {
+      incus: context.incus,
+      host: context.registry.host,
+      paths: this.paths,
+    })
     await showSteps(steps, {json: this.jsonEnabled()})
     for (const line of renderRefresh(result)) this.log(line)
     return result

@@ -11,28 +11,71 @@ import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 import type {RepomanPaths} from '../paths.js'
 
-/** How each agent takes a login from its environment. */
-export const LOGIN_ENV: Readonly<Record<string, string>> = {
-  // A long-lived token from `claude setup-token`: not a rotating OAuth refresh token, so
-  // copies in several containers do not log each other out.
-  claude: 'CLAUDE_CODE_OAUTH_TOKEN',
-  codex: 'OPENAI_API_KEY',
-  gemini: 'GEMINI_API_KEY',
-}
-
-/** The agent's API: the variable that points it elsewhere, and where it goes by default. */
-export const AGENT_APIS: Readonly<Record<string, {baseEnv: string; upstream: string}>> = {
-  claude: {baseEnv: 'ANTHROPIC_BASE_URL', upstream: 'https://api.anthropic.com'},
-  codex: {baseEnv: 'OPENAI_BASE_URL', upstream: 'https://api.openai.com/v1'},
-  gemini: {baseEnv: 'GOOGLE_GEMINI_BASE_URL', upstream: 'https://generativelanguage.googleapis.com'},
-}
-
 /** What the container holds instead of a token; the gateway swaps it for the real one. */
 export const PLACEHOLDER = 'repoman-gateway-placeholder'
 
 /** Where the gateway listens inside every container (the proxy device's loopback end). */
 export const GATEWAY_LISTEN = {host: '127.0.0.1', port: 3128}
 export const GATEWAY_URL = `http://${GATEWAY_LISTEN.host}:${GATEWAY_LISTEN.port}`
+
+/** How an agent is pointed at the gateway with the placeholder, and where its API is. */
+export interface AgentLogin {
+  /** The agent's API by default (the gateway's upstream without `--upstream`). */
+  upstream: string
+  /** What the login is: asked for by this name. */
+  secret: string
+  /** What carries the placeholder inside: the variable, or the file. */
+  carrier: string
+  /** The session environment, given the agent's gateway URL. */
+  env: (base: string) => Record<string, string>
+  /** JSON merged into a file of the agent's home at seeding, for what it takes from no variable. */
+  homeFile?: {name: string; merge: (base: string) => Record<string, unknown>}
+}
+
+export const AGENT_LOGINS: Readonly<Record<string, AgentLogin>> = {
+  claude: {
+    upstream: 'https://api.anthropic.com',
+    secret: 'token `claude setup-token` printed',
+    // A long-lived token from `claude setup-token`: not a rotating OAuth refresh token, so
+    // copies in several containers do not log each other out.
+    carrier: 'CLAUDE_CODE_OAUTH_TOKEN',
+    env: (base) => ({CLAUDE_CODE_OAUTH_TOKEN: PLACEHOLDER, ANTHROPIC_BASE_URL: base}),
+  },
+  codex: {
+    upstream: 'https://api.openai.com/v1',
+    secret: 'OpenAI API key',
+    carrier: 'OPENAI_API_KEY',
+    env: (base) => ({OPENAI_API_KEY: PLACEHOLDER, OPENAI_BASE_URL: base}),
+  },
+  gemini: {
+    upstream: 'https://generativelanguage.googleapis.com',
+    secret: 'Gemini API key',
+    carrier: 'GEMINI_API_KEY',
+    env: (base) => ({GEMINI_API_KEY: PLACEHOLDER, GOOGLE_GEMINI_BASE_URL: base}),
+    // With a base URL alone it picks its "gateway" auth, which its key check then refuses.
+    homeFile: {name: 'settings.json', merge: () => ({security: {auth: {selectedType: 'gemini-api-key'}}})},
+  },
+  // An Anthropic API key, through opencode's own inline config: ANTHROPIC_* variables would
+  // also reach Claude Code, which prefers an API key to its login.
+  opencode: {
+    upstream: 'https://api.anthropic.com/v1',
+    secret: 'Anthropic API key',
+    carrier: 'OPENCODE_CONFIG_CONTENT',
+    env: (base) => ({
+      OPENCODE_CONFIG_CONTENT: JSON.stringify({provider: {anthropic: {options: {apiKey: PLACEHOLDER, baseURL: base}}}}),
+    }),
+  },
+  // An Anthropic API key, through pi's models.json: pi reads its API's address from no variable.
+  pi: {
+    upstream: 'https://api.anthropic.com',
+    secret: 'Anthropic API key',
+    carrier: 'models.json',
+    env: () => ({}),
+    homeFile: {name: 'models.json', merge: (base) => ({providers: {anthropic: {baseUrl: base, apiKey: PLACEHOLDER}}})},
+  },
+}
+
+const gatewayBase = (agent: string) => `${GATEWAY_URL}/agents/${agent}`
 
 /** The agent's own command that makes a long-lived token, run on the host by `agent login`. */
 export const TOKEN_COMMAND: Readonly<Record<string, string[]>> = {claude: ['claude', 'setup-token']}
@@ -42,13 +85,19 @@ const credentialFile = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =
 const upstreamFile = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =>
   join(credentialsDir(paths), `${agent}.upstream`)
 
-export function loginEnvOf(agent: string): string {
-  const name = LOGIN_ENV[agent]
-  if (!name)
+/** What carries the agent's placeholder inside (its variable or file), or a usage error for an unknown agent. */
+export function loginCarrierOf(agent: string): string {
+  return loginOf(agent).carrier
+}
+
+/** The agent's login kind, or a usage error for an agent repoman keeps none for. */
+export function loginOf(agent: string): AgentLogin {
+  const login = AGENT_LOGINS[agent]
+  if (!login)
     throw new UsageError(
-      `repoman keeps no login for "${agent}"; it does for ${Object.keys(LOGIN_ENV).join(', ')} (other agents: [container] env in repos.d)`,
+      `repoman keeps no login for "${agent}"; it does for ${Object.keys(AGENT_LOGINS).join(', ')} (other agents: [container] env in repos.d)`,
     )
-  return name
+  return login
 }
 
 /** Pure: a pasted token or key as it is stored (one line, no surrounding space), or why not. */
@@ -67,7 +116,7 @@ export async function saveCredential(
   secret: string,
   upstream?: string,
 ): Promise<{agent: string; env: string; file: string; upstream: string}> {
-  const env = loginEnvOf(agent)
+  const env = loginCarrierOf(agent)
   const normalized = normalizeSecret(secret)
   const checkedUpstream = upstream === undefined ? undefined : checkUpstream(upstream)
   const dir = credentialsDir(paths)
@@ -101,7 +150,7 @@ export function upstreamOf(paths: Pick<RepomanPaths, 'configDir'>, agent: string
   try {
     return readFileSync(upstreamFile(paths, agent), 'utf8').trim()
   } catch {
-    return AGENT_APIS[agent]?.upstream ?? ''
+    return AGENT_LOGINS[agent]?.upstream ?? ''
   }
 }
 
@@ -110,7 +159,7 @@ export function readLogin(
   paths: Pick<RepomanPaths, 'configDir'>,
   agent: string,
 ): {token: string; upstream: string} | undefined {
-  if (!AGENT_APIS[agent]) return undefined
+  if (!AGENT_LOGINS[agent]) return undefined
   try {
     const token = readFileSync(credentialFile(paths, agent), 'utf8').trim()
     return token ? {token, upstream: upstreamOf(paths, agent)} : undefined
@@ -121,13 +170,16 @@ export function readLogin(
 
 /** Forgets the agent's login; says whether there was one. */
 export function deleteCredential(paths: Pick<RepomanPaths, 'configDir'>, agent: string): boolean {
-  loginEnvOf(agent)
+  loginCarrierOf(agent)
   const file = credentialFile(paths, agent)
   const existed = statSync(file, {throwIfNoEntry: false}) !== undefined
   rmSync(file, {force: true})
   rmSync(upstreamFile(paths, agent), {force: true})
   return existed
 }
+
+const hasLogin = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =>
+  statSync(credentialFile(paths, agent), {throwIfNoEntry: false}) !== undefined
 
 /**
  * The environment that logs `agents` in inside a session: for each with a login, the
@@ -137,13 +189,20 @@ export function deleteCredential(paths: Pick<RepomanPaths, 'configDir'>, agent: 
 export function gatewayLoginEnv(paths: Pick<RepomanPaths, 'configDir'>, agents: string[]): Record<string, string> {
   const env: Record<string, string> = {}
   for (const agent of agents) {
-    const name = LOGIN_ENV[agent]
-    const api = AGENT_APIS[agent]
-    if (!name || !api || statSync(credentialFile(paths, agent), {throwIfNoEntry: false}) === undefined) continue
-    env[name] = PLACEHOLDER
-    env[api.baseEnv] = `${GATEWAY_URL}/agents/${agent}`
+    const login = AGENT_LOGINS[agent]
+    if (login && hasLogin(paths, agent)) Object.assign(env, login.env(gatewayBase(agent)))
   }
   return env
+}
+
+/** The JSON a seeded home of `agent` gets merged into one of its files, when it has a login and needs one. */
+export function loginHomeFile(
+  paths: Pick<RepomanPaths, 'configDir'>,
+  agent: string,
+): {name: string; merge: Record<string, unknown>} | undefined {
+  const file = AGENT_LOGINS[agent]?.homeFile
+  if (!file || !hasLogin(paths, agent)) return undefined
+  return {name: file.name, merge: file.merge(gatewayBase(agent))}
 }
 
 /**

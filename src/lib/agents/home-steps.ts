@@ -15,6 +15,7 @@ import {agentHomeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
 import {writableAgentState} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 import type {Step} from '../steps.js'
+import {loginHomeFile} from './credentials.js'
 import {
   type AgentHomeKind,
   agentHomeDevice,
@@ -53,7 +54,11 @@ export async function ownAll(dir: string, uid: number, gid: number): Promise<voi
 }
 
 /** `new`'s step: seeds each home, and adds its device and environment to the spec. */
-export function agentHomesStep(plan: CreatePlan, stateDir: string, spec: InstanceSpec): Step {
+export function agentHomesStep(
+  plan: CreatePlan,
+  paths: Pick<RepomanPaths, 'stateDir' | 'configDir'>,
+  spec: InstanceSpec,
+): Step {
   const agents = plan.agentHomes.join(', ')
   return {
     title: `Seed the ${agents} home${plan.agentHomes.length > 1 ? 's' : ''} of "${plan.name}" from yours`,
@@ -61,14 +66,14 @@ export function agentHomesStep(plan: CreatePlan, stateDir: string, spec: Instanc
       const seeded: SeedResult[] = []
       for (const agent of plan.agentHomes) {
         const kind = kindOf(agent)
-        const target = agentHomeDir(stateDir, plan.name, agent)
+        const target = agentHomeDir(paths.stateDir, plan.name, agent)
         // Left by an earlier project of this name whose removal could not finish: not reused.
         await emptyAgentHome(target)
         onUndo(async () => {
           await rm(target, {recursive: true, force: true})
-          await rmdir(projectHomesDir(stateDir, plan.name)).catch(() => undefined)
+          await rmdir(projectHomesDir(paths.stateDir, plan.name)).catch(() => undefined)
         })
-        seeded.push(await seedAgentHome(kind, plan.host.home, target))
+        seeded.push(await seedAgentHome(kind, plan.host.home, target, loginHomeFile(paths, agent)))
         await ownAll(target, plan.host.uid, plan.host.gid)
         const parts = agentHomeParts(kind, target, plan.host.home, plan.idmap.mode === 'shift')
         Object.assign(spec.devices, parts.devices)
@@ -169,14 +174,18 @@ export async function planRefresh(
 /** One step per home: empty it in place (a running container has it mounted), seed it, mount it if new. */
 export function refreshSteps(
   plan: RefreshPlan,
-  deps: {incus: Pick<IncusClient, 'patchInstance'>; host: {uid: number; gid: number}},
+  deps: {
+    incus: Pick<IncusClient, 'patchInstance'>
+    host: {uid: number; gid: number}
+    paths: Pick<RepomanPaths, 'configDir'>
+  },
 ): {steps: Step[]; result: HomesRefreshed} {
   const result: HomesRefreshed = {name: plan.name, homes: []}
   const steps: Step[] = plan.agents.map(({kind, home, entries, addDevice}) => ({
     title: `Seed ${kind.agent}'s home in "${plan.name}" anew from ~/${kind.hostDir}`,
     async run() {
       const left = await emptyAgentHome(home)
-      const seed = await seedAgentHome(kind, plan.hostHome, home)
+      const seed = await seedAgentHome(kind, plan.hostHome, home, loginHomeFile(deps.paths, kind.agent))
       await ownAll(home, deps.host.uid, deps.host.gid)
       if (addDevice) await deps.incus.patchInstance(plan.name, agentHomeParts(kind, home, plan.hostHome, plan.shift))
       result.homes.push({

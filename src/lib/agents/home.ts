@@ -178,6 +178,27 @@ export function filterClaudeUserConfig(text: string): string | undefined {
   return `${JSON.stringify(strip(doc), null, 2)}\n`
 }
 
+/** Pure: `merge` deep-merged into the JSON object `text` (objects key by key, else merge wins). */
+export function mergeJson(text: string | undefined, merge: Record<string, unknown>): {text: string; replaced: boolean} {
+  let doc: unknown
+  try {
+    doc = text === undefined ? {} : JSON.parse(text)
+  } catch {
+    doc = undefined
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+  const deep = (base: unknown, over: unknown): unknown =>
+    isObject(base) && isObject(over)
+      ? Object.fromEntries([
+          ...Object.entries(base),
+          ...Object.entries(over).map(([key, value]) => [key, deep(base[key], value)]),
+        ])
+      : over
+  const replaced = !isObject(doc)
+  return {text: `${JSON.stringify(deep(replaced ? {} : doc, merge), null, 2)}\n`, replaced}
+}
+
 const kindOf = (stat: import('node:fs').Stats): SeedEntry['kind'] =>
   stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : stat.isDirectory() ? 'dir' : 'other'
 
@@ -230,7 +251,12 @@ export interface SeedResult {
  * for Claude Code its filtered user config. Files keep their permission bits but never setuid,
  * setgid or sticky ones.
  */
-export async function seedAgentHome(kind: AgentHomeKind, hostHome: string, target: string): Promise<SeedResult> {
+export async function seedAgentHome(
+  kind: AgentHomeKind,
+  hostHome: string,
+  target: string,
+  login?: {name: string; merge: Record<string, unknown>},
+): Promise<SeedResult> {
   const from = join(hostHome, kind.hostDir)
   const plan = planSeed(kind, listSeedEntries(kind, from))
   await mkdir(target, {recursive: true, mode: 0o700})
@@ -258,6 +284,16 @@ export async function seedAgentHome(kind: AgentHomeKind, hostHome: string, targe
       await writeFile(join(target, CLAUDE_USER_CONFIG), filtered, {mode: 0o600})
       files++
     } else if (content) plan.skipped.push({rel: `~/${CLAUDE_USER_CONFIG}`, why: 'not valid JSON'})
+  }
+  if (login) {
+    // The target is the fresh copy just made: read and written here, never the host's file.
+    const file = join(target, login.name)
+    const seeded = readNoFollow(file)
+    const merged = mergeJson(seeded?.toString('utf8'), login.merge)
+    if (merged.replaced) plan.skipped.push({rel: login.name, why: 'not valid JSON: replaced by the login'})
+    await writeFile(file, merged.text, {mode: 0o600})
+    await chmod(file, 0o600)
+    if (!seeded) files++
   }
   return {agent: kind.agent, from, home: target, files, skipped: plan.skipped}
 }

@@ -65,7 +65,7 @@ export function shareFixSteps(
   deps: {
     incus: Pick<IncusClient, 'getInstance' | 'patchInstance'> & ProfileInstallDeps
     registry: Registry
-    paths: Pick<RepomanPaths, 'stateDir'>
+    paths: Pick<RepomanPaths, 'stateDir' | 'configDir'>
   },
 ): {steps: Step[]; result: {profiles: InstallOutcome[]; homes: HomesRefreshed[]}} {
   const installed = profileInstallSteps(plan.install, deps.incus)
@@ -74,7 +74,11 @@ export function shareFixSteps(
     (name): Step => ({
       title: `Give "${name}" agent homes of its own instead of your host's agent dirs`,
       async run() {
-        const refresh = refreshSteps(await planRefresh({name}, deps), {incus: deps.incus, host: deps.registry.host})
+        const refresh = refreshSteps(await planRefresh({name}, deps), {
+          incus: deps.incus,
+          host: deps.registry.host,
+          paths: deps.paths,
+        })
         result.homes.push(refresh.result)
         return {steps: refresh.steps, concurrency: 1}
       },

@@ -477,7 +477,7 @@ export interface CreateDeps {
     | 'startOverSocket'
   >
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
-  paths: Pick<RepomanPaths, 'stateDir' | 'cacheDir'>
+  paths: Pick<RepomanPaths, 'stateDir' | 'cacheDir' | 'configDir'>
 }
 
 /**
@@ -617,7 +617,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       },
     })
 
-  if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths.stateDir, spec))
+  if (plan.agentHomes.length > 0) steps.push(agentHomesStep(plan, deps.paths, spec))
 
   /** What the host-run files look like before anything ran in the container (not even its boot): later sessions compare with it. */
   const recordRepoBaseline = async (onUndo: (undo: () => Promise<void>) => void) => {

@@ -5,6 +5,7 @@ import {
   checkUpstream,
   deleteCredential,
   gatewayLoginEnv,
+  loginHomeFile,
   normalizeSecret,
   readLogin,
   saveCredential,
@@ -44,11 +45,36 @@ describe('agent logins (the credential store)', () => {
     expect(readLogin({configDir}, 'claude')).to.equal(undefined)
   })
 
+  it('logs opencode in through its own inline config and pi through its models.json, never through ANTHROPIC_*', async () => {
+    expect(loginHomeFile({configDir}, 'pi')).to.equal(undefined)
+    await saveCredential({configDir}, 'opencode', 'sk-ant-api03-x')
+    await saveCredential({configDir}, 'pi', 'sk-ant-api03-y')
+    const env = gatewayLoginEnv({configDir}, ['opencode', 'pi'])
+    expect(Object.keys(env)).to.deep.equal(['OPENCODE_CONFIG_CONTENT'])
+    expect(JSON.parse(env.OPENCODE_CONFIG_CONTENT as string)).to.deep.equal({
+      provider: {
+        anthropic: {
+          options: {apiKey: 'repoman-gateway-placeholder', baseURL: 'http://127.0.0.1:3128/agents/opencode'},
+        },
+      },
+    })
+    expect(loginHomeFile({configDir}, 'pi')).to.deep.equal({
+      name: 'models.json',
+      merge: {
+        providers: {
+          anthropic: {baseUrl: 'http://127.0.0.1:3128/agents/pi', apiKey: 'repoman-gateway-placeholder'},
+        },
+      },
+    })
+    expect(readLogin({configDir}, 'pi')).to.deep.equal({token: 'sk-ant-api03-y', upstream: 'https://api.anthropic.com'})
+    expect(readLogin({configDir}, 'opencode')?.upstream).to.equal('https://api.anthropic.com/v1')
+  })
+
   it('refuses an empty or multi-word token and an agent it keeps no login for', async () => {
     expect(() => normalizeSecret(' \n')).to.throw(/no token given/)
     expect(() => normalizeSecret('a b')).to.throw(/one word/)
     const error = await saveCredential({configDir}, 'vim', 'x').catch((e) => e)
-    expect(error.message).to.match(/keeps no login for "vim"; it does for claude, codex, gemini/)
+    expect(error.message).to.match(/keeps no login for "vim"; it does for claude, codex, gemini, opencode, pi/)
     expect(() => checkUpstream('ftp://x')).to.throw(/must be an http\(s\) URL/)
     expect(() => checkUpstream('https://user:pw@x')).to.throw(/no user/)
   })

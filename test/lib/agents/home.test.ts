@@ -18,6 +18,7 @@ import {
   agentHomesOf,
   filterClaudeUserConfig,
   MAX_SEED_FILE,
+  mergeJson,
   planSeed,
   seedAgentHome,
 } from '../../../src/lib/agents/home.js'
@@ -92,6 +93,32 @@ describe('agent homes', () => {
       expect(seeded.files).to.equal(3)
       expect(seeded.skipped.map((s) => s.rel).sort()).to.deep.equal(['CLAUDE.md', 'skills/fifo', 'skills/s/out'])
       expect(existsSync(join(target, 'projects'))).to.equal(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
+
+  it("merges a login's gateway route into the seeded copy of the user's file, keeping the user's own keys", async () => {
+    const root = mkdtempSync('/tmp/rm-seed-')
+    try {
+      const home = join(root, 'home')
+      mkdirSync(join(home, '.pi/agent'), {recursive: true})
+      const mine = {providers: {anthropic: {headers: {'x-team': 'a'}}, ollama: {baseUrl: 'http://lan:11434/v1'}}}
+      writeFileSync(join(home, '.pi/agent/models.json'), JSON.stringify(mine))
+      const pi = agentHomeKind('pi') as typeof claude
+      const target = join(root, 'state/homes/p/pi')
+      const route = {providers: {anthropic: {baseUrl: 'http://127.0.0.1:3128/agents/pi', apiKey: 'placeholder'}}}
+      const seeded = await seedAgentHome(pi, home, target, {name: 'models.json', merge: route})
+      expect(JSON.parse(readFileSync(join(target, 'models.json'), 'utf8'))).to.deep.equal({
+        providers: {
+          anthropic: {headers: {'x-team': 'a'}, baseUrl: 'http://127.0.0.1:3128/agents/pi', apiKey: 'placeholder'},
+          ollama: {baseUrl: 'http://lan:11434/v1'},
+        },
+      })
+      expect(statSync(join(target, 'models.json')).mode & 0o777).to.equal(0o600)
+      expect(JSON.parse(readFileSync(join(home, '.pi/agent/models.json'), 'utf8'))).to.deep.equal(mine)
+      expect(seeded.files).to.equal(1)
+      expect(mergeJson('[1]', route)).to.deep.equal({text: `${JSON.stringify(route, null, 2)}\n`, replaced: true})
     } finally {
       rmSync(root, {recursive: true, force: true})
     }
@@ -175,7 +202,10 @@ describe('agent homes', () => {
           throw new Error('launch failed')
         },
       }
-      const error = await runSteps([agentHomesStep(plan as never, stateDir, spec), failing]).catch((e) => e)
+      const error = await runSteps([
+        agentHomesStep(plan as never, {stateDir, configDir: join(stateDir, 'config')}, spec),
+        failing,
+      ]).catch((e) => e)
       expect(error.message).to.equal('launch failed')
       expect(spec.devices['agent-home-claude']).to.deep.equal({
         type: 'disk',
@@ -185,7 +215,7 @@ describe('agent homes', () => {
       expect(spec.config['environment.CLAUDE_CONFIG_DIR']).to.equal(join(home, '.claude'))
       expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
 
-      await runSteps([agentHomesStep(plan as never, stateDir, spec)])
+      await runSteps([agentHomesStep(plan as never, {stateDir, configDir: join(stateDir, 'config')}, spec)])
       expect(await deleteProjectHomes(stateDir, 'p')).to.deep.equal([])
       expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
     } finally {

@@ -401,7 +401,14 @@ describe('new (create)', () => {
         update: sinon.stub().callsFake(async (change: (r: Registry) => unknown) => change(current)),
         prepareWrite: sinon.stub(),
       }
-      return {deps: {incus, store, paths: {stateDir: join(root, 'state'), cacheDir: join(root, 'cache')}}, store}
+      return {
+        deps: {
+          incus,
+          store,
+          paths: {stateDir: join(root, 'state'), cacheDir: join(root, 'cache'), configDir: join(root, 'config')},
+        },
+        store,
+      }
     }
     /** The plan of a git repo without hooks or info dir (so protection creates them), network restricted. */
     const isolatedPlan = async (name: string): Promise<CreatePlan> => {
