@@ -140,7 +140,7 @@ describe('agent homes the container cannot turn against the host (real image, ho
     const login = await world.cli(['agent', 'login', 'claude'], {input: 'sk-ant-oat01-test\n'})
     expect(login.exitCode, login.stderr).to.equal(0)
     expect(login.stdout).to.match(
-      /^Saved your claude login in .*\/\.config\/repoman\/credentials\/claude; sessions get a placeholder as CLAUDE_CODE_OAUTH_TOKEN, and repoman's gateway puts the real one into requests to https:\/\/api\.anthropic\.com\.\n$/,
+      /^Saved your claude login in .*\/\.config\/repoman\/credentials\/claude; sessions get a placeholder in CLAUDE_CODE_OAUTH_TOKEN, and repoman's gateway puts the real one into requests to https:\/\/api\.anthropic\.com\.\n$/,
     )
     expect((await world.cli(['agent', 'login', 'codex'], {input: 'sk-proj-test'})).exitCode).to.equal(0)
     const env = await inside(

@@ -13,12 +13,13 @@ import {REAL_IMAGE} from '../helpers/incus-daemon.js'
 import {type Received, STAND_IN_TEXT, standInApi} from '../helpers/stand-in-api.js'
 import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
-/** Each agent's login, the header its API takes it in, and how it is asked one question. */
+/** Each agent's login, the header its API takes it in, what carries the placeholder, and how it is asked one question. */
 const AGENTS = [
   {
     agent: 'gemini',
     key: 'AIza-canary-gemini-5d1e',
     header: 'x-goog-api-key',
+    carrier: 'GEMINI_API_KEY',
     upstream: '',
     prompt: ['gemini', '-p', 'hi'],
   },
@@ -26,6 +27,7 @@ const AGENTS = [
     agent: 'opencode',
     key: 'sk-ant-api03-canary-opencode-9b2c',
     header: 'x-api-key',
+    carrier: 'OPENCODE_CONFIG_CONTENT',
     upstream: '/v1',
     prompt: ['opencode', 'run', '-m', 'anthropic/claude-sonnet-4-5', 'hi'],
   },
@@ -33,12 +35,15 @@ const AGENTS = [
     agent: 'pi',
     key: 'sk-ant-api03-canary-pi-4e8a',
     header: 'x-api-key',
+    carrier: 'models.json',
     upstream: '',
     prompt: ['pi', '-p', '--provider', 'anthropic', '--model', 'claude-sonnet-4-5', 'hi'],
   },
 ] as const
 
-describe('Gemini CLI, opencode and pi logged in through the gateway (real image, host uid 1001)', () => {
+describe('Gemini CLI, opencode and pi logged in through the gateway (real image, host uid 1001)', function () {
+  // Three agents' first starts on a small machine, each a minute or two.
+  this.timeout(15 * 60_000)
   let world: World
   let api: Server
   let port: number
@@ -78,11 +83,12 @@ describe('Gemini CLI, opencode and pi logged in through the gateway (real image,
   })
 
   it('each agent answers inside with the login from `repoman agent login`, which is nowhere inside', async () => {
-    for (const {agent, key, upstream} of AGENTS) {
+    for (const {agent, key, upstream, carrier} of AGENTS) {
       const login = await world.cli(['agent', 'login', agent, '--upstream', `http://127.0.0.1:${port}${upstream}`], {
         input: `${key}\n`,
       })
       expect(login.exitCode, login.stderr).to.equal(0)
+      expect(login.stdout).to.include(`sessions get a placeholder in ${carrier},`)
     }
     const install = await world.cli(['profile', 'install', 'gemini-share', 'opencode-share', 'pi-share'])
     expect(install.exitCode, install.stderr).to.equal(0)
@@ -92,7 +98,7 @@ describe('Gemini CLI, opencode and pi logged in through the gateway (real image,
 
     for (const {agent, key, header, prompt} of AGENTS) {
       received.length = 0
-      const run = await world.cli(['exec', '--', ...prompt], {cwd: repo, timeout: 180_000})
+      const run = await world.cli(['exec', '--', ...prompt], {cwd: repo, timeout: 240_000})
       const keyed = received.filter((r) => r.headers[header] === key)
       expect(keyed.length, `${agent}: ${run.stdout}\n${run.stderr}`).to.be.greaterThan(0)
       expect(run.stdout, `${agent}: ${run.stderr}`).to.include(STAND_IN_TEXT)

@@ -41,7 +41,7 @@ It is stored in repoman's config dir (credentials/AGENT, 0600), which no contain
     } else secret = await readStdin()
     const result = await saveCredential(this.paths, args.agent, secret, flags.upstream)
     this.log(
-      `Saved your ${args.agent} login in ${result.file}; sessions get a placeholder (${result.env}), and repoman's gateway puts the real one into requests to ${result.upstream}.${login.homeFile ? ` Homes seeded from now on have it: \`repoman agent refresh NAME\` gives it to an existing container.` : ''}`,
+      `Saved your ${args.agent} login in ${result.file}; sessions get a placeholder in ${result.env}, and repoman's gateway puts the real one into requests to ${result.upstream}.${login.homeFile ? ` Homes seeded from now on have it: \`repoman agent refresh NAME\` gives it to an existing container.` : ''}`,
     )
     return result
   }
