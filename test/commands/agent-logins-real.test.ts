@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 import {installNpmAgentFor} from '../helpers/claude-npm.js'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
-import {type Received, STAND_IN_TEXT, standInApi} from '../helpers/stand-in-api.js'
+import {type Received, STAND_IN_TEXT, startStandInApi} from '../helpers/stand-in-api.js'
 import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 /** Each agent's login, the header its API takes it in, what carries the placeholder, and how it is asked one question. */
@@ -71,9 +71,9 @@ describe('Gemini CLI, opencode and pi logged in through the gateway (real image,
       '.gemini/settings.json',
     ])
       chownSync(join(world.home, path), user().uid, user().gid)
-    api = standInApi(received)
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
-    port = (api.address() as {port: number}).port
+    const standIn = await startStandInApi(received)
+    api = standIn.server
+    port = standIn.port
     world.writeOverride('lg', '[network]\nmode = "allowlist"\nallow = []\n')
     repo = world.makeRepo('lg')
   })

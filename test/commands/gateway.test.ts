@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {expect} from 'chai'
 import {installClaudeCodeFor} from '../helpers/claude-npm.js'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
-import {type Received, STAND_IN_TEXT, standInApi} from '../helpers/stand-in-api.js'
+import {type Received, STAND_IN_TEXT, startStandInApi} from '../helpers/stand-in-api.js'
 import {eventually, makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 const CANARY = 'sk-ant-oat01-canary-7f3a9c1e5b'
@@ -51,9 +51,9 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     mkdirSync(join(world.home, '.claude'))
     writeFileSync(join(world.home, '.claude.json'), '{"hasCompletedOnboarding": true}\n')
     for (const path of ['.claude', '.claude.json']) chownSync(join(world.home, path), user().uid, user().gid)
-    api = standInApi(received)
-    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
-    port = (api.address() as {port: number}).port
+    const standIn = await startStandInApi(received)
+    api = standIn.server
+    port = standIn.port
     world.writeOverride('gw', '[network]\nmode = "allowlist"\nallow = ["claude", "deb.debian.org"]\n')
     repo = world.makeRepo('gw')
   })

@@ -60,7 +60,7 @@ function gemini(url: string): {type: string; body: string} {
   return {type: 'application/json', body: JSON.stringify(answer)}
 }
 
-export function standInApi(received: Received[]): Server {
+function standInApi(received: Received[]): Server {
   return createServer((request, response) => {
     let body = ''
     request.on('data', (chunk) => (body += chunk))
@@ -76,4 +76,11 @@ export function standInApi(received: Received[]): Server {
       response.writeHead(200, {'content-type': answer.type}).end(answer.body)
     })
   })
+}
+
+/** The stand-in, listening on a free port of the host's loopback. */
+export async function startStandInApi(received: Received[]): Promise<{server: Server; port: number}> {
+  const server = standInApi(received)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {server, port: (server.address() as {port: number}).port}
 }
