@@ -85,10 +85,8 @@ const credentialFile = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =
 const upstreamFile = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =>
   join(credentialsDir(paths), `${agent}.upstream`)
 
-/** What carries the agent's placeholder inside (its variable or file), or a usage error for an unknown agent. */
-export function loginCarrierOf(agent: string): string {
-  return loginOf(agent).carrier
-}
+const hasLogin = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =>
+  statSync(credentialFile(paths, agent), {throwIfNoEntry: false}) !== undefined
 
 /** The agent's login kind, or a usage error for an agent repoman keeps none for. */
 export function loginOf(agent: string): AgentLogin {
@@ -116,7 +114,7 @@ export async function saveCredential(
   secret: string,
   upstream?: string,
 ): Promise<{agent: string; env: string; file: string; upstream: string}> {
-  const env = loginCarrierOf(agent)
+  const env = loginOf(agent).carrier
   const normalized = normalizeSecret(secret)
   const checkedUpstream = upstream === undefined ? undefined : checkUpstream(upstream)
   const dir = credentialsDir(paths)
@@ -170,16 +168,12 @@ export function readLogin(
 
 /** Forgets the agent's login; says whether there was one. */
 export function deleteCredential(paths: Pick<RepomanPaths, 'configDir'>, agent: string): boolean {
-  loginCarrierOf(agent)
-  const file = credentialFile(paths, agent)
-  const existed = statSync(file, {throwIfNoEntry: false}) !== undefined
-  rmSync(file, {force: true})
+  loginOf(agent)
+  const existed = hasLogin(paths, agent)
+  rmSync(credentialFile(paths, agent), {force: true})
   rmSync(upstreamFile(paths, agent), {force: true})
   return existed
 }
-
-const hasLogin = (paths: Pick<RepomanPaths, 'configDir'>, agent: string) =>
-  statSync(credentialFile(paths, agent), {throwIfNoEntry: false}) !== undefined
 
 /**
  * The environment that logs `agents` in inside a session: for each with a login, the
