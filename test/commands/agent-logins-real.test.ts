@@ -42,8 +42,8 @@ const AGENTS = [
 ] as const
 
 describe('Gemini CLI, opencode and pi logged in through the gateway (real image, host uid 1001)', function () {
-  // Three agents' first starts on a small machine, each a minute or two.
-  this.timeout(15 * 60_000)
+  // Three agents' first starts, and a new container, on a small machine: some 40 s here.
+  this.timeout(5 * 60_000)
   let world: World
   let api: Server
   let port: number

@@ -13,7 +13,7 @@ import {expect} from 'chai'
 import {installClaudeCodeFor} from '../helpers/claude-npm.js'
 import {REAL_IMAGE} from '../helpers/incus-daemon.js'
 import {type Received, STAND_IN_TEXT, startStandInApi} from '../helpers/stand-in-api.js'
-import {eventually, makeWorld, requireRealImage, type World} from '../helpers/world.js'
+import {makeWorld, requireRealImage, type World} from '../helpers/world.js'
 
 const CANARY = 'sk-ant-oat01-canary-7f3a9c1e5b'
 
@@ -81,16 +81,18 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     ])
     expect(created.exitCode, created.stderr).to.equal(0)
     expect(JSON.parse(created.stdout).network).to.equal('allowlist')
-    // The gateway adds the proxy device once the container runs (Incus takes a second over it).
-    const instance = await eventually(
-      () => world.query<{expanded_devices: Record<string, Record<string, string>>}>('/1.0/instances/gw'),
-      (i) => i.expanded_devices['repoman-gateway'] !== undefined,
-    )
+    // On a systemd image its way out is the forwarder: the socket's directory, and no proxy device.
+    const instance = world.query<{
+      expanded_config: Record<string, string>
+      expanded_devices: Record<string, Record<string, string>>
+    }>('/1.0/instances/gw')
     expect(Object.values(instance.expanded_devices).filter((d) => d.type === 'nic')).to.deep.equal([])
-    expect(instance.expanded_devices['repoman-gateway']).to.include({
-      type: 'proxy',
-      bind: 'instance',
-      listen: 'tcp:127.0.0.1:3128',
+    expect(instance.expanded_config['user.repoman.gateway']).to.equal('forwarder')
+    expect(instance.expanded_devices).to.not.have.property('repoman-gateway')
+    expect(instance.expanded_devices['repoman-gateway-socket']).to.include({
+      type: 'disk',
+      path: '/var/lib/repoman/gateway',
+      readonly: 'true',
     })
 
     const claude = await world.cli(['exec', '--', 'claude', '-p', 'hi'], {cwd: repo})
@@ -205,6 +207,11 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     expect(asRoot(raw('GET http://example.org/ HTTP/1.1\\r\\nHost: api.anthropic.com\\r\\n\\r\\n'))).to.match(
       /^HTTP\/1.1 400 /,
     )
+    // The forwarder's mount: this project's socket alone, and nothing root inside can write or remount.
+    const socketDir = asRoot(
+      'cd /var/lib/repoman/gateway && ls -A; touch x 2>/dev/null && echo wrote || echo read-only; mount -o remount,rw . 2>/dev/null && echo remounted || echo locked',
+    )
+    expect(socketDir).to.equal('gateway.sock\nread-only\nlocked\n')
     const around = asRoot(`
       ip -o link | cut -d: -f2 | tr -d ' ' | paste -sd,
       getent hosts example.org >/dev/null && echo dns-resolved || echo dns-refused

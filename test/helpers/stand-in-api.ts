@@ -1,7 +1,7 @@
 /**
  * A stand-in for the agents' APIs on the host's loopback: records every request and answers
  * Anthropic's Messages API (streamed or not) and Gemini's generateContent (streamed or not)
- * with one line of text, STAND_IN_TEXT.
+ * with one line of text, STAND_IN_TEXT (in JSON where Gemini asks for JSON).
  */
 import {createServer, type IncomingHttpHeaders, type Server} from 'node:http'
 
@@ -50,9 +50,16 @@ function anthropic(body: string): {type: string; body: string} {
   }
 }
 
-function gemini(url: string): {type: string; body: string} {
+/**
+ * What Gemini CLI asks for JSON (its model router, its next-speaker check) gets JSON both
+ * accept: anything else it takes for a failed call, and retries with backoff for a minute.
+ */
+const GEMINI_JSON = JSON.stringify({reasoning: STAND_IN_TEXT, model_choice: 'flash', next_speaker: 'user'})
+
+function gemini(url: string, body: string): {type: string; body: string} {
+  const text = /"responseMimeType":\s*"application\/json"/.test(body) ? GEMINI_JSON : STAND_IN_TEXT
   const answer = {
-    candidates: [{content: {role: 'model', parts: [{text: STAND_IN_TEXT}]}, finishReason: 'STOP', index: 0}],
+    candidates: [{content: {role: 'model', parts: [{text}]}, finishReason: 'STOP', index: 0}],
     usageMetadata: {promptTokenCount: 1, candidatesTokenCount: 5, totalTokenCount: 6},
   }
   if (url.includes(':countTokens')) return {type: 'application/json', body: JSON.stringify({totalTokens: 1})}
@@ -70,7 +77,7 @@ function standInApi(received: Received[]): Server {
       const answer = url.startsWith('/v1/messages')
         ? anthropic(body)
         : /^\/v1(beta)?\/models\/[^/]+:/.test(url)
-          ? gemini(url)
+          ? gemini(url, body)
           : undefined
       if (!answer) return response.writeHead(404, {'content-type': 'application/json'}).end('{}')
       response.writeHead(200, {'content-type': answer.type}).end(answer.body)

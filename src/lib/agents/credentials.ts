@@ -14,7 +14,7 @@ import type {RepomanPaths} from '../paths.js'
 /** What the container holds instead of a token; the gateway swaps it for the real one. */
 export const PLACEHOLDER = 'repoman-gateway-placeholder'
 
-/** Where the gateway listens inside every container (the proxy device's loopback end). */
+/** Where the gateway listens inside every container (on its loopback: gateway/inside.ts). */
 export const GATEWAY_LISTEN = {host: '127.0.0.1', port: 3128}
 export const GATEWAY_URL = `http://${GATEWAY_LISTEN.host}:${GATEWAY_LISTEN.port}`
 

@@ -1,22 +1,23 @@
 /**
  * The gateway process: one per host user, listening on one unix socket per project
- * (`gateway/sockets/<hash>.sock` in the state dir), which that project's Incus proxy device
- * connects to. `new`, sessions and launchers start it on demand (`ensureGateway`), `setup`
- * as a systemd user unit where systemd runs; SIGHUP makes it pick up new and removed projects,
+ * (`gateway/sockets/<hash>/gateway.sock` in the state dir), which that project's container
+ * reaches through its forwarder or its Incus proxy device (inside.ts). `new`, sessions and
+ * launchers start it on demand (`ensureGateway`), `setup` as a systemd user unit where systemd
+ * runs; SIGHUP makes it pick up new and removed projects,
  * and a project's policy is re-read whenever the registry or its repos.d file changes.
  */
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {readLogin} from '../agents/credentials.js'
 import {GatewayError, oneLine} from '../errors.js'
 import {resolvePolicy} from '../lifecycle/isolation.js'
 import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
 import {readOverride} from '../registry/overrides.js'
 import {RegistryStore} from '../registry/store.js'
-import {gatewayDevice, hasGatewayDevice} from './inside.js'
+import {GATEWAY_KEY, gatewayDevice, reachesGateway, SOCKET_NAME} from './inside.js'
 import {appendGatewayLog, gatewayDir} from './log.js'
 import {type GatewayPolicy, parsePolicy} from './policy.js'
 import {projectServer} from './server.js'
@@ -24,9 +25,13 @@ import {startGatewayUnit} from './unit.js'
 
 const START_TIMEOUT_MS = 8000
 
-/** The project's socket: a hash keeps the path short (a unix socket path has at most 107 bytes). */
+/**
+ * The project's socket, alone in its own directory (which a forwarding container mounts): a hash
+ * keeps the path short (a unix socket path has at most 107 bytes).
+ */
 export function socketFor(stateDir: string, name: string): string {
-  return join(gatewayDir(stateDir), 'sockets', `${createHash('sha256').update(name).digest('hex').slice(0, 16)}.sock`)
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16)
+  return join(gatewayDir(stateDir), 'sockets', hash, SOCKET_NAME)
 }
 
 export const pidFileOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.pid')
@@ -90,7 +95,10 @@ async function projectNames(paths: Paths): Promise<string[]> {
   }
 }
 
-/** Adds each project's proxy device to its container (`new` makes it without), where it is not there yet. */
+/**
+ * Adds each project's proxy device to its container where it needs one and has none yet: a
+ * container with a forwarder (inside.ts) reaches its socket without.
+ */
 async function attachDevices(paths: Paths, names: string[]): Promise<void> {
   if (names.length === 0) return
   const registry = await new RegistryStore(paths.registryFile).read()
@@ -104,12 +112,16 @@ async function attachDevices(paths: Paths, names: string[]): Promise<void> {
     (i) =>
       wanted.has(i.name) &&
       i.config[CONFIG_KEYS.managed] === 'true' &&
-      !hasGatewayDevice(i.expanded_devices ?? i.devices, socketFor(paths.stateDir, i.name)),
+      !reachesGateway(
+        i.expanded_config ?? i.config,
+        i.expanded_devices ?? i.devices,
+        socketFor(paths.stateDir, i.name),
+      ),
   )
   // One at a time: each holds its container for Incus's second.
   for (const instance of missing)
     await incus.patchInstance(instance.name, {
-      config: {},
+      config: {[GATEWAY_KEY]: 'proxy'},
       devices: gatewayDevice(socketFor(paths.stateDir, instance.name)),
     })
 }
@@ -140,7 +152,7 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
       if (!names.has(name)) {
         server.close()
         servers.delete(name)
-        rmSync(socketFor(paths.stateDir, name), {force: true})
+        rmSync(dirname(socketFor(paths.stateDir, name)), {recursive: true, force: true})
       }
     for (const name of names) {
       if (servers.has(name)) continue
@@ -152,6 +164,8 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
         log: (event) => appendGatewayLog(paths.stateDir, name, event),
       })
       const socket = socketFor(paths.stateDir, name)
+      // The same directory again, never a new one: a running container has this one mounted.
+      mkdirSync(dirname(socket), {recursive: true, mode: 0o700})
       rmSync(socket, {force: true})
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
@@ -163,9 +177,10 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
       chmodSync(socket, 0o600)
       servers.set(name, server)
     }
-    // In the background: Incus takes a second to start a proxy device, and the gateway goes on
-    // meanwhile. Until it is there the container has no way out (a session that comes first
-    // adds it itself). Also for known names: a project made again under one.
+    // In the background, for containers without a forwarder: Incus takes a second to start a
+    // proxy device, and the gateway goes on meanwhile. Until it is there the container has no
+    // way out (a session that comes first adds it itself). Also for known names: a project made
+    // again under one.
     attachDevices(paths, [...names]).catch((error) => say(`gateway: could not add devices: ${oneLine(error)}`))
     say(
       `gateway: ${servers.size} project${servers.size === 1 ? '' : 's'} (${[...servers.keys()].join(', ') || 'none'})`,

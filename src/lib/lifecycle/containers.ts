@@ -4,7 +4,7 @@
  */
 import {isAbsolute, join, normalize, relative} from 'node:path'
 import {UsageError} from '../errors.js'
-import {proxyEnvironment} from '../gateway/inside.js'
+import {GATEWAY_KEY, gatewaySocketDevice, proxyEnvironment} from '../gateway/inside.js'
 import {agentGitDevices, type HostGitKind} from '../git/agent-git.js'
 import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
@@ -168,11 +168,11 @@ export interface InstancePlan {
   /** The container's own git dir (on the host) and what the repo's `.git` is there. */
   agentGit?: {dir: string; host: HostGitKind}
   /**
-   * Sessions reach the gateway: the proxy variables. Its device is not in the spec: Incus
-   * spends a second starting a proxy device, so the gateway adds it once the container runs
-   * (gateway/daemon.ts), off `new`'s path.
+   * Sessions reach the gateway at `socket`: the proxy variables, and with `forwarder` the socket's
+   * directory for the forwarder that `new` writes (gateway/inside.ts). Without it the gateway
+   * adds a proxy device once the container runs: Incus spends a second starting one.
    */
-  gateway?: boolean
+  gateway?: {socket: string; forwarder: boolean}
   /** Clone mode: the container's own checkout, mounted at the repo's path instead of the repo. */
   treeSource?: string
 }
@@ -190,7 +190,8 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   if (plan.sudo !== undefined) config[CONFIG_KEYS.sudo] = String(plan.sudo)
   if (plan.idmap.rawIdmap) config['raw.idmap'] = plan.idmap.rawIdmap
   config['raw.seccomp'] = containmentSeccompPolicy()
-  if (plan.gateway) Object.assign(config, proxyEnvironment())
+  if (plan.gateway)
+    Object.assign(config, proxyEnvironment(), {[GATEWAY_KEY]: plan.gateway.forwarder ? 'forwarder' : 'proxy'})
   for (const [key, value] of Object.entries(plan.override.env)) config[`environment.${key}`] = value
 
   // The repo sits at the same absolute path inside as on the host: agents key state on it.
@@ -200,6 +201,7 @@ export function buildInstanceSpec(plan: InstancePlan): InstanceSpec {
   // Same shift as the repo: Incus mounts shifted sub-mounts after the repo, so they stay on top.
   if (plan.agentGit)
     Object.assign(devices, agentGitDevices(plan.repoPath, plan.agentGit.dir, plan.agentGit.host, shift))
+  if (plan.gateway?.forwarder) Object.assign(devices, gatewaySocketDevice(plan.gateway.socket, shift))
   for (const rel of plan.protectedPaths ?? []) {
     const path = join(plan.repoPath, rel)
     devices[protectDeviceName(rel)] = {type: 'disk', source: path, path, readonly: 'true', ...shift}

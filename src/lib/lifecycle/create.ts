@@ -22,7 +22,8 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../errors.js'
-import {ensureGateway} from '../gateway/daemon.js'
+import {ensureGateway, socketFor} from '../gateway/daemon.js'
+import {forwarderFiles, GATEWAY_KEY, SOCKET_PROXYD_PATHS} from '../gateway/inside.js'
 import {parseAllowTarget} from '../gateway/policy.js'
 import {
   agentGitDir,
@@ -68,10 +69,10 @@ import {
   repoPathProblem,
 } from './containers.js'
 import {SYSTEMD_DROPIN} from './containment.js'
-import {imageFileReader, imageFilesFile} from './image-files.js'
+import {imageFileReader, imageFilesFile, recordedStat} from './image-files.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import type {NetworkMode, NetworkPolicy} from './network.js'
-import {prebootAccount, waitForCloudInit, writeBootFiles} from './preboot.js'
+import {prebootAccount, socketProxydOf, waitForCloudInit, writeBootFiles} from './preboot.js'
 import {cloudInitSeeded} from './preboot-plan.js'
 
 export interface NewRequest {
@@ -475,6 +476,7 @@ export interface CreateDeps {
     | 'openFiles'
     | 'instanceTemplates'
     | 'startOverSocket'
+    | 'patchInstance'
   >
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
   paths: Pick<RepomanPaths, 'stateDir' | 'cacheDir' | 'configDir'>
@@ -565,6 +567,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     created: '',
     warnings: [...plan.warnings],
   }
+  const gatewaySocket = socketFor(deps.paths.stateDir, name)
   const spec: InstanceSpec = buildInstanceSpec({
     name,
     image: plan.image,
@@ -578,7 +581,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     protectedPaths: plan.protection.mount,
     sudo: plan.sudo,
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
-    gateway: true,
+    gateway: {socket: gatewaySocket, forwarder: mayForward(deps.paths.cacheDir, plan.imageFingerprint)},
     ...(plan.clone ? {treeSource: cloneTreeDir(deps.paths.stateDir, name)} : {}),
   })
   Object.assign(spec.devices, plan.baseDevices)
@@ -677,24 +680,38 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     steps.push(
       creationStep(
         `Create container "${name}", and record the repo's host-run files as they are`,
-        (onUndo) => together(incus.createInstance(spec, imageFingerprint), agentGit.fill(), recordRepoBaseline(onUndo)),
+        (onUndo) =>
+          together(
+            incus.createInstance(spec, imageFingerprint),
+            agentGit.fill(),
+            recordRepoBaseline(onUndo),
+            // The forwarder's mount is there at the start (the gateway makes it again, the same).
+            mkdir(dirname(gatewaySocket), {recursive: true, mode: 0o700}),
+          ),
         deleteOurs,
       ),
       {
-        title: `Write your account "${plan.account.user}" and the containment drop-in into it`,
+        title: `Write your account "${plan.account.user}", the containment drop-in and the gateway's forwarder into it`,
         async run() {
           const files = await incus.openFiles(name)
           try {
             const image = imageFileReader(incus, files, name, imageFilesFile(deps.paths.cacheDir, imageFingerprint))
-            const account = await prebootAccount(image.reader, plan.account)
+            const [account, proxyd] = await Promise.all([
+              prebootAccount(image.reader, plan.account),
+              socketProxydOf(image.reader),
+            ])
             await image.save()
+            // No systemd forwarder in this image after all: the gateway adds a proxy device instead.
+            if (!proxyd && spec.config[GATEWAY_KEY] === 'forwarder')
+              await incus.patchInstance(name, {config: {[GATEWAY_KEY]: 'proxy'}, devices: {}})
             if (account) {
               result.user = account.plan.user
               result.warnings.push(...account.plan.notes)
             } else accountByExec = true
             const {uid, gid} = plan.account
             const homeDirs = account ? plan.homeDirs.map((path) => ({path, type: 'directory' as const, uid, gid})) : []
-            await writeBootFiles(files, [...bootFiles, ...(account?.writes ?? []), ...homeDirs])
+            const forwarder = proxyd ? forwarderFiles(proxyd) : []
+            await writeBootFiles(files, [...bootFiles, ...forwarder, ...(account?.writes ?? []), ...homeDirs])
           } finally {
             await files.close()
           }
@@ -728,6 +745,17 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
       },
     })
   return {steps, result}
+}
+
+/**
+ * Whether the container may get the gateway's forwarder: where the image can be prepared before
+ * its first boot, unless its record already says it has no systemd-socket-proxyd (the first
+ * `new` from an image finds out then, and corrects this).
+ */
+function mayForward(cacheDir: string, fingerprint: string | undefined): boolean {
+  if (fingerprint === undefined) return false
+  const record = imageFilesFile(cacheDir, fingerprint)
+  return !SOCKET_PROXYD_PATHS.every((path) => recordedStat(record, path) === null)
 }
 
 /** Without the local socket (a remote image or daemon): one `incus launch` with the boot files, then the account by exec. */

@@ -45,6 +45,11 @@ function loadRecord(file: string): ImageFilesRecord | undefined {
   }
 }
 
+/** What the record of an image says a stat of `path` found: null for nothing there, undefined when never asked. */
+export function recordedStat(file: string, path: string): StatedFile | null | undefined {
+  return loadRecord(file)?.files[`stat ${path}`]
+}
+
 /**
  * A reader of the never-booted container `name` (its `files`) that answers from the record of
  * its image in `file` where it can, and `save()`, which adds what it had to read to that

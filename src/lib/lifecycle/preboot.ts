@@ -8,6 +8,7 @@
  */
 import {dirname} from 'node:path'
 import {IncusNotFoundError} from '../errors.js'
+import {SOCKET_PROXYD_PATHS} from '../gateway/inside.js'
 import type {IncusClient} from '../incus/client.js'
 import type {InstanceFile, InstanceFiles} from '../incus/types.js'
 import {type AccountPlan, type AccountWant, planUserAccount, sudoersFile} from './account-plan.js'
@@ -21,6 +22,12 @@ import {
   type StatedFile,
   VISUDO_PATHS,
 } from './preboot-plan.js'
+
+/** Where the image keeps systemd's socket forwarder, or undefined when it has none. */
+export async function socketProxydOf(files: BootReader): Promise<string | undefined> {
+  const found = await Promise.all(SOCKET_PROXYD_PATHS.map((path) => files.stat(path)))
+  return SOCKET_PROXYD_PATHS.find((_, i) => found[i] !== undefined)
+}
 
 /**
  * The account's writes and the plan they carry out, or undefined when this image cannot be

@@ -4,7 +4,7 @@ import {takeConversationsAndReport} from '../agents/conversations.js'
 import {gatewayLoginEnv} from '../agents/credentials.js'
 import {agentHomesOf} from '../agents/home.js'
 import {ContainerGoneError, NotInRepoError, oneLine, UsageError} from '../errors.js'
-import {gatewayDevice, hasGatewayDevice, proxyEnvironment} from '../gateway/inside.js'
+import {GATEWAY_KEY, gatewayDevice, proxyEnvironment, reachesGateway} from '../gateway/inside.js'
 import {importAndReport, refreshAgentGit, watchAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
@@ -116,15 +116,25 @@ export async function sessionExecArgs(
 
 /**
  * Before a session: the project's gateway listens, and the container has its way to it (one
- * made by an older repoman gets the proxy device and variables now, hot-plugged). A gateway
+ * without a forwarder and still without a proxy device, e.g. made by an older repoman, gets the
+ * device and variables now, hot-plugged). A gateway
  * that cannot start is reported, not fatal: the command still runs, without a way out.
  */
 async function reachGateway(incus: IncusClient, instance: IncusInstance, stateDir: string): Promise<void> {
   const {ensureGateway, socketFor} = await import('../gateway/daemon.js')
   const socket = socketFor(stateDir, instance.name)
   try {
-    if (!hasGatewayDevice(instance.expanded_devices ?? instance.devices, socket))
-      await incus.patchInstance(instance.name, {config: proxyEnvironment(), devices: gatewayDevice(socket)})
+    if (
+      !reachesGateway(
+        instance.expanded_config ?? instance.config,
+        instance.expanded_devices ?? instance.devices,
+        socket,
+      )
+    )
+      await incus.patchInstance(instance.name, {
+        config: {...proxyEnvironment(), [GATEWAY_KEY]: 'proxy'},
+        devices: gatewayDevice(socket),
+      })
     await ensureGateway(stateDir, instance.name, {wait: true})
   } catch (error) {
     process.stderr.write(`Warning: ${oneLine(error)}; the container has no way out this session\n`)

@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import {UsageError} from '../../../src/lib/errors.js'
+import {gatewayDevice, reachesGateway} from '../../../src/lib/gateway/inside.js'
 import type {IncusInstance, IncusProfile} from '../../../src/lib/incus/types.js'
 import {
   buildInstanceSpec,
@@ -101,6 +102,40 @@ describe('container decisions', () => {
       expect(containmentState(spec.config['raw.seccomp'])).to.equal('enforced')
       expect(spec.config['raw.idmap']).to.equal('uid 1000 1000\ngid 1000 1000')
       expect(spec.devices.repo).to.not.have.property('shift')
+    })
+
+    it('reaches the gateway through the forwarder: its socket directory read-only, and the proxy variables', () => {
+      const socket = '/home/dev/.local/state/repoman/gateway/sockets/0123/gateway.sock'
+      const spec = buildInstanceSpec({
+        ...base,
+        idmap: planIdmap(host, 'shift'),
+        override: EMPTY_OVERRIDE,
+        gateway: {socket, forwarder: true},
+      })
+      expect(spec.devices['repoman-gateway-socket']).to.deep.equal({
+        type: 'disk',
+        source: '/home/dev/.local/state/repoman/gateway/sockets/0123',
+        path: '/var/lib/repoman/gateway',
+        readonly: 'true',
+        required: 'false',
+        shift: 'true',
+      })
+      expect(spec.config['user.repoman.gateway']).to.equal('forwarder')
+      expect(spec.config['environment.HTTPS_PROXY']).to.equal('http://127.0.0.1:3128')
+      expect(reachesGateway(spec.config, spec.devices, socket)).to.equal(true)
+      expect(reachesGateway(spec.config, spec.devices, socket.replace('0123', '4567'))).to.equal(false)
+
+      const proxied = buildInstanceSpec({
+        ...base,
+        idmap: planIdmap(host),
+        override: EMPTY_OVERRIDE,
+        gateway: {socket, forwarder: false},
+      })
+      expect(proxied.devices).to.not.have.property('repoman-gateway-socket')
+      expect(proxied.config['user.repoman.gateway']).to.equal('proxy')
+      // Until the gateway adds the proxy device, and then only to this socket.
+      expect(reachesGateway(proxied.config, proxied.devices, socket)).to.equal(false)
+      expect(reachesGateway(proxied.config, {...proxied.devices, ...gatewayDevice(socket)}, socket)).to.equal(true)
     })
 
     it('uses raw.idmap instead of shift for a large uid', () => {

@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
@@ -393,6 +393,7 @@ describe('new (create)', () => {
         openFiles: sinon.stub().callsFake(async () => incus.writer),
         instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
         startOverSocket: sinon.stub().resolves(),
+        patchInstance: sinon.stub().resolves(),
       }
       return incus
     }
@@ -486,7 +487,7 @@ describe('new (create)', () => {
       const {steps, result} = createSteps(plan, deps)
       expect(steps.map((step) => step.title).slice(-3)).to.deep.equal([
         'Create container "pi", and record the repo\'s host-run files as they are',
-        'Write your account "dev" and the containment drop-in into it',
+        'Write your account "dev", the containment drop-in and the gateway\'s forwarder into it',
         'Start container "pi", and record the project in the registry',
       ])
       await runSteps(steps)
@@ -511,6 +512,38 @@ describe('new (create)', () => {
         `root:x:0:0:root:/root:/bin/bash\ndev:x:1000:1000::${home}:/usr/bin/bash\n`,
       )
       expect(result.user).to.equal('dev')
+      // This image has no systemd-socket-proxyd: no forwarder, and the gateway is told to add a proxy device.
+      expect(written.map((file) => file.path)).to.not.include('/etc/systemd/system/repoman-gateway.socket')
+      sinon.assert.calledOnceWithExactly(incus.patchInstance, 'pi', {
+        config: {'user.repoman.gateway': 'proxy'},
+        devices: {},
+      })
+      sinon.assert.callOrder(incus.createInstance, incus.patchInstance, incus.startOverSocket)
+    })
+
+    it('with a local systemd image: the gateway’s forwarder is written in, its socket directory made and mounted', async () => {
+      const plan = {...(await isolatedPlan('ta')), imageFingerprint: 'def456'}
+      const incus = stepIncus()
+      const proxyd = '/usr/lib/systemd/systemd-socket-proxyd'
+      incus.writer.read.callsFake(async (path: string) =>
+        path === proxyd ? {type: 'file', uid: 0, gid: 0, mode: 0o755, content: ''} : IMAGE_FILES[path],
+      )
+      const {deps} = stepDeps(incus)
+      await runSteps(createSteps(plan, deps).steps)
+      const spec = incus.createInstance.firstCall.args[0] as InstanceSpec
+      const socketDir = spec.devices['repoman-gateway-socket']?.source as string
+      expect(spec.config['user.repoman.gateway']).to.equal('forwarder')
+      expect(socketDir.startsWith(join(root, 'state'))).to.equal(true)
+      expect(statSync(socketDir).mode & 0o777).to.equal(0o700)
+      const written = incus.writer.write.getCalls().map((call) => call.args[0] as {path: string; content?: string})
+      expect(written.find((file) => file.path === '/etc/systemd/system/repoman-gateway.service')?.content).to.include(
+        `ExecStart=${proxyd} /var/lib/repoman/gateway/gateway.sock`,
+      )
+      expect(written.map((file) => file.path)).to.include.members([
+        '/etc/systemd/system/repoman-gateway.socket',
+        '/etc/systemd/system/sockets.target.d/repoman-gateway.conf',
+      ])
+      sinon.assert.notCalled(incus.patchInstance)
     })
 
     it('with a local image, a start that fails deletes our container again', async () => {
