@@ -1,7 +1,8 @@
 /**
  * The second entry path, for the commands typed dozens of times a day: `list`, `status`, `exec`,
- * `shell` and `agent run` (what agent launchers run) in their everyday shapes, and `new`, whose
- * speed users notice on a copy-on-write pool, run without loading oclif (whose import alone
+ * `shell` and `agent run` (what agent launchers run) in their everyday shapes, `new`, whose
+ * speed users notice on a copy-on-write pool, and `gateway run`, which the first session after
+ * `new` may wait for, run without loading oclif (whose import alone
  * costs more than the daemon's answer; bundling it was measured slower still). It is an
  * adapter and nothing more: it decides at parse time, from the arguments alone, whether it
  * takes a command (only argument lists it fully understands: no help, unknown flags, or
@@ -21,6 +22,7 @@ export type FastRequest =
   | {command: 'exec' | 'shell'; name?: string; run: string[]; cwd?: string; env: string[]}
   | {command: 'agent run'; agent: string; args: string[]}
   | {command: 'new'; request: NewRequest; json: boolean; verbose: boolean; nonInteractive: boolean}
+  | {command: 'gateway run'}
 
 /**
  * The flags of `new` the fast path reads: a switch, one value, or values (repeatable). Anything
@@ -94,6 +96,7 @@ function parseNewRequest(tokens: string[], stdoutIsTerminal: boolean): FastReque
 export function parseFastRequest(argv: string[], stdoutIsTerminal: boolean): FastRequest | undefined {
   const [command, ...rest] = argv
   if (command === 'new') return parseNewRequest(rest, stdoutIsTerminal)
+  if (command === 'gateway' && rest.length === 1 && rest[0] === 'run') return {command: 'gateway run'}
   // `agent run NAME -- ARGS`, exactly as a launcher writes it.
   if (command === 'agent' && rest[0] === 'run' && rest[2] === '--' && rest[1] && !rest[1].startsWith('-'))
     return {command: 'agent run', agent: rest[1], args: rest.slice(3)}
@@ -131,6 +134,7 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
   const json = 'json' in request && request.json
   try {
     if (request.command === 'new') return await runNewHere(request)
+    if (request.command === 'gateway run') return await runGatewayHere()
     const context = await openRepoman(resolvePaths(), {
       commandId: request.command,
       changesState: false,
@@ -161,6 +165,13 @@ export async function runFastPath(argv: string[]): Promise<number | undefined> {
     process[output.stream].write(output.text)
     return output.exitCode
   }
+}
+
+/** `gateway run` as the oclif command runs it: a session waits for a gateway that `new` started, so its start-up counts. */
+async function runGatewayHere(): Promise<number> {
+  const {runGateway} = await import('../lib/gateway/daemon.js')
+  await runGateway(resolvePaths(), (line) => process.stderr.write(`${line}\n`))
+  return 0
 }
 
 /** `new` as the oclif command runs it (src/cli/run-new.ts), its run logged and --verbose echoed the same way. */

@@ -46,6 +46,12 @@ describe('the fast path', () => {
       expect(take(line), line).to.equal(undefined)
   })
 
+  it('takes `gateway run` as `new` and sessions start it, and nothing else of the gateway topic', () => {
+    expect(take('gateway run')).to.deep.equal({command: 'gateway run'})
+    for (const line of ['gateway run --help', 'gateway run --json', 'gateway status', 'gateway'])
+      expect(take(line), line).to.equal(undefined)
+  })
+
   it('declines whatever oclif should judge: help, other flags, mistakes, other commands', () => {
     for (const line of [
       'list --help',

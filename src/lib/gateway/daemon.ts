@@ -226,7 +226,6 @@ export async function ensureGateway(
     const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin/run.js'), 'gateway', 'run'], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: {...process.env, REPOMAN_NO_FAST_PATH: '1'},
     })
     child.unref()
   }

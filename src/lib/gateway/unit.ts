@@ -24,7 +24,6 @@ Description=repoman gateway (egress and agent logins for repoman's containers)
 
 [Service]
 ExecStart=${node} ${runJs} gateway run
-Environment=REPOMAN_NO_FAST_PATH=1
 Restart=always
 RestartSec=2
 
