@@ -476,7 +476,7 @@ export interface CreateDeps {
     | 'openFiles'
     | 'instanceTemplates'
     | 'startOverSocket'
-    | 'patchInstance'
+    | 'patchOverSocket'
   >
   store: Pick<RegistryStore, 'update' | 'prepareWrite'>
   paths: Pick<RepomanPaths, 'stateDir' | 'cacheDir' | 'configDir'>
@@ -703,7 +703,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
             await image.save()
             // No systemd forwarder in this image after all: the gateway adds a proxy device instead.
             if (!proxyd && spec.config[GATEWAY_KEY] === 'forwarder')
-              await incus.patchInstance(name, {config: {[GATEWAY_KEY]: 'proxy'}, devices: {}})
+              await incus.patchOverSocket(name, {config: {[GATEWAY_KEY]: 'proxy'}, devices: {}})
             if (account) {
               result.user = account.plan.user
               result.warnings.push(...account.plan.notes)

@@ -393,7 +393,7 @@ describe('new (create)', () => {
         openFiles: sinon.stub().callsFake(async () => incus.writer),
         instanceTemplates: sinon.stub().resolves(['/etc/hostname']),
         startOverSocket: sinon.stub().resolves(),
-        patchInstance: sinon.stub().resolves(),
+        patchOverSocket: sinon.stub().resolves(),
       }
       return incus
     }
@@ -514,11 +514,11 @@ describe('new (create)', () => {
       expect(result.user).to.equal('dev')
       // This image has no systemd-socket-proxyd: no forwarder, and the gateway is told to add a proxy device.
       expect(written.map((file) => file.path)).to.not.include('/etc/systemd/system/repoman-gateway.socket')
-      sinon.assert.calledOnceWithExactly(incus.patchInstance, 'pi', {
+      sinon.assert.calledOnceWithExactly(incus.patchOverSocket, 'pi', {
         config: {'user.repoman.gateway': 'proxy'},
         devices: {},
       })
-      sinon.assert.callOrder(incus.createInstance, incus.patchInstance, incus.startOverSocket)
+      sinon.assert.callOrder(incus.createInstance, incus.patchOverSocket, incus.startOverSocket)
     })
 
     it('with a local systemd image: the gateway’s forwarder is written in, its socket directory made and mounted', async () => {
@@ -543,7 +543,7 @@ describe('new (create)', () => {
         '/etc/systemd/system/repoman-gateway.socket',
         '/etc/systemd/system/sockets.target.d/repoman-gateway.conf',
       ])
-      sinon.assert.notCalled(incus.patchInstance)
+      sinon.assert.notCalled(incus.patchOverSocket)
     })
 
     it('with a local image, a start that fails deletes our container again', async () => {
