@@ -3,8 +3,8 @@
  * (`gateway/sockets/<hash>/gateway.sock` in the state dir), which that project's container
  * reaches through its forwarder or its Incus proxy device (inside.ts). `new`, sessions and
  * launchers start it on demand (`ensureGateway`), `setup` as a systemd user unit where systemd
- * runs; SIGHUP makes it pick up new and removed projects,
- * and a project's policy is re-read whenever the registry or its repos.d file changes.
+ * runs; SIGHUP makes it pick up new and removed projects, and a project's policy is re-read
+ * whenever the registry or its repos.d file changes.
  */
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
@@ -112,11 +112,7 @@ async function attachDevices(paths: Paths, names: string[]): Promise<void> {
     (i) =>
       wanted.has(i.name) &&
       i.config[CONFIG_KEYS.managed] === 'true' &&
-      !reachesGateway(
-        i.expanded_config ?? i.config,
-        i.expanded_devices ?? i.devices,
-        socketFor(paths.stateDir, i.name),
-      ),
+      !reachesGateway(i, socketFor(paths.stateDir, i.name)),
   )
   // One at a time: each holds its container for Incus's second.
   for (const instance of missing)

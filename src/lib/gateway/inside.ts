@@ -112,10 +112,16 @@ export function proxyEnvironment(): Record<string, string> {
  * through its forwarder and the socket's directory, or through a proxy device to that socket.
  */
 export function reachesGateway(
-  config: Record<string, string> | undefined,
-  devices: DeviceMap | undefined,
+  instance: {
+    config?: Record<string, string>
+    devices?: DeviceMap
+    expanded_config?: Record<string, string>
+    expanded_devices?: DeviceMap
+  },
   socket: string,
 ): boolean {
+  const config = instance.expanded_config ?? instance.config
+  const devices = instance.expanded_devices ?? instance.devices
   if (config?.[GATEWAY_KEY] === 'forwarder') return devices?.[GATEWAY_SOCKET_DEVICE]?.source === dirname(socket)
   return devices?.[GATEWAY_DEVICE]?.connect === `unix:${socket}`
 }

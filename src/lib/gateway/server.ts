@@ -1,6 +1,7 @@
 /**
  * One project's side of the gateway: an HTTP proxy on a unix socket that only that project's
- * container reaches (through its forwarder or proxy device, inside.ts). It answers three kinds of request:
+ * container reaches (through its forwarder or proxy device, inside.ts). It answers three kinds
+ * of request:
  *
  * - `CONNECT host:port`: a TCP tunnel, once the policy allows the name and the addresses it
  *   resolves to; it connects to exactly the address it checked.

@@ -371,12 +371,12 @@ export class IncusClient {
     })
   }
 
-  /** Starts an instance with one request over the socket, and waits until it runs. */
   /** `patchInstance` over the local socket, as `new`'s other requests go (it waits for the operation). */
   async patchOverSocket(name: string, body: Pick<InstanceSpec, 'config' | 'devices'>): Promise<void> {
     await this.socketCall('PATCH', this.instancePath(name), {body: JSON.stringify(body)})
   }
 
+  /** Starts an instance with one request over the socket, and waits until it runs. */
   async startOverSocket(name: string): Promise<void> {
     await this.socketCall('PUT', this.scoped(`/1.0/instances/${encodeURIComponent(name)}/state`), {
       body: JSON.stringify({action: 'start', timeout: -1}),

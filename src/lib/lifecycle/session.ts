@@ -117,20 +117,14 @@ export async function sessionExecArgs(
 /**
  * Before a session: the project's gateway listens, and the container has its way to it (one
  * without a forwarder and still without a proxy device, e.g. made by an older repoman, gets the
- * device and variables now, hot-plugged). A gateway
- * that cannot start is reported, not fatal: the command still runs, without a way out.
+ * device and variables now, hot-plugged). A gateway that cannot start is reported, not fatal:
+ * the command still runs, without a way out.
  */
 async function reachGateway(incus: IncusClient, instance: IncusInstance, stateDir: string): Promise<void> {
   const {ensureGateway, socketFor} = await import('../gateway/daemon.js')
   const socket = socketFor(stateDir, instance.name)
   try {
-    if (
-      !reachesGateway(
-        instance.expanded_config ?? instance.config,
-        instance.expanded_devices ?? instance.devices,
-        socket,
-      )
-    )
+    if (!reachesGateway(instance, socket))
       await incus.patchInstance(instance.name, {
         config: {...proxyEnvironment(), [GATEWAY_KEY]: 'proxy'},
         devices: gatewayDevice(socket),

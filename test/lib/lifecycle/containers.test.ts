@@ -122,8 +122,8 @@ describe('container decisions', () => {
       })
       expect(spec.config['user.repoman.gateway']).to.equal('forwarder')
       expect(spec.config['environment.HTTPS_PROXY']).to.equal('http://127.0.0.1:3128')
-      expect(reachesGateway(spec.config, spec.devices, socket)).to.equal(true)
-      expect(reachesGateway(spec.config, spec.devices, socket.replace('0123', '4567'))).to.equal(false)
+      expect(reachesGateway(spec, socket)).to.equal(true)
+      expect(reachesGateway(spec, socket.replace('0123', '4567'))).to.equal(false)
 
       const proxied = buildInstanceSpec({
         ...base,
@@ -134,8 +134,10 @@ describe('container decisions', () => {
       expect(proxied.devices).to.not.have.property('repoman-gateway-socket')
       expect(proxied.config['user.repoman.gateway']).to.equal('proxy')
       // Until the gateway adds the proxy device, and then only to this socket.
-      expect(reachesGateway(proxied.config, proxied.devices, socket)).to.equal(false)
-      expect(reachesGateway(proxied.config, {...proxied.devices, ...gatewayDevice(socket)}, socket)).to.equal(true)
+      expect(reachesGateway(proxied, socket)).to.equal(false)
+      expect(reachesGateway({...proxied, devices: {...proxied.devices, ...gatewayDevice(socket)}}, socket)).to.equal(
+        true,
+      )
     })
 
     it('uses raw.idmap instead of shift for a large uid', () => {
