@@ -6,7 +6,7 @@
  * Then the attacks, from inside as the plain user and as root.
  */
 import {spawn} from 'node:child_process'
-import {chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import {join} from 'node:path'
 import {expect} from 'chai'
@@ -191,6 +191,27 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     expect(stopped.stdout).to.match(/^The gateway is not running; the next `repoman exec` or `shell` starts it/)
     const again = await world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', 'http://example.org/'])
     expect(again.stdout, again.stderr).to.include('repoman gateway: not on the allow list')
+    // A gateway an older repoman started (its pid file names no build) goes on running through
+    // an upgrade; the next session replaces it with this build's.
+    const pidFile = join(world.home, '.local/state/repoman/gateway/gateway.pid')
+    const older = Number.parseInt(readFileSync(pidFile, 'utf8'), 10)
+    writeFileSync(pidFile, `${older}\n`)
+    const upgraded = await world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', 'http://example.org/'])
+    expect(upgraded.stdout, upgraded.stderr).to.include('repoman gateway: not on the allow list')
+    const replaced = readFileSync(pidFile, 'utf8').split('\n')
+    expect(Number(replaced[0])).to.not.equal(older)
+    expect(replaced[1]).to.match(/^\d+\.\d+\.\d+@\d/)
+    // The older one has let go of the lock, and exits (or is gone, or waits to be reaped).
+    const state = () => {
+      try {
+        return readFileSync(`/proc/${older}/stat`, 'utf8').split(') ')[1]?.[0]
+      } catch {
+        return 'gone'
+      }
+    }
+    for (let i = 0; i < 100 && !['gone', 'Z'].includes(state() ?? ''); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(state()).to.be.oneOf(['gone', 'Z'])
     const badUpstream = await world.cli(['agent', 'login', 'claude', '--upstream', 'ftp://x'], {input: 'x\n'})
     expect(badUpstream.exitCode).to.equal(2)
     expect(badUpstream.stderr.trim().split('\n')).to.have.length(1)

@@ -213,7 +213,10 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
     dispose() {
       // The gateway new or a session started for this world's user.
       try {
-        process.kill(Number(readFileSync(join(home, '.local/state/repoman/gateway/gateway.pid'), 'utf8')), 'SIGTERM')
+        process.kill(
+          Number.parseInt(readFileSync(join(home, '.local/state/repoman/gateway/gateway.pid'), 'utf8'), 10),
+          'SIGTERM',
+        )
       } catch {
         // None ran.
       }

@@ -21,7 +21,7 @@ import {GATEWAY_KEY, gatewayDevice, reachesGateway, SOCKET_NAME} from './inside.
 import {appendGatewayLog, gatewayDir} from './log.js'
 import {type GatewayPolicy, parsePolicy} from './policy.js'
 import {projectServer} from './server.js'
-import {startGatewayUnit} from './unit.js'
+import {restartGatewayUnit, startGatewayUnit} from './unit.js'
 
 const START_TIMEOUT_MS = 8000
 
@@ -37,23 +37,46 @@ export function socketFor(stateDir: string, name: string): string {
 export const pidFileOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.pid')
 export const daemonLogOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.log')
 
-/** The running gateway's pid, or undefined (no pid file, or its process is gone). */
-export function gatewayPid(stateDir: string): number | undefined {
-  let pid: number
+/**
+ * Which build of repoman this is: its version, and when it was built (every build writes the
+ * manifest anew, so a rebuilt checkout of one version is another build).
+ */
+export function buildStamp(): string {
+  const {version} = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {version: string}
+  return `${version}@${mtime(join(PACKAGE_ROOT, 'oclif.manifest.json'))}`
+}
+
+/** Pure: the pid file's text, its pid line and then the build that runs. */
+export const pidFileText = (pid: number, build: string) => `${pid}\n${build}\n`
+
+/** Pure: the pid and build a pid file names (an older repoman wrote the pid alone). */
+export function parsePidFile(text: string): {pid: number; build?: string} | undefined {
+  const [pidLine, build] = text.split('\n')
+  const pid = Number(pidLine)
+  if (!Number.isInteger(pid) || pid <= 1) return undefined
+  return build ? {pid, build} : {pid}
+}
+
+/** The running gateway (its pid, and the build it runs), or undefined (no pid file, or its process is gone). */
+function runningGateway(stateDir: string): {pid: number; build?: string} | undefined {
+  let running: ReturnType<typeof parsePidFile>
   try {
-    pid = Number(readFileSync(pidFileOf(stateDir), 'utf8').trim())
+    running = parsePidFile(readFileSync(pidFileOf(stateDir), 'utf8'))
   } catch {
     return undefined
   }
-  if (!Number.isInteger(pid) || pid <= 1) return undefined
+  if (running === undefined) return undefined
   try {
-    process.kill(pid, 0)
-    return pid
+    process.kill(running.pid, 0)
+    return running
   } catch {
     // ESRCH: gone. EPERM: another user's process got the pid; not ours either.
     return undefined
   }
 }
+
+/** The running gateway's pid, or undefined. */
+export const gatewayPid = (stateDir: string) => runningGateway(stateDir)?.pid
 
 type Paths = Pick<RepomanPaths, 'stateDir' | 'configDir' | 'registryFile' | 'overridesDir'>
 
@@ -139,7 +162,7 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
       `a gateway already runs for you (pid ${gatewayPid(paths.stateDir) ?? '?'}); \`repoman gateway stop\` stops it`,
     )
   }
-  writeFileSync(pidFileOf(paths.stateDir), `${process.pid}\n`)
+  writeFileSync(pidFileOf(paths.stateDir), pidFileText(process.pid, buildStamp()))
   const servers = new Map<string, Server>()
 
   const reconcile = async () => {
@@ -213,9 +236,15 @@ export async function ensureGateway(
   options: {wait: boolean; attach?: boolean},
 ): Promise<void> {
   const socket = socketFor(stateDir, name)
-  const pid = gatewayPid(stateDir)
-  if (pid !== undefined && existsSync(socket) && !options.attach) return
-  if (pid !== undefined) process.kill(pid, 'SIGHUP')
+  let running = runningGateway(stateDir)
+  if (running !== undefined && running.build !== buildStamp()) {
+    // An older repoman's (it went on running through the upgrade): it may listen elsewhere or
+    // answer otherwise. This build's gateway takes over.
+    if (!restartGatewayUnit(running.pid)) await stopGateway(stateDir)
+    running = runningGateway(stateDir)
+  }
+  if (running !== undefined && existsSync(socket) && !options.attach) return
+  if (running !== undefined) process.kill(running.pid, 'SIGHUP')
   else if (!startGatewayUnit(process.env)) {
     mkdirSync(gatewayDir(stateDir), {recursive: true, mode: 0o700})
     const log = openSync(daemonLogOf(stateDir), 'a', 0o600)

@@ -75,3 +75,10 @@ export async function installGatewayUnit(env: NodeJS.ProcessEnv): Promise<'insta
 export function startGatewayUnit(env: NodeJS.ProcessEnv): boolean {
   return existsSync(unitFileOf(env)) && systemctl('start', GATEWAY_UNIT).status === 0
 }
+
+/** Restarts the unit when `pid` is its process (systemd then runs the installed build); false when it is not. */
+export function restartGatewayUnit(pid: number): boolean {
+  const main = systemctl('show', '--property=MainPID', '--value', GATEWAY_UNIT)
+  if (main.status !== 0 || main.stdout.trim() !== String(pid)) return false
+  return systemctl('restart', GATEWAY_UNIT).status === 0
+}
