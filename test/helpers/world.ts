@@ -7,6 +7,7 @@ import {execFileSync, type SpawnSyncReturns, spawn, spawnSync} from 'node:child_
 import {chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import type {Context} from 'mocha'
+import {gatewayPid} from '../../src/lib/gateway/daemon.js'
 import {BTRFS_POOL, TEST_IMAGE} from './incus-daemon.js'
 import type {TestUser} from './test-user.js'
 
@@ -212,14 +213,8 @@ export function makeWorld(incusDir: string, options: {user?: boolean} = {}): Wor
     },
     dispose() {
       // The gateway new or a session started for this world's user.
-      try {
-        process.kill(
-          Number.parseInt(readFileSync(join(home, '.local/state/repoman/gateway/gateway.pid'), 'utf8'), 10),
-          'SIGTERM',
-        )
-      } catch {
-        // None ran.
-      }
+      const gateway = gatewayPid(join(home, '.local/state/repoman'))
+      if (gateway !== undefined) process.kill(gateway, 'SIGTERM')
       const quiet = {env, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ('ignore' | 'pipe')[]}
       try {
         const instances = JSON.parse(
