@@ -11,7 +11,7 @@
  */
 import {type CommandOutput, openRepoman} from '../lib/context.js'
 import {errorOutput} from '../lib/errors.js'
-import {type NewRequest, readAheadForCreate} from '../lib/lifecycle/create.js'
+import type {NewRequest} from '../lib/lifecycle/create.js'
 import {LOGIN_SHELL, prepareLaunch, prepareSession, splitExecArgv} from '../lib/lifecycle/session.js'
 import {type RepomanPaths, resolvePaths} from '../lib/paths.js'
 import type {Registry} from '../lib/registry/schema.js'
@@ -176,6 +176,8 @@ async function runGatewayHere(): Promise<number> {
 
 /** `new` as the oclif command runs it (src/cli/run-new.ts), its run logged and --verbose echoed the same way. */
 async function runNewHere(request: Extract<FastRequest, {command: 'new'}>): Promise<number> {
+  // Here, not at the top: the sessions' load would otherwise start all of new's modules too.
+  const {readAheadForCreate} = await import('../lib/lifecycle/create.js')
   const [{runNew}, {canAsk}, context] = await Promise.all([
     import('./run-new.js'),
     import('./ui.js'),

@@ -30,18 +30,12 @@ Changed host-run files (.envrc, .claude/settings.json, ...) are problems until \
     const context = await this.repoman()
     let fixed: AccountFix[] | undefined
     if (flags.fix) {
-      const gitLayout = await import('../lib/lifecycle/git-layout.js')
-      const gitPlan = await gitLayout.planGitFix(context.registry, context.incus, context.paths.stateDir, args.name)
-      const gitFix = gitLayout.gitFixSteps(gitPlan, context.incus, context.paths.stateDir)
-      const shares = await import('../lib/agents/share-fix.js')
-      const sharePlan = await shares.planShareFix(context, args.name)
-      const shareFix = shares.shareFixSteps(sharePlan, context)
-      const plan = await status.planAccountFix(context.registry, context.incus, args.name)
-      const {steps, result} = status.accountFixSteps(plan, context.registry, context.incus)
+      const {fixSteps, planFixes, renderFixResult} = await import('../lib/lifecycle/status-fix.js')
+      const {steps, result} = fixSteps(await planFixes(context, args.name), context)
       const {showSteps} = await import('../cli/ui.js')
-      await showSteps([...gitFix.steps, ...shareFix.steps, ...steps], {json: this.jsonEnabled()})
-      if (!this.jsonEnabled()) for (const line of shares.renderShareFix(shareFix.result)) this.log(line)
-      fixed = result
+      await showSteps(steps, {json: this.jsonEnabled()})
+      if (!this.jsonEnabled()) for (const line of renderFixResult(result)) this.log(line)
+      fixed = result.accounts
     }
     return this.output(
       await status.runStatus(context, {json: this.jsonEnabled(), name: args.name, fixed, verbose: flags.verbose}),

@@ -160,6 +160,52 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     expect(readdirSync(world.home).filter((f) => f.startsWith('PWNED'))).to.deep.equal([])
   })
 
+  it('as root inside: a FIFO, a setuid root transcript and a swapped-in link reach the host as data or not at all', async () => {
+    const slug = repo.replace(/[^a-zA-Z0-9]/g, '-')
+    const transcripts = join(world.home, '.claude/projects', slug)
+    const before = readdirSync(transcripts)
+      .filter((entry) => entry !== 'memory')
+      .sort()
+    const configDir = (await world.cli(['exec', 'gw', '--', 'sh', '-c', 'printf %s "$CLAUDE_CONFIG_DIR"'])).stdout
+    expect(configDir).to.match(/^\//)
+    const d = `${configDir}/projects/${slug}`
+    const fifo = '00000000-0000-0000-0000-000000000004.jsonl'
+    const setuid = '00000000-0000-0000-0000-000000000005.jsonl'
+    asRoot(
+      [
+        `mkfifo '${d}/${fifo}'`,
+        `echo '{"type":"summary","summary":"planted by root"}' > '${d}/${setuid}'`,
+        `chmod 4755 '${d}/${setuid}'`,
+        // The host's own directory of conversations, should the host follow a link made inside.
+        `mv '${d}' '${d}.real' && ln -s '${world.home}/.claude/projects' '${d}'`,
+      ].join(' && '),
+    )
+    // With the link in place, a session takes nothing (the link is not followed on the host).
+    const linked = await world.cli(['exec', 'gw', '--', 'true'], {cwd: repo, timeout: 60_000})
+    expect(linked.exitCode, linked.stderr).to.equal(0)
+    expect(
+      readdirSync(transcripts)
+        .filter((entry) => entry !== 'memory')
+        .sort(),
+    ).to.deep.equal(before)
+    // Put back: the FIFO is named and left, the root's setuid file comes back as your 0600 data.
+    asRoot(`rm '${d}' && mv '${d}.real' '${d}'`)
+    const session = await world.cli(['exec', 'gw', '--', 'true'], {cwd: repo, timeout: 60_000})
+    expect(session.exitCode, session.stderr).to.equal(0)
+    expect(session.stderr).to.include(fifo)
+    expect(
+      readdirSync(transcripts)
+        .filter((entry) => entry !== 'memory')
+        .sort(),
+    ).to.deep.equal([...before, setuid].sort())
+    expect(statSync(join(transcripts, setuid))).to.include({uid: user().uid, mode: 0o100600})
+    await onHost(['claude', '-p', '--resume', setuid.slice(0, -'.jsonl'.length), 'go on'], {
+      ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ANTHROPIC_API_KEY: 'sk-ant-api03-host',
+    })
+    expect(readdirSync(world.home).filter((f) => f.startsWith('PWNED'))).to.deep.equal([])
+  })
+
   it('refuses and logs what is not allowed; nothing leaves the container but through the gateway', async () => {
     // The plain user, through the proxy variables every session has.
     const refused = await curlInside('-S', 'https://example.org')

@@ -89,10 +89,11 @@ export function shareFixSteps(
 
 /** The facts from Incus, the decision, and the profile install it takes (planned: nothing changed yet). */
 export async function planShareFix(
-  context: {registry: Registry; incus: Pick<IncusClient, 'listInstances' | 'listProfiles'>; paths: RepomanPaths},
+  context: {registry: Registry; incus: Pick<IncusClient, 'listProfiles'>; paths: RepomanPaths},
+  instances: Parameters<typeof decideShareFix>[1],
+  profiles: IncusProfile[],
   name?: string,
 ): Promise<ShareFixPlan & {install: ProfileInstallPlan}> {
-  const [instances, profiles] = await Promise.all([context.incus.listInstances(), context.incus.listProfiles()])
   const plan = decideShareFix(context.registry, instances, profiles, name)
   const install =
     plan.profiles.length > 0

@@ -20,7 +20,6 @@ import {RegistryStore} from '../registry/store.js'
 import {GATEWAY_KEY, gatewayDevice, reachesGateway, SOCKET_NAME} from './inside.js'
 import {appendGatewayLog, gatewayDir} from './log.js'
 import {type GatewayPolicy, parsePolicy} from './policy.js'
-import {projectServer} from './server.js'
 import {restartGatewayUnit, startGatewayUnit} from './unit.js'
 
 const START_TIMEOUT_MS = 8000
@@ -163,6 +162,8 @@ export async function runGateway(paths: Paths, say: (line: string) => void): Pro
     )
   }
   writeFileSync(pidFileOf(paths.stateDir), pidFileText(process.pid, buildStamp()))
+  // Here, not at the top: sessions and `new` load this module, and the proxy's HTTP, TLS and DNS are the gateway's alone.
+  const {projectServer} = await import('./server.js')
   const servers = new Map<string, Server>()
 
   const reconcile = async () => {

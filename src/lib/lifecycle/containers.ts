@@ -31,6 +31,12 @@ export const CONFIG_KEYS = {
   setpriv: 'user.repoman.setpriv',
 } as const
 
+/** What sessions become the user with, keeping the groups a login gives (session.ts). */
+export const SETPRIV = '/usr/bin/setpriv'
+
+/** Pure: whether a stat of SETPRIV found a program (undefined or null: nothing there). */
+export const isSetpriv = (stat: {type: string} | null | undefined) => stat?.type === 'file' || stat?.type === 'symlink'
+
 /**
  * Whether /etc/subuid (or subgid) lets root map `id`: raw.idmap needs `root:<id>:1` (or a range
  * holding it) there, and Incus refuses an id inside root's own container range.

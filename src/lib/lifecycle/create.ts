@@ -62,14 +62,16 @@ import {
   DEFAULT_PROTECTED_PATHS,
   guardContextOf,
   type IdmapPlan,
+  isSetpriv,
   missingBaseDevices,
   type ProtectionPlan,
   planIdmap,
   planProtection,
   repoPathProblem,
+  SETPRIV,
 } from './containers.js'
 import {SYSTEMD_DROPIN} from './containment.js'
-import {imageFileReader, imageFilesFile, recordedStat} from './image-files.js'
+import {imageFileReader, imageFilesFile, recordedStats} from './image-files.js'
 import {isolate, nicToReplace, resolvePolicy} from './isolation.js'
 import type {NetworkMode, NetworkPolicy} from './network.js'
 import {prebootAccount, socketProxydOf, waitForCloudInit, writeBootFiles} from './preboot.js'
@@ -568,6 +570,7 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     warnings: [...plan.warnings],
   }
   const gatewaySocket = socketFor(deps.paths.stateDir, name)
+  const recorded = recordedImageFacts(deps.paths.cacheDir, plan.imageFingerprint)
   const spec: InstanceSpec = buildInstanceSpec({
     name,
     image: plan.image,
@@ -581,10 +584,12 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
     protectedPaths: plan.protection.mount,
     sudo: plan.sudo,
     agentGit: {dir: agentGitDir(deps.paths.stateDir, name), host: hostGitKind(repoPath)},
-    gateway: {socket: gatewaySocket, forwarder: mayForward(deps.paths.cacheDir, plan.imageFingerprint)},
+    gateway: {socket: gatewaySocket, forwarder: recorded.forwarder},
     ...(plan.clone ? {treeSource: cloneTreeDir(deps.paths.stateDir, name)} : {}),
   })
   Object.assign(spec.devices, plan.baseDevices)
+  // The first session need not ask then (a file stat and a config write on its way in).
+  if (recorded.setpriv !== undefined) spec.config[CONFIG_KEYS.setpriv] = String(recorded.setpriv)
   const agentGit = agentGitStep(plan, deps.paths.stateDir, result)
   const steps: Step[] = [agentGit.step]
 
@@ -699,6 +704,8 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
             const [account, proxyd] = await Promise.all([
               prebootAccount(image.reader, plan.account),
               socketProxydOf(image.reader),
+              // Only for the record: the next container of this image is made knowing it.
+              image.reader.stat(SETPRIV),
             ])
             await image.save()
             // No systemd forwarder in this image after all: the gateway adds a proxy device instead.
@@ -748,14 +755,22 @@ export function createSteps(plan: CreatePlan, deps: CreateDeps): {steps: Step[];
 }
 
 /**
- * Whether the container may get the gateway's forwarder: where the image can be prepared before
- * its first boot, unless its record already says it has no systemd-socket-proxyd (the first
- * `new` from an image finds out then, and corrects this).
+ * What the record of the image says before anything of the container is read. `forwarder`:
+ * whether it may get the gateway's forwarder, where the image can be prepared before its first
+ * boot, unless the record says it has no systemd-socket-proxyd (the first `new` from an image
+ * finds out then, and corrects this). `setpriv`: whether it has setpriv, once a `new` from it
+ * has looked (its first session asks otherwise).
  */
-function mayForward(cacheDir: string, fingerprint: string | undefined): boolean {
-  if (fingerprint === undefined) return false
-  const record = imageFilesFile(cacheDir, fingerprint)
-  return !SOCKET_PROXYD_PATHS.every((path) => recordedStat(record, path) === null)
+function recordedImageFacts(
+  cacheDir: string,
+  fingerprint: string | undefined,
+): {forwarder: boolean; setpriv?: boolean} {
+  if (fingerprint === undefined) return {forwarder: false}
+  const [setpriv, ...proxyds] = recordedStats(imageFilesFile(cacheDir, fingerprint), [SETPRIV, ...SOCKET_PROXYD_PATHS])
+  return {
+    forwarder: !proxyds.every((stat) => stat === null),
+    ...(setpriv === undefined ? {} : {setpriv: isSetpriv(setpriv)}),
+  }
 }
 
 /** Without the local socket (a remote image or daemon): one `incus launch` with the boot files, then the account by exec. */

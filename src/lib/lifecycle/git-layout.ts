@@ -10,9 +10,7 @@ import {join} from 'node:path'
 import {
   agentGitDevices,
   agentGitDir,
-  agentGitWreck,
   GIT_DEVICE,
-  hostGitKind,
   prepareAgentGit,
   rebuildAgentGit,
   removeAgentGit,
@@ -87,16 +85,6 @@ export function decideGitFix(
         ]
       return []
     })
-}
-
-export async function planGitFix(
-  registry: Registry,
-  incus: Pick<IncusClient, 'listInstances'>,
-  stateDir: string,
-  name?: string,
-): Promise<GitFix[]> {
-  const wreck = (project: string, repoPath: string) => agentGitWreck(stateDir, project, repoPath)
-  return decideGitFix(registry, await incus.listInstances(), {hostGit: hostGitKind, wreck}, name)
 }
 
 /** One step per container: its git dir made from the host's repository, then its devices switched (undone: the old devices back). */

@@ -45,9 +45,10 @@ function loadRecord(file: string): ImageFilesRecord | undefined {
   }
 }
 
-/** What the record of an image says a stat of `path` found: null for nothing there, undefined when never asked. */
-export function recordedStat(file: string, path: string): StatedFile | null | undefined {
-  return loadRecord(file)?.files[`stat ${path}`]
+/** What the record of an image says a stat of each path found: null for nothing there, undefined when never asked. */
+export function recordedStats(file: string, paths: string[]): Array<StatedFile | null | undefined> {
+  const record = loadRecord(file)
+  return paths.map((path) => record?.files[`stat ${path}`])
 }
 
 /**

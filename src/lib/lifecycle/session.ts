@@ -19,7 +19,7 @@ import {
 } from '../integrity/snapshot.js'
 import {isWithin, type RepomanPaths, resolvePaths} from '../paths.js'
 import {findProject, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
-import {CONFIG_KEYS, projectForDirectory, resolveInsideCwd} from './containers.js'
+import {CONFIG_KEYS, isSetpriv, projectForDirectory, resolveInsideCwd, SETPRIV} from './containers.js'
 
 export interface SessionTarget {
   project: ProjectEntry
@@ -135,8 +135,6 @@ async function reachGateway(incus: IncusClient, instance: IncusInstance, stateDi
   }
 }
 
-export const SETPRIV = '/usr/bin/setpriv'
-
 /**
  * `command` as the user with the supplementary groups a login gives (`sudo`, `docker`, ...):
  * `incus exec --user` sets none, so the session starts as root and setpriv becomes the user
@@ -151,13 +149,13 @@ export function asUserWithGroups(ids: {uid: number; gid: number}, command: strin
     : become
 }
 
-/** Whether the container has setpriv: asked once (one file stat), then recorded on the container. */
+/** Whether the container has setpriv: recorded by `new` (from its image's record), else asked once (one file stat) and recorded. */
 async function hasSetpriv(incus: IncusClient, instance: IncusInstance): Promise<boolean> {
   const recorded = instance.config[CONFIG_KEYS.setpriv]
   if (recorded !== undefined) return recorded === 'true'
   const found = await incus
     .readInstanceFile(instance.name, SETPRIV, {content: false})
-    .then((stat) => stat?.type === 'file' || stat?.type === 'symlink')
+    .then(isSetpriv)
     .catch(() => false)
   await incus
     .patchInstance(instance.name, {config: {[CONFIG_KEYS.setpriv]: String(found)}, devices: {}})

@@ -333,14 +333,6 @@ export function decideAccountFix(registry: Registry, instances: IncusInstance[],
   })
 }
 
-export async function planAccountFix(
-  registry: Registry,
-  incus: Pick<IncusClient, 'listInstances'>,
-  name?: string,
-): Promise<AccountFixPlan> {
-  return decideAccountFix(registry, await incus.listInstances(), name)
-}
-
 /**
  * `status --fix`: gives each registered, running container back the host user's account (a
  * container re-provisioned from its image has lost it), as `new` made it: one step each, which

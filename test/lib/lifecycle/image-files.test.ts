@@ -3,7 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import sinon from 'sinon'
-import {imageFileReader, imageFilesFile, templated} from '../../../src/lib/lifecycle/image-files.js'
+import {imageFileReader, imageFilesFile, recordedStats, templated} from '../../../src/lib/lifecycle/image-files.js'
 
 describe("an image's files, read once (image-files)", () => {
   let dir: string
@@ -53,6 +53,18 @@ describe("an image's files, read once (image-files)", () => {
     const other = fileApi('four')
     await imageFileReader(other, other, 'four', imageFilesFile(dir, 'def456')).reader.read('/etc/passwd')
     sinon.assert.calledOnce(other.read)
+  })
+
+  it('says what a stat found before any container is read: a file, nothing there, or never asked', async () => {
+    const file = imageFilesFile(dir, 'abc123')
+    expect(recordedStats(file, ['/etc/passwd'])).to.deep.equal([undefined])
+    const first = fileApi('one')
+    const one = imageFileReader(first, first, 'one', file)
+    await Promise.all([one.reader.stat('/etc/passwd'), one.reader.stat('/usr/bin/setpriv')])
+    await one.save()
+    const [passwd, setpriv, never] = recordedStats(file, ['/etc/passwd', '/usr/bin/setpriv', '/bin/bash'])
+    expect(passwd).to.include({type: 'file'})
+    expect([setpriv, never]).to.deep.equal([null, undefined])
   })
 
   it('keeps nothing when the templates cannot be learned', async () => {
