@@ -144,13 +144,15 @@ describe('containment: root inside a real-image container (real Incus)', functio
 
   it('refuses the same through the 32-bit system call table', () => {
     const build = mkdtempSync('/tmp/rm-compat-')
-    writeFileSync(join(build, 'compat.c'), COMPAT_SOURCE)
-    execFileSync('gcc', ['-static', '-no-pie', '-O1', '-o', join(build, 'compat'), join(build, 'compat.c')])
-    world.incus(['file', 'push', join(build, 'compat'), `${name}/root/compat`])
+    /** A static binary of `source`, whose int 0x80 addresses stay below 4 GiB. */
+    const compile = (program: string, source: string) => {
+      writeFileSync(join(build, `${program}.c`), source)
+      execFileSync('gcc', ['-static', '-no-pie', '-O1', '-o', join(build, program), join(build, `${program}.c`)])
+      return join(build, program)
+    }
+    world.incus(['file', 'push', compile('compat', COMPAT_SOURCE), `${name}/root/compat`])
     // A kernel without IA32 emulation has no 32-bit table: int 0x80 is a SIGSEGV before any call is made.
-    writeFileSync(join(build, 'probe.c'), PROBE_32BIT_SOURCE)
-    execFileSync('gcc', ['-static', '-no-pie', '-O1', '-o', join(build, 'probe'), join(build, 'probe.c')])
-    const hasTable = spawnSync(join(build, 'probe')).signal !== 'SIGSEGV'
+    const hasTable = spawnSync(compile('probe', PROBE_32BIT_SOURCE)).signal !== 'SIGSEGV'
     const attack = `/root/compat ${repo}/.git ${repo}; echo "exit $?"`
     expect(asRootInside(world, name, attack)).to.equal(hasTable ? 'refused\nexit 0\n' : 'exit 139\n')
     expectProtectedPathsUnchanged()

@@ -28,6 +28,11 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
   const curlInside = (...args: string[]) => world.cli(['exec', 'gw', '--', 'curl', '-s', '-m', '10', ...args])
   const viaGateway = ['--noproxy', '', '-x', 'http://127.0.0.1:3128']
   const asRoot = (script: string) => world.incus(['exec', 'gw', '--', 'bash', '-c', script])
+  /** The transcripts in a host directory of Claude Code's, sorted (its own memory/ aside). */
+  const hostTranscripts = (dir: string) =>
+    readdirSync(dir)
+      .filter((entry) => entry !== 'memory')
+      .sort()
   /** A program on the host as the user, in the repo, while this process's stand-in answers. */
   const onHost = (command: string[], env: NodeJS.ProcessEnv) =>
     new Promise<{stdout: string; stderr: string}>((resolve) => {
@@ -151,7 +156,7 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     expect(planted.exitCode, planted.stderr).to.equal(0)
     expect(planted.stderr).to.include('not copied from "gw"\'s conversations (not a transcript): ')
     // (The host's claude keeps a memory/ directory there of its own.)
-    expect(readdirSync(transcripts).filter((entry) => entry !== 'memory')).to.deep.equal(sessions)
+    expect(hostTranscripts(transcripts)).to.deep.equal(sessions)
     expect(existsSync(join(world.home, '.claude/projects', other))).to.equal(false)
     await onHost(['claude', '-p', '--resume', session, 'and again'], {
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
@@ -163,9 +168,7 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
   it('as root inside: a FIFO, a setuid root transcript and a swapped-in link reach the host as data or not at all', async () => {
     const slug = repo.replace(/[^a-zA-Z0-9]/g, '-')
     const transcripts = join(world.home, '.claude/projects', slug)
-    const before = readdirSync(transcripts)
-      .filter((entry) => entry !== 'memory')
-      .sort()
+    const before = hostTranscripts(transcripts)
     const configDir = (await world.cli(['exec', 'gw', '--', 'sh', '-c', 'printf %s "$CLAUDE_CONFIG_DIR"'])).stdout
     expect(configDir).to.match(/^\//)
     const d = `${configDir}/projects/${slug}`
@@ -183,21 +186,13 @@ describe('the gateway (real image, host uid 1001, real Claude Code)', () => {
     // With the link in place, a session takes nothing (the link is not followed on the host).
     const linked = await world.cli(['exec', 'gw', '--', 'true'], {cwd: repo, timeout: 60_000})
     expect(linked.exitCode, linked.stderr).to.equal(0)
-    expect(
-      readdirSync(transcripts)
-        .filter((entry) => entry !== 'memory')
-        .sort(),
-    ).to.deep.equal(before)
+    expect(hostTranscripts(transcripts)).to.deep.equal(before)
     // Put back: the FIFO is named and left, the root's setuid file comes back as your 0600 data.
     asRoot(`rm '${d}' && mv '${d}.real' '${d}'`)
     const session = await world.cli(['exec', 'gw', '--', 'true'], {cwd: repo, timeout: 60_000})
     expect(session.exitCode, session.stderr).to.equal(0)
     expect(session.stderr).to.include(fifo)
-    expect(
-      readdirSync(transcripts)
-        .filter((entry) => entry !== 'memory')
-        .sort(),
-    ).to.deep.equal([...before, setuid].sort())
+    expect(hostTranscripts(transcripts)).to.deep.equal([...before, setuid].sort())
     expect(statSync(join(transcripts, setuid))).to.include({uid: user().uid, mode: 0o100600})
     await onHost(['claude', '-p', '--resume', setuid.slice(0, -'.jsonl'.length), 'go on'], {
       ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`,
