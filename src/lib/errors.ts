@@ -253,3 +253,8 @@ export class GatewayError extends RepomanError {
 export class UnsavedWorkError extends SafetyError {
   override readonly code = 'UNSAVED_WORK'
 }
+
+/** What an earlier project of the same name left in the state dir, made by root inside: not yours to delete. */
+export class LeftoverError extends RepomanError {
+  override readonly code = 'LEFTOVER'
+}

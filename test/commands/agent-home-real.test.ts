@@ -183,6 +183,20 @@ describe('agent homes the container cannot turn against the host (real image, ho
     const problems: string[] = JSON.parse(status.stdout).projects[0].problems
     expect(problems.filter((p) => /agent|home|read-write/.test(p))).to.deep.equal([])
 
+    // While refresh writes the home, the agent keeps swapping in a link to a file of yours on the
+    // host; the home is written from inside, so a link there leads only to the container's own.
+    const victim = join(world.home, 'victim.txt')
+    writeFileSync(victim, 'mine\n')
+    chownSync(victim, user().uid, user().gid)
+    const swapper = await inside(
+      `nohup sh -c 'while :; do ln -sfn ${victim} "$CLAUDE_CONFIG_DIR/settings.json"; done' >/dev/null 2>&1 & echo $! > /tmp/swapper.pid`,
+    )
+    expect(swapper.exitCode, swapper.stderr).to.equal(0)
+    const raced = await world.cli(['agent', 'refresh', 'agent', '--agent', 'claude'])
+    expect(raced.exitCode, raced.stderr).to.equal(0)
+    expect((await inside('kill "$(cat /tmp/swapper.pid)"')).exitCode).to.equal(0)
+    expect(readFileSync(victim, 'utf8')).to.equal('mine\n')
+
     // refresh puts the host's settings back and says what it replaced; remove takes the homes.
     const refresh = await world.cli(['agent', 'refresh', 'agent', '--agent', 'claude'])
     expect(refresh.exitCode, refresh.stderr).to.equal(0)

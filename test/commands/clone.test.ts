@@ -204,11 +204,20 @@ describe('clone mode: several agents on one repo, each in a checkout of its own 
         world.incus(['exec', 'r', '--', 'sh', '-c', `git config --global safe.directory '*' && ${script}`]),
       'root',
     )
-    // Known gap (issue 31's note): remove, as you, cannot yet delete what root made in directories
-    // of its own there (EACCES, and it rolls back); until it empties them from inside, root does.
-    world.incus(['exec', 'r', '--', 'rm', '-rf', `${repo}/nested`, `${repo}/.git/hooks`])
+    // And you inside lock a directory of yours against the host's deletion.
+    const locked = await inside(
+      'r',
+      `cd ${repo} && mkdir -p locked/deep && touch locked/deep/f && chmod 500 locked/deep locked`,
+    )
+    expect(locked.exitCode, locked.stderr).to.equal(0)
+    // What root made there is, on the host, not yours; remove, as you, still deletes all of it.
     const removed = await world.cli(['remove', 'r', '--yes'])
     expect(removed.exitCode, removed.stderr).to.equal(0)
+    expect(removed.stdout).to.not.match(/Left what root inside kept/)
+    const state = join(world.home, '.local/state/repoman')
+    expect(existsSync(join(state, 'clones/r'))).to.equal(false)
+    expect(existsSync(join(state, 'agent-git/r'))).to.equal(false)
+    expect(existsSync(join(state, 'homes/r'))).to.equal(false)
   })
 
   it('sync mirrors a clone’s checkout with its uncommitted work beside the repo; restore brings it back', async () => {

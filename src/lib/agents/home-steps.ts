@@ -4,17 +4,20 @@
  * `repoman agent refresh`, and deleted by `remove`.
  */
 import {existsSync, lstatSync, readdirSync} from 'node:fs'
-import {lchown, rm, rmdir} from 'node:fs/promises'
+import {lchown, mkdtemp, rm, rmdir} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {ProjectNotFoundError, UsageError} from '../errors.js'
+import {IncusError, oneLine, ProjectNotFoundError, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, InstanceSpec} from '../incus/types.js'
+import {CONFIG_KEYS} from '../lifecycle/containers.js'
 import type {CreatePlan} from '../lifecycle/create.js'
 import {containerGone} from '../lifecycle/session.js'
 import {agentHomeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
 import {writableAgentState} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 import type {Step} from '../steps.js'
+import {clearLeftovers, emptyTree} from '../trees.js'
 import {loginHomeFile} from './credentials.js'
 import {
   type AgentHomeKind,
@@ -22,7 +25,6 @@ import {
   agentHomeKind,
   agentHomeParts,
   agentHomesOf,
-  emptyAgentHome,
   type SeedResult,
   seedAgentHome,
 } from './home.js'
@@ -68,7 +70,7 @@ export function agentHomesStep(
         const kind = kindOf(agent)
         const target = agentHomeDir(paths.stateDir, plan.name, agent)
         // Left by an earlier project of this name whose removal could not finish: not reused.
-        await emptyAgentHome(target)
+        await clearLeftovers([target], plan.name)
         onUndo(async () => {
           await rm(target, {recursive: true, force: true})
           await rmdir(projectHomesDir(paths.stateDir, plan.name)).catch(() => undefined)
@@ -114,20 +116,37 @@ export interface HomesRefreshed {
 
 export interface RefreshPlan {
   name: string
-  agents: Array<{kind: AgentHomeKind; home: string; entries: number; addDevice: boolean}>
+  agents: Array<{
+    kind: AgentHomeKind
+    home: string
+    entries: number
+    addDevice: boolean
+    /** Running with the home mounted: where, inside, it is written from (see reseedInside). */
+    inside?: string
+  }>
   shift: boolean
   hostHome: string
+  /** You inside (the ids a running container's home is unpacked as). */
+  owner: {uid: number; gid: number}
 }
 
 /** Pure: which homes to seed anew in this container, or why none can be. */
 export function decideRefresh(
   name: string,
   instance: Pick<InstanceSpec, 'config' | 'devices'> & {
+    status?: string
     profiles?: string[]
     expanded_config?: Record<string, string>
     expanded_devices?: InstanceSpec['devices']
   },
-  options: {agent?: string; hostHome: string; homeOf: (agent: string) => string; entriesOf: (dir: string) => number},
+  options: {
+    agent?: string
+    hostHome: string
+    /** Your ids on the host: yours inside too, unless the container records others. */
+    host: {uid: number; gid: number}
+    homeOf: (agent: string) => string
+    entriesOf: (dir: string) => number
+  },
 ): RefreshPlan {
   const config = instance.expanded_config ?? instance.config
   const devices = instance.expanded_devices ?? instance.devices
@@ -148,9 +167,20 @@ export function decideRefresh(
     name,
     shift: config['raw.idmap'] === undefined && (instance.config['user.repoman.managed'] ?? '') === 'true',
     hostHome: options.hostHome,
+    owner: {
+      uid: Number(instance.config[CONFIG_KEYS.uid] ?? options.host.uid),
+      gid: Number(instance.config[CONFIG_KEYS.gid] ?? options.host.gid),
+    },
     agents: agents.map((agent) => {
       const home = options.homeOf(agent)
-      return {kind: kindOf(agent), home, entries: options.entriesOf(home), addDevice: !devices[agentHomeDevice(agent)]}
+      const device = devices[agentHomeDevice(agent)]
+      return {
+        kind: kindOf(agent),
+        home,
+        entries: options.entriesOf(home),
+        addDevice: !device,
+        ...(device?.path && instance.status === 'Running' ? {inside: device.path} : {}),
+      }
     }),
   }
 }
@@ -166,27 +196,67 @@ export async function planRefresh(
   return decideRefresh(request.name, instance, {
     agent: request.agent,
     hostHome: context.registry.host.home,
+    host: context.registry.host,
     homeOf: (agent) => agentHomeDir(context.paths.stateDir, request.name, agent),
     entriesOf: (dir) => (existsSync(dir) ? readdirSync(dir).length : 0),
   })
 }
 
-/** One step per home: empty it in place (a running container has it mounted), seed it, mount it if new. */
+/**
+ * A running container's home is written from inside, never by the host: the host writing a tree
+ * the agent writes at the same moment could be led, by a link swapped in mid-way, onto your own
+ * files. So the seed is made in a directory of the host's alone; root inside empties the home,
+ * then you inside unpack the seed into it. What either does lands in the container's own view.
+ */
+async function reseedInside(
+  incus: Pick<IncusClient, 'capture' | 'execArgs'>,
+  name: string,
+  inside: string,
+  owner: {uid: number; gid: number},
+  seedInto: (dir: string) => Promise<SeedResult>,
+): Promise<SeedResult> {
+  const staging = await mkdtemp(join(tmpdir(), 'repoman-seed-'))
+  try {
+    const seed = await seedInto(staging)
+    const failed = (what: string, run: {stderr: string}) =>
+      new IncusError(
+        `could not ${what} ${inside} inside "${name}": ${oneLine(run.stderr) || 'no reason given'}; stop it (\`incus stop --project repoman ${name}\`) and refresh again`,
+      )
+    const emptied = await incus.capture(incus.execArgs(name, ['find', inside, '-mindepth', '1', '-delete']))
+    if (emptied.exitCode !== 0) throw failed('empty', emptied)
+    const entries = readdirSync(staging)
+    if (entries.length === 0) return seed
+    const {$} = await import('zx/core')
+    const tarball = (await $({quiet: true})`tar -C ${staging} -cf - -- ${entries}`).buffer()
+    const unpacked = await incus.capture(incus.execArgs(name, ['tar', '-x', '-p', '-C', inside, '-f', '-'], owner), {
+      input: tarball,
+    })
+    if (unpacked.exitCode !== 0) throw failed('unpack the seed into', unpacked)
+    return seed
+  } finally {
+    await rm(staging, {recursive: true, force: true})
+  }
+}
+
+/** One step per home: emptied and seeded in place (from inside, when the container runs), mounted if new. */
 export function refreshSteps(
   plan: RefreshPlan,
   deps: {
-    incus: Pick<IncusClient, 'patchInstance'>
+    incus: Pick<IncusClient, 'patchInstance' | 'capture' | 'execArgs'>
     host: {uid: number; gid: number}
     paths: Pick<RepomanPaths, 'configDir'>
   },
 ): {steps: Step[]; result: HomesRefreshed} {
   const result: HomesRefreshed = {name: plan.name, homes: []}
-  const steps: Step[] = plan.agents.map(({kind, home, entries, addDevice}) => ({
+  const steps: Step[] = plan.agents.map(({kind, home, entries, addDevice, inside}) => ({
     title: `Seed ${kind.agent}'s home in "${plan.name}" anew from ~/${kind.hostDir}`,
     async run() {
-      const left = await emptyAgentHome(home)
-      const seed = await seedAgentHome(kind, plan.hostHome, home, loginHomeFile(deps.paths, kind.agent))
-      await ownAll(home, deps.host.uid, deps.host.gid)
+      const seedInto = (dir: string) => seedAgentHome(kind, plan.hostHome, dir, loginHomeFile(deps.paths, kind.agent))
+      const left = inside ? [] : await emptyTree(home)
+      const seed = inside
+        ? await reseedInside(deps.incus, plan.name, inside, plan.owner, seedInto)
+        : await seedInto(home)
+      if (!inside) await ownAll(home, deps.host.uid, deps.host.gid)
       if (addDevice) await deps.incus.patchInstance(plan.name, agentHomeParts(kind, home, plan.hostHome, plan.shift))
       result.homes.push({
         agent: kind.agent,
@@ -210,17 +280,4 @@ export function renderRefresh(result: HomesRefreshed): string[] {
     ...h.skipped.map((s) => `  not copied: ${s.path} (${s.why})`),
     ...h.left.map((path) => `  left: ${path} (made by root inside; \`sudo rm -rf ${path}\` deletes it)`),
   ])
-}
-
-/**
- * `remove`'s step: deletes the project's homes. Returns what could not be deleted (files that
- * root made inside belong to a host uid in the container's range).
- */
-export async function deleteProjectHomes(stateDir: string, project: string): Promise<string[]> {
-  const dir = projectHomesDir(stateDir, project)
-  if (!existsSync(dir)) return []
-  const left: string[] = []
-  for (const agent of readdirSync(dir)) left.push(...(await emptyAgentHome(join(dir, agent))))
-  await rm(dir, {recursive: true, force: true}).catch(() => undefined)
-  return left
 }

@@ -6,7 +6,7 @@
  * cannot reach the host's agent. The decisions (which agents, what is copied) are pure.
  */
 import {closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readFileSync} from 'node:fs'
-import {chmod, mkdir, readdir, rm, writeFile} from 'node:fs/promises'
+import {chmod, mkdir, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {compareAscii} from '../names.js'
 
@@ -296,17 +296,4 @@ export async function seedAgentHome(
     if (!seeded) files++
   }
   return {agent: kind.agent, from, home: target, files, skipped: plan.skipped}
-}
-
-/**
- * Empties a home in place (the directory itself stays: a running container has it mounted).
- * Returns what could not be deleted: files root made inside belong, on the host, to a uid in
- * the container's range, and a directory such a uid owns is not the host user's to empty.
- */
-export async function emptyAgentHome(dir: string): Promise<string[]> {
-  const left: string[] = []
-  const names = await readdir(dir).catch(() => [] as string[])
-  for (const name of names)
-    await rm(join(dir, name), {recursive: true, force: true}).catch(() => left.push(join(dir, name)))
-  return left
 }

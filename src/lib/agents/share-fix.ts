@@ -63,7 +63,7 @@ export function decideShareFix(
 export function shareFixSteps(
   plan: ShareFixPlan & {install: ProfileInstallPlan},
   deps: {
-    incus: Pick<IncusClient, 'getInstance' | 'patchInstance'> & ProfileInstallDeps
+    incus: Pick<IncusClient, 'getInstance' | 'patchInstance' | 'capture' | 'execArgs'> & ProfileInstallDeps
     registry: Registry
     paths: Pick<RepomanPaths, 'stateDir' | 'configDir'>
   },
@@ -97,7 +97,7 @@ export async function planShareFix(
   const plan = decideShareFix(context.registry, instances, profiles, name)
   const install =
     plan.profiles.length > 0
-      ? await planProfileInstall(plan.profiles, context, {allowSensitive: false})
+      ? await planProfileInstall(plan.profiles, context, {allowSensitive: false, installed: profiles})
       : {profiles: []}
   return {...plan, install}
 }

@@ -16,6 +16,7 @@ import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {oneLine} from '../errors.js'
 import type {DeviceMap} from '../incus/types.js'
+import {deleteTree} from '../trees.js'
 import {commitOf, GitError, hostGit} from './host-git.js'
 import {type ImportedObjects, importObjects} from './import.js'
 import {type Head, headText, isObjectId, isSafeRefName, packedRefsText, readHead, readRefs} from './refs.js'
@@ -444,10 +445,11 @@ async function rebuildLocked(
   }
 }
 
-/** Deletes a project's git dir and record (at `remove`, or when `new` is undone). */
-export function removeAgentGit(stateDir: string, name: string): void {
-  rmSync(agentGitDir(stateDir, name), {recursive: true, force: true})
+/** Deletes a project's git dir and record (at `remove`, or when `new` is undone); returns what could not go. */
+export async function removeAgentGit(stateDir: string, name: string): Promise<string[]> {
+  const left = await deleteTree(agentGitDir(stateDir, name))
   for (const file of [recordFile(stateDir, name), objectsFile(stateDir, name)]) rmSync(file, {force: true})
+  return left
 }
 
 /** True when the project has a git dir of its own (made by this repoman). */

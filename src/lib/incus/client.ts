@@ -57,7 +57,7 @@ export interface IncusCommandEntry {
 }
 
 interface RunOptions {
-  input?: string
+  input?: string | Buffer
   timeoutMs?: number
 }
 

@@ -54,6 +54,7 @@ import {
 } from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import {type Step, together} from '../steps.js'
+import {clearLeftovers} from '../trees.js'
 import {accountWant, defaultSudo, ensureAccount} from './account.js'
 import type {AccountWant} from './account-plan.js'
 import {
@@ -495,9 +496,10 @@ function agentGitStep(plan: CreatePlan, stateDir: string, result: NewResult): {s
     step: {
       title: 'Give the container a git dir of its own',
       async run(_control, onUndo) {
+        await clearLeftovers([agentGitDir(stateDir, plan.name), ...(plan.clone ? [tree] : [])], plan.name)
         const madeGitDir = !existsSync(join(plan.repoPath, '.git'))
         onUndo(async () => {
-          removeAgentGit(stateDir, plan.name)
+          await removeAgentGit(stateDir, plan.name)
           if (madeGitDir) await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
         })
         makeAgentGitDir(plan.repoPath, stateDir, plan.name)

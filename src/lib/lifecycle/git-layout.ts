@@ -119,7 +119,9 @@ export function gitFixSteps(
         : {
             title: `Give "${name}" a git dir of its own`,
             async run(_control, onUndo) {
-              onUndo(async () => removeAgentGit(stateDir, name))
+              onUndo(async () => {
+                await removeAgentGit(stateDir, name)
+              })
               const agentDir = await prepareAgentGit(repoPath, stateDir, name)
               await incus.setDevices(name, devicesWithOwnGit(instance.devices, repoPath, agentDir))
               onUndo(() => incus.setDevices(name, instance.devices))

@@ -2,21 +2,21 @@
  * `repoman remove`: deletes a project's container (and its snapshots) and forgets its registry
  * entry. It never deletes or writes into the repo or its backup.
  */
-import {rmSync} from 'node:fs'
+import {existsSync, rmSync} from 'node:fs'
 import {rmdir} from 'node:fs/promises'
 import {join} from 'node:path'
-import {deleteProjectHomes} from '../agents/home-steps.js'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
 import {gatewayPid} from '../gateway/daemon.js'
-import {hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
+import {agentGitDir, hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
-import {cloneTreeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, isWithin, projectHomesDir, type RepomanPaths} from '../paths.js'
 import type {HostRecord, ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
 import type {Step} from '../steps.js'
+import {deleteTree} from '../trees.js'
 import {type InsideGit, uncommittedInside} from './clone.js'
 import {CONFIG_KEYS} from './containers.js'
 import {removeIsolation} from './isolation.js'
@@ -37,6 +37,13 @@ export interface RemovalPlan {
    * not committed (`null` when that cannot be asked: the container is not running).
    */
   clone?: {tree: string; unsaved: string[] | null}
+  /** The project has agent homes on the host, which go with it (its conversations are kept). */
+  homes: boolean
+  /**
+   * Running: where its own trees (git dir, checkout, homes) are mounted inside, which root there
+   * hands back to you before the container goes (see reclaimCommand).
+   */
+  reclaim?: {paths: string[]; uid: string}
   /** You on the host: the agent's conversations are copied to your ~/.claude before its homes go. */
   host: Pick<HostRecord, 'home' | 'uid' | 'gid'>
 }
@@ -50,6 +57,8 @@ export interface Removed {
   /** Untouched, always. */
   repo: string
   backup: string | null
+  /** What could not be deleted: made inside where root hid it from the hand-back (`sudo rm -rf` deletes it). */
+  left: string[]
 }
 
 export async function planRemoval(
@@ -73,7 +82,14 @@ export async function planRemoval(
   const snapshots = instance && !keepIncus ? (await incus.snapshots(name)).map((s) => s.name) : []
   const repoPath = entry ? repoPathOf(registry, entry.repo) : (instance?.config[CONFIG_KEYS.repo] ?? '')
   const backupPath = entry ? join(backupRootOf(registry), entry.repo) : undefined
-  const agentGit = instance !== undefined && !keepIncus && stateDir !== undefined && hasAgentGit(stateDir, name)
+  // Without a container too: what a removal that could not finish left is deleted now.
+  const agentGit = !keepIncus && stateDir !== undefined && hasAgentGit(stateDir, name)
+  const homes = !keepIncus && stateDir !== undefined && existsSync(projectHomesDir(stateDir, name))
+  const uid = instance?.config[CONFIG_KEYS.uid]
+  const inside =
+    instance?.status === 'Running' && stateDir !== undefined && !keepIncus && uid && /^\d+$/.test(uid)
+      ? ownTreesInside(instance, stateDir, name)
+      : []
   const clone =
     entry?.clone && stateDir !== undefined && !keepIncus
       ? {tree: cloneTreeDir(stateDir, name), unsaved: await uncommittedInside(incus, registry, instance, repoPath)}
@@ -89,8 +105,31 @@ export async function planRemoval(
     keepIncus,
     agentGit,
     ...(clone ? {clone} : {}),
+    homes,
+    ...(uid && inside.length > 0 ? {reclaim: {paths: inside, uid}} : {}),
     host: registry.host,
   }
+}
+
+/** Pure: where a container mounts the project's own trees (homes, git dir, checkout), outermost only. */
+export function ownTreesInside(instance: Pick<IncusInstance, 'devices'>, stateDir: string, name: string): string[] {
+  const trees = [agentGitDir(stateDir, name), cloneTreeDir(stateDir, name), projectHomesDir(stateDir, name)]
+  const paths = Object.values(instance.devices)
+    .filter((d) => d.type === 'disk' && d.source && d.path && trees.some((tree) => isWithin(d.source as string, tree)))
+    .map((d) => d.path as string)
+  return [...new Set(paths)].filter((p) => !paths.some((other) => other !== p && isWithin(p, other))).sort()
+}
+
+/**
+ * Pure: what root runs inside to hand back to you what it made in those trees. A directory root
+ * made there is, on the host, a uid of the container's range: not yours to empty. Owned by you
+ * and open to you, everything is, and the host deletes it once the container is gone (then
+ * nothing races it). It runs inside, on the container's own view: it can touch nothing root
+ * there could not already.
+ */
+export function reclaimCommand(paths: string[], uid: string): string[] {
+  const script = `find "$@" ! -user ${uid} -exec chown -h ${uid} {} + ; find "$@" -type d ! -perm -700 -exec chmod u+rwx {} +`
+  return ['sh', '-c', script, 'sh', ...paths]
 }
 
 /** The line that names a clone's uncommitted work, or undefined when it has none. */
@@ -117,6 +156,7 @@ export function describeRemoval(plan: RemovalPlan): string[] {
     )
   }
   if (plan.agentGit) goes.push(`its git dir (the agent's branches stay in your repo as repoman/${plan.name}/<branch>)`)
+  if (plan.homes) goes.push(`its agent homes (its Claude Code conversations are copied to your ~/.claude first)`)
   if (plan.clone)
     goes.push(
       `its own checkout ${plan.clone.tree}${unsavedWork(plan) ? ` (LOST: ${unsavedWork(plan)})` : ', all of it committed'}`,
@@ -130,7 +170,7 @@ export function describeRemoval(plan: RemovalPlan): string[] {
 
 /** What carrying out a removal changes: Incus, the registry, and the baseline in the state dir. */
 export interface RemovalDeps {
-  incus: Pick<IncusClient, 'deleteInstance' | 'deleteNetwork' | 'deleteAcl'>
+  incus: Pick<IncusClient, 'deleteInstance' | 'deleteNetwork' | 'deleteAcl' | 'capture' | 'execArgs'>
   store: Pick<RegistryStore, 'update'>
   paths: Pick<RepomanPaths, 'stateDir'>
 }
@@ -148,9 +188,23 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
     registry_entry_removed: false,
     repo: plan.repoPath,
     backup: plan.backupPath ?? null,
+    left: [],
   }
   const steps: Step[] = []
-  const {instance, entry} = plan
+  const {instance, entry, reclaim} = plan
+  const leaving = (control: {title(text: string): void}, done: string, left: string[]) => {
+    result.left.push(...left)
+    if (left.length > 0) control.title(`${done}, but for ${left.join(', ')} (see below)`)
+  }
+  if (reclaim)
+    steps.push({
+      title: `Hand back to you what root made in the own files of "${plan.name}"`,
+      async run() {
+        // Best effort: whatever stays is named once the container is gone.
+        await deps.incus.capture(deps.incus.execArgs(plan.name, reclaimCommand(reclaim.paths, reclaim.uid)))
+        return undefined
+      },
+    })
   if (instance && !plan.keepIncus) {
     steps.push({
       title:
@@ -164,32 +218,6 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
         return undefined
       },
     })
-    if (plan.agentGit)
-      steps.push({
-        title: `Take the agent's last commits, then delete the git dir of "${plan.name}"`,
-        async run() {
-          await importAgentGit(plan.repoPath, deps.paths.stateDir, plan.name)
-          removeAgentGit(deps.paths.stateDir, plan.name)
-          if (plan.clone) rmSync(plan.clone.tree, {recursive: true, force: true})
-          // The empty `.git` new made as the mount point of a repo without git, if still empty.
-          if (hostGitKind(plan.repoPath) === 'none') await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
-          return undefined
-        },
-      })
-    steps.push({
-      title: `Delete the agent homes of "${plan.name}"`,
-      async run(control) {
-        const {renderConversations, takeConversations} = await import('../agents/conversations.js')
-        const taken = await takeConversations(deps.paths.stateDir, plan.name, plan.repoPath, plan.host)
-        for (const line of renderConversations(plan.name, taken)) control.output(line)
-        const left = await deleteProjectHomes(deps.paths.stateDir, plan.name)
-        if (left.length > 0)
-          control.title(
-            `Left ${left.join(', ')} (made by root inside, not yours on the host); \`sudo rm -rf ${projectHomesDir(deps.paths.stateDir, plan.name)}\` deletes it`,
-          )
-        return undefined
-      },
-    })
     if (instance.config[CONFIG_KEYS.network])
       steps.push({
         title: `Delete the network of "${plan.name}"`,
@@ -199,6 +227,34 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
         },
       })
   }
+  if (plan.agentGit)
+    steps.push({
+      title: `Take the agent's last commits, then delete the git dir of "${plan.name}"`,
+      async run(control) {
+        await importAgentGit(plan.repoPath, deps.paths.stateDir, plan.name)
+        const left = await removeAgentGit(deps.paths.stateDir, plan.name)
+        if (plan.clone) left.push(...(await deleteTree(plan.clone.tree)))
+        // The empty `.git` new made as the mount point of a repo without git, if still empty.
+        if (hostGitKind(plan.repoPath) === 'none') await rmdir(join(plan.repoPath, '.git')).catch(() => undefined)
+        leaving(control, `Took the agent's last commits, deleted the git dir of "${plan.name}"`, left)
+        return undefined
+      },
+    })
+  if (plan.homes)
+    steps.push({
+      title: `Delete the agent homes of "${plan.name}"`,
+      async run(control) {
+        const {renderConversations, takeConversations} = await import('../agents/conversations.js')
+        const taken = await takeConversations(deps.paths.stateDir, plan.name, plan.repoPath, plan.host)
+        for (const line of renderConversations(plan.name, taken)) control.output(line)
+        leaving(
+          control,
+          `Deleted the agent homes of "${plan.name}"`,
+          await deleteTree(projectHomesDir(deps.paths.stateDir, plan.name)),
+        )
+        return undefined
+      },
+    })
   if (entry)
     steps.push(
       {
@@ -230,5 +286,10 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
 
 /** What `remove` prints once done. */
 export function renderRemoval(result: Removed): string[] {
-  return [`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`]
+  const lines = [`Removed "${result.name}".${result.repo ? ` The repo at ${result.repo} is untouched.` : ''}`]
+  if (result.left.length > 0)
+    lines.push(
+      `Left what root inside kept from you (a uid of the container's range owns it on the host): \`sudo rm -rf ${result.left.join(' ')}\` deletes it.`,
+    )
+  return lines
 }

@@ -137,7 +137,12 @@ export async function decideProfileInstall(
 export async function planProfileInstall(
   names: string[],
   ctx: ProfileInstallContext,
-  options: {allowSensitive: boolean; skipMissing?: boolean},
+  options: {
+    allowSensitive: boolean
+    skipMissing?: boolean
+    /** The profiles in Incus now, when the caller has listed them already. */
+    installed?: IncusProfile[]
+  },
 ): Promise<ProfileInstallPlan> {
   const templates = names.map((name) => findTemplate(name, ctx.paths.userProfilesDir))
   const rendered: RenderedProfile[] = []
@@ -149,7 +154,7 @@ export async function planProfileInstall(
       rendered.push({template, skipped: error.message})
     }
   }
-  const installed = rendered.some((r) => 'spec' in r) ? await ctx.incus.listProfiles() : []
+  const installed = options.installed ?? (rendered.some((r) => 'spec' in r) ? await ctx.incus.listProfiles() : [])
   return {profiles: await decideProfileInstall(rendered, installed)}
 }
 

@@ -23,14 +23,10 @@ import {
   seedAgentHome,
 } from '../../../src/lib/agents/home.js'
 import {agentHomeProblems} from '../../../src/lib/agents/home-status.js'
-import {
-  agentHomesStep,
-  agentHomesWanted,
-  decideRefresh,
-  deleteProjectHomes,
-} from '../../../src/lib/agents/home-steps.js'
+import {agentHomesStep, agentHomesWanted, decideRefresh} from '../../../src/lib/agents/home-steps.js'
 import type {IncusInstance, InstanceSpec} from '../../../src/lib/incus/types.js'
 import {runSteps} from '../../../src/lib/steps.js'
+import {deleteTree} from '../../../src/lib/trees.js'
 
 const claude = agentHomeKind('claude') as NonNullable<ReturnType<typeof agentHomeKind>>
 
@@ -171,7 +167,12 @@ describe('agent homes', () => {
   })
 
   it('refresh refuses while the old share is mounted, and adds the device a converted project lacks', () => {
-    const options = {hostHome: '/home/dev', homeOf: (a: string) => `/s/homes/p/${a}`, entriesOf: () => 4}
+    const options = {
+      hostHome: '/home/dev',
+      host: {uid: 1000, gid: 1000},
+      homeOf: (a: string) => `/s/homes/p/${a}`,
+      entriesOf: () => 4,
+    }
     const old = instance({'claude-dir': {type: 'disk', source: '/home/dev/.claude', path: '/home/dev/.claude'}})
     expect(() => decideRefresh('p', old, options)).to.throw(
       /install its profiles again first \(`repoman profile install claude-share`\)/,
@@ -180,6 +181,22 @@ describe('agent homes', () => {
     expect(plan.agents.map((a) => [a.kind.agent, a.home, a.entries, a.addDevice])).to.deep.equal([
       ['claude', '/s/homes/p/claude', 4, true],
     ])
+    // Running with the home mounted, it is written from inside, as you there.
+    const mounted = {
+      ...instance(
+        {'agent-home-claude': {type: 'disk', source: '/s/homes/p/claude', path: '/home/dev/.claude'}},
+        {
+          'user.repoman.agent-home.claude': 'true',
+        },
+      ),
+      config: {'user.repoman.uid': '1001', 'user.repoman.gid': '1002'},
+    }
+    const live = decideRefresh('p', {...mounted, status: 'Running'}, options)
+    expect(live.agents.map((a) => [a.addDevice, a.inside])).to.deep.equal([[false, '/home/dev/.claude']])
+    expect(live.owner).to.deep.equal({uid: 1001, gid: 1002})
+    const stopped = decideRefresh('p', {...mounted, status: 'Stopped', config: {}}, options)
+    expect(stopped.agents[0]?.inside).to.equal(undefined)
+    expect(stopped.owner).to.deep.equal({uid: 1000, gid: 1000})
     expect(() => decideRefresh('p', instance({}, {}), options)).to.throw(/has no agent home/)
     expect(() =>
       decideRefresh('p', instance({}, {'user.repoman.agent-home.claude': 'true'}), {...options, agent: 'codex'}),
@@ -216,7 +233,7 @@ describe('agent homes', () => {
       expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
 
       await runSteps([agentHomesStep(plan as never, {stateDir, configDir: join(stateDir, 'config')}, spec)])
-      expect(await deleteProjectHomes(stateDir, 'p')).to.deep.equal([])
+      expect(await deleteTree(join(stateDir, 'homes/p'))).to.deep.equal([])
       expect(existsSync(join(stateDir, 'homes/p'))).to.equal(false)
     } finally {
       rmSync(root, {recursive: true, force: true})

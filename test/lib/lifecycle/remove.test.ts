@@ -9,8 +9,10 @@ import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
 import {CONFIG_KEYS} from '../../../src/lib/lifecycle/containers.js'
 import {
   describeRemoval,
+  ownTreesInside,
   planRemoval,
   type RemovalDeps,
+  reclaimCommand,
   removalSteps,
   renderRemoval,
   unsavedWork,
@@ -47,6 +49,8 @@ describe('remove', () => {
     deleteInstance: sinon.stub().resolves(),
     deleteNetwork: sinon.stub().resolves(),
     deleteAcl: sinon.stub().resolves(),
+    capture: sinon.stub().resolves({exitCode: 0, stdout: '', stderr: '', signal: null}),
+    execArgs: sinon.stub().callsFake((_name: string, command: string[]) => command),
   })
   const deps = (incus: RemovalDeps['incus']) => {
     const store = {
@@ -171,6 +175,7 @@ describe('remove', () => {
         registry_entry_removed: true,
         repo: '/home/dev/repos/alpha',
         backup: '/nfs/repos/alpha',
+        left: [],
       })
       expect(renderRemoval(result)).to.deep.equal(['Removed "alpha". The repo at /home/dev/repos/alpha is untouched.'])
     })
@@ -221,6 +226,67 @@ describe('remove', () => {
       sinon.assert.notCalled(store.update)
       expect(result).to.include({container_deleted: true, registry_entry_removed: false, repo: '', backup: null})
       expect(renderRemoval(result)).to.deep.equal(['Removed "zeta".'])
+    })
+
+    it("running: root inside hands back the project's own trees before the container goes, then the host deletes them", async () => {
+      const home = join(stateDir, 'homes/alpha/claude')
+      mkdirSync(join(home, 'projects'), {recursive: true})
+      const running = instance('alpha', {[CONFIG_KEYS.uid]: '1000'})
+      running.devices = {
+        'agent-home-claude': {type: 'disk', source: home, path: '/home/dev/.claude'},
+        repo: {type: 'disk', source: '/home/dev/repos/alpha', path: '/home/dev/repos/alpha'},
+      }
+      const plan = await planRemoval('alpha', false, registry, planIncus(running), stateDir)
+      expect(plan.reclaim).to.deep.equal({paths: ['/home/dev/.claude'], uid: '1000'})
+      expect(describeRemoval(plan)).to.include(
+        '  remove: its agent homes (its Claude Code conversations are copied to your ~/.claude first)',
+      )
+      const incus = stepIncus()
+      const {steps, result} = removalSteps(plan, deps(incus).deps)
+      await runSteps(steps)
+      sinon.assert.calledOnceWithExactly(incus.capture, reclaimCommand(['/home/dev/.claude'], '1000'))
+      sinon.assert.callOrder(incus.capture, incus.deleteInstance)
+      expect(existsSync(join(stateDir, 'homes/alpha'))).to.equal(false)
+      expect(result.left).to.deep.equal([])
+
+      // Stopped, nothing inside can be asked: the host deletes what it can and names the rest.
+      const stopped = await planRemoval('alpha', false, registry, planIncus({...running, status: 'Stopped'}), stateDir)
+      expect(stopped.reclaim).to.equal(undefined)
+      expect(renderRemoval({...result, left: ['/s/homes/alpha/claude/x']})).to.deep.equal([
+        'Removed "alpha". The repo at /home/dev/repos/alpha is untouched.',
+        "Left what root inside kept from you (a uid of the container's range owns it on the host): `sudo rm -rf /s/homes/alpha/claude/x` deletes it.",
+      ])
+    })
+
+    it('a container gone already: its git dir and homes are still deleted', async () => {
+      mkdirSync(join(stateDir, 'homes/alpha/codex'), {recursive: true})
+      const plan = await planRemoval('alpha', false, registry, planIncus(), stateDir)
+      const {steps} = removalSteps(plan, deps(stepIncus()).deps)
+      expect(steps.map((s) => s.title)).to.include('Delete the agent homes of "alpha"')
+      await runSteps(steps)
+      expect(existsSync(join(stateDir, 'homes/alpha'))).to.equal(false)
+    })
+  })
+
+  describe('ownTreesInside', () => {
+    it('names where the homes, git dir and checkout are mounted, outermost only, and nothing else', () => {
+      const at = (source: string, path: string) => ({type: 'disk', source: join(stateDir, source), path})
+      const devices = {
+        tree: at('clones/alpha', '/r'),
+        git: at('agent-git/alpha', '/r/.git'),
+        home: at('homes/alpha/codex', '/home/u/.codex'),
+        other: at('homes/alphabet/codex', '/elsewhere'),
+        repo: {type: 'disk', source: '/home/u/r', path: '/x'},
+        net: {type: 'nic', network: 'b'},
+      }
+      expect(ownTreesInside({devices}, stateDir, 'alpha')).to.deep.equal(['/home/u/.codex', '/r'])
+      expect(reclaimCommand(['/r'], '1000')).to.deep.equal([
+        'sh',
+        '-c',
+        'find "$@" ! -user 1000 -exec chown -h 1000 {} + ; find "$@" -type d ! -perm -700 -exec chmod u+rwx {} +',
+        'sh',
+        '/r',
+      ])
     })
   })
 })
