@@ -3,7 +3,7 @@
  * an Incus client scoped to its project, plus the invocation log for commands that change
  * something. Shared by the oclif commands and the fast path.
  */
-import {readFile} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
 import {describeIncusCommand, IncusClient} from './incus/client.js'
 import type {RunLog} from './log.js'
 import type {RepomanPaths} from './paths.js'
@@ -56,7 +56,13 @@ export async function openRepoman(paths: RepomanPaths, options: OpenOptions): Pr
     })
   let early: IncusClient | undefined
   if (options.readAhead) {
-    const text = await readFile(paths.registryFile, 'utf8').catch(() => undefined)
+    // Sync: a session's first async file call would start libuv's thread pool, for one small file.
+    let text: string | undefined
+    try {
+      text = readFileSync(paths.registryFile, 'utf8')
+    } catch {
+      // No registry: the store's read says so.
+    }
     if (text !== undefined) {
       early = client(likelyIncusProject(text))
       options.readAhead(early)

@@ -5,8 +5,17 @@
  * file. A file that does not parse is never written.
  */
 
-import {existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {copyFile, mkdir, readFile, stat} from 'node:fs/promises'
+import {
+  type BigIntStats,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import {copyFile, mkdir} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {ConfigError, NotSetUpError} from '../errors.js'
@@ -171,8 +180,13 @@ export class RegistryStore {
    * user defaults were filled from, and this code's own version.
    */
   private async version(): Promise<string | undefined> {
-    const s = await stat(this.file, {bigint: true}).catch(() => undefined)
-    if (s === undefined) return undefined
+    // Sync, as readText: a session's first async file call would start libuv's thread pool.
+    let s: BigIntStats
+    try {
+      s = statSync(this.file, {bigint: true})
+    } catch {
+      return undefined
+    }
     return [s.ino, s.size, s.mtimeNs, s.ctimeNs, JSON.stringify(this.hostUser()), codeStamp()].join(':')
   }
 
@@ -216,7 +230,7 @@ export class RegistryStore {
 
   private async readText(): Promise<string> {
     try {
-      return await readFile(this.file, 'utf8')
+      return readFileSync(this.file, 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT')
         throw new NotSetUpError(`no registry at ${this.file}; run \`repoman setup\` first`, {hint: 'repoman setup'})
