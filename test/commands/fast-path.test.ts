@@ -1,5 +1,6 @@
 import {spawnSync} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import nodeModule from 'node:module'
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {CONFIG_KEYS} from '../../src/lib/lifecycle/containers.js'
@@ -160,5 +161,25 @@ describe('the fast path (real Incus)', () => {
       expect(piped.status).to.equal(0)
     }
     writeFileSync(world.registryFile, before)
+  })
+
+  it("a code cache of the bundle (Node 20) that is not V8's own is replaced, and the command still runs", async () => {
+    const cacheDir = join(world.home, '.cache/repoman')
+    const caches = () => readdirSync(cacheDir).filter((name) => name.startsWith('fast-path-'))
+    expect((await world.cli(['list', '--json'], {env: FAST})).exitCode).to.equal(0)
+    // Node 22+ keeps compiled code itself, and repoman makes no cache of its own there.
+    if ('enableCompileCache' in nodeModule) {
+      expect(existsSync(cacheDir) ? caches() : []).to.deep.equal([])
+      return
+    }
+    const [cache] = caches()
+    expect(cache).to.match(new RegExp(`^fast-path-${process.version}-\\d+-\\d+\\.v8$`))
+    const file = join(cacheDir, cache as string)
+    writeFileSync(file, 'not a code cache')
+    const listed = await world.cli(['list', '--json'], {env: FAST})
+    expect(listed.exitCode, listed.stderr).to.equal(0)
+    expect(JSON.parse(listed.stdout).map((row: {name: string}) => row.name)).to.include('alpha')
+    expect(caches()).to.deep.equal([cache])
+    expect(readFileSync(file).length).to.be.greaterThan(1000)
   })
 })
