@@ -198,7 +198,7 @@ export function removalSteps(plan: RemovalPlan, deps: RemovalDeps): {steps: Step
   }
   if (reclaim)
     steps.push({
-      title: `Hand back to you what root made in the own files of "${plan.name}"`,
+      title: `Hand back to you what root inside made in the files that go with "${plan.name}"`,
       async run() {
         // Best effort: whatever stays is named once the container is gone.
         await deps.incus.capture(deps.incus.execArgs(plan.name, reclaimCommand(reclaim.paths, reclaim.uid)))
