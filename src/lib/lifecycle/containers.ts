@@ -2,13 +2,13 @@
  * Pure decisions about project containers: how ids are mapped, what the instance looks like,
  * how registry and Incus line up, and which project a directory belongs to. No I/O.
  */
-import {isAbsolute, join, normalize, relative} from 'node:path'
+import {dirname, isAbsolute, join, normalize, relative} from 'node:path'
 import {UsageError} from '../errors.js'
 import {GATEWAY_KEY, gatewaySocketDevice, proxyEnvironment} from '../gateway/inside.js'
 import {agentGitDevices, type HostGitKind} from '../git/agent-git.js'
 import type {DeviceMap, IncusInstance, IncusProfile, InstanceSpec} from '../incus/types.js'
 import {compareAscii} from '../names.js'
-import {expandHome, isWithin} from '../paths.js'
+import {expandHome, isWithin, type RepomanPaths} from '../paths.js'
 import type {GuardContext} from '../profiles/guard.js'
 import type {ProjectOverride} from '../registry/overrides.js'
 import {type HostRecord, type ProjectEntry, type Registry, repoPathOf, reposRootOf} from '../registry/schema.js'
@@ -262,9 +262,17 @@ export function repoPathProblem(repoPath: string): string | undefined {
     : undefined
 }
 
-/** What the credential guard judges exposures against: this host user and repos root. */
-export function guardContextOf(registry: Registry): GuardContext {
-  return {home: registry.host.home, uid: registry.host.uid, reposRoot: reposRootOf(registry)}
+/** repoman's own directories, which the credential guard keeps out of containers. */
+export type GuardPaths = 'configDir' | 'stateDir' | 'cacheDir' | 'launcherDir'
+
+/** What the credential guard judges exposures against: this host user, repos root and repoman's own dirs. */
+export function guardContextOf(registry: Registry, paths: Pick<RepomanPaths, GuardPaths>): GuardContext {
+  return {
+    home: registry.host.home,
+    uid: registry.host.uid,
+    reposRoot: reposRootOf(registry),
+    repoman: {config: paths.configDir, state: paths.stateDir, cache: paths.cacheDir, data: dirname(paths.launcherDir)},
+  }
 }
 
 /** One line of `repoman list`, and its `--json` shape. */

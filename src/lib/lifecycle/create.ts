@@ -41,6 +41,7 @@ import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
 import {compareAscii, isValidProjectName, NAME_RULE} from '../names.js'
 import {cloneTreeDir, expandHome, isWithin, type RepomanPaths} from '../paths.js'
+import type {GuardContext} from '../profiles/guard.js'
 import {findExposures} from '../profiles/guard.js'
 import {type ProjectOverride, readOverride} from '../registry/overrides.js'
 import {
@@ -61,6 +62,7 @@ import {
   buildInstanceSpec,
   CONFIG_KEYS,
   DEFAULT_PROTECTED_PATHS,
+  type GuardPaths,
   guardContextOf,
   type IdmapPlan,
   isSetpriv,
@@ -172,6 +174,8 @@ export interface HostFacts {
   missingMountSources: string[]
   /** What lets root map the host user's ids (raw.idmap), when /etc/subuid or /etc/subgid lack it. */
   subidsFix?: string
+  /** What the credential guard judges the repo's extra mounts against. */
+  guard: GuardContext
 }
 
 /** A `new` that the host side allows: everything but what only Incus can tell. */
@@ -255,7 +259,7 @@ export function decideHost(request: NewRequest, facts: HostFacts): CreateBasis {
   if (missingSource)
     throw new MountSourceMissingError(`mount source ${missingSource} (${file}) does not exist on this host`)
   const idmap = planIdmap(registry.host, registry.defaults.idmap)
-  if (!request.allowSensitive) checkOverrideExposure(request.name, override, registry, repoPath, idmap)
+  if (!request.allowSensitive) checkOverrideExposure(request.name, override, facts, repoPath, idmap)
   if (idmap.mode === 'raw.idmap' && facts.subidsFix)
     throw new SubidsMissingError(
       `repoman maps only your ids into the container (raw.idmap), and Incus allows that once root may map them; run \`${facts.subidsFix}\`, then \`repoman new\` again`,
@@ -318,7 +322,7 @@ function decideClone(request: NewRequest, hostGit: string, repoPath: string): {b
 function checkOverrideExposure(
   name: string,
   override: ProjectOverride,
-  registry: Registry,
+  {registry, guard}: Pick<HostFacts, 'registry' | 'guard'>,
   repoPath: string,
   idmap: IdmapPlan,
 ): void {
@@ -339,7 +343,7 @@ function checkOverrideExposure(
       config: {},
       devices: Object.fromEntries(Object.entries(spec.devices).filter(([d]) => d !== 'repo')),
     },
-    guardContextOf(registry),
+    guard,
   )
   if (exposure)
     throw new SensitiveMountError(
@@ -415,7 +419,7 @@ export function decideCreate(basis: CreateBasis, facts: IncusFacts): CreatePlan 
 export interface PlanCreateDeps {
   registry: Registry
   incus: Pick<IncusClient, 'project' | 'getInstance' | 'listProfiles' | 'resolveImage'>
-  paths: Pick<RepomanPaths, 'overridesDir'>
+  paths: Pick<RepomanPaths, 'overridesDir' | GuardPaths>
 }
 
 /** Sends the reads `planCreate` makes of Incus before the registry is parsed (IncusClient.readAhead). */
@@ -447,6 +451,7 @@ export async function planCreate(request: NewRequest, deps: PlanCreateDeps): Pro
       .map((mount) => expandHome(mount.source, registry.host.home))
       .filter((source) => !existsSync(source)),
     subidsFix: idmap.mode === 'raw.idmap' ? await missingSubids(registry.host) : undefined,
+    guard: guardContextOf(registry, deps.paths),
   })
   const [existing, installed, image] = await Promise.all([
     incus.getInstance(request.name),

@@ -288,7 +288,7 @@ export async function gatherStatus(
   const facts = {
     sourceExists: existsSync,
     now: new Date(),
-    guard: guardContextOf(registry),
+    guard: guardContextOf(registry, context.paths),
     integrityOf: (row: ProjectRow) => integrity.get(row.name) ?? NO_INTEGRITY_FACTS,
     hostGit: hostGitKind,
     gitWreck: (project: string, repoPath: string) => agentGitWreck(context.paths.stateDir, project, repoPath),

@@ -4,11 +4,12 @@
  * rendered profile and a few host facts.
  */
 
-import {resolve} from 'node:path'
+import {join, resolve} from 'node:path'
 import {AGENT_HOMES, CLAUDE_USER_CONFIG} from '../agents/home.js'
+import {GATEWAY_DEVICE, GATEWAY_SOCKET_DEVICE} from '../gateway/inside.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {containmentState} from '../lifecycle/containment.js'
-import {isWithin} from '../paths.js'
+import {cloneTreeDir, isWithin, projectHomesDir} from '../paths.js'
 
 export interface Exposure {
   /** Device (or config key) that exposes it. */
@@ -21,6 +22,8 @@ export interface GuardContext {
   home: string
   reposRoot: string
   uid: number
+  /** repoman's own directories (RepomanPaths; `data` holds the launchers and program links). */
+  repoman: {config: string; state: string; cache: string; data: string}
 }
 
 /** Host paths that hold credentials or control the host, with the reason each matters. */
@@ -44,7 +47,34 @@ export function sensitivePaths(ctx: GuardContext): Array<{path: string; why: str
     {path: '/var/lib/incus', why: 'the Incus socket (root on the host)'},
     {path: '/run/incus', why: 'the Incus socket (root on the host)'},
     {path: '/var/lib/lxd', why: 'the LXD socket (root on the host)'},
+    {path: ctx.repoman.config, why: "repoman's registry and your agents' logins"},
+    {path: ctx.repoman.state, why: "every project's agent homes, git dirs and way out"},
   ]
+}
+
+/**
+ * Where repoman keeps what it runs, or trusts as its own: written from a container, any would be
+ * code or config on the host (its code cache and registry cache, your launchers). Read-only is
+ * fine: the profiles mount the program links under `data` so.
+ */
+function repomanCodePaths(ctx: GuardContext): Array<{path: string; why: string}> {
+  return [
+    {path: ctx.repoman.cache, why: "repoman's caches, which it runs code from"},
+    {path: ctx.repoman.data, why: 'your launchers and plugins, which your shell and repoman run'},
+  ]
+}
+
+/**
+ * Pure: what in repoman's state dir a project's own container mounts by design: its homes, git
+ * dir and checkout, and its way out (the gateway's devices, by name: an instance's own device
+ * of that name is the one Incus uses).
+ */
+function ownMount(where: string, path: string, name: string, state: string): boolean {
+  const own = [projectHomesDir(state, name), join(state, 'agent-git', name), cloneTreeDir(state, name)]
+  if (own.some((dir) => isWithin(path, dir))) return true
+  return (
+    (where === GATEWAY_DEVICE || where === GATEWAY_SOCKET_DEVICE) && isWithin(path, join(state, 'gateway', 'sockets'))
+  )
 }
 
 /** Host paths a profile's devices reach: disk sources and the host end of proxy devices. */
@@ -81,7 +111,11 @@ export function agentStatePaths(home: string): Array<{path: string; why: string}
 
 /** Disk devices that mount an agent's host state read-write. */
 export function writableAgentState(spec: Pick<ProfileSpec, 'devices'>, home: string): Exposure[] {
-  const state = agentStatePaths(home)
+  return writable(spec, agentStatePaths(home))
+}
+
+/** Disk devices that mount one of `state` (or a directory holding one) read-write. */
+function writable(spec: Pick<ProfileSpec, 'devices'>, state: Array<{path: string; why: string}>): Exposure[] {
   const found: Exposure[] = []
   for (const [where, device] of Object.entries(spec.devices)) {
     if (device.type !== 'disk' || !device.source?.startsWith('/') || device.readonly === 'true') continue
@@ -96,6 +130,7 @@ export function findExposures(spec: ProfileSpec, ctx: GuardContext): Exposure[] 
   const exposures: Exposure[] = []
   const sensitive = sensitivePaths(ctx)
   for (const {where, path} of hostPaths(spec)) {
+    if (ownMount(where, path, spec.name, ctx.repoman.state)) continue
     if (path === '/') exposures.push({where, path, why: "the host's whole file system"})
     else if (path === resolve(ctx.home))
       exposures.push({where, path, why: 'your whole home directory, credentials included'})
@@ -107,7 +142,7 @@ export function findExposures(spec: ProfileSpec, ctx: GuardContext): Exposure[] 
         exposures.push({where, path, why: isWithin(path, hit.path) ? hit.why : `it contains ${hit.path} (${hit.why})`})
     }
   }
-  for (const exposure of writableAgentState(spec, ctx.home))
+  for (const exposure of [...writableAgentState(spec, ctx.home), ...writable(spec, repomanCodePaths(ctx))])
     if (!exposures.some((e) => e.where === exposure.where)) exposures.push(exposure)
   if (spec.config['security.privileged'] === 'true')
     exposures.push({where: 'security.privileged', path: '/', why: 'a privileged container is root on the host'})

@@ -85,7 +85,7 @@ async function renderChecked(
       `profile "${template.name}" mounts ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist on this host; create it (or log in to the agent once) first`,
     )
   if (!allowSensitive) {
-    const first = findExposures(spec, guardContextOf(ctx.registry))[0]
+    const first = findExposures(spec, guardContextOf(ctx.registry, ctx.paths))[0]
     if (first)
       throw new SensitiveMountError(
         `profile "${template.name}" would expose ${first.path} (${first.why}) through ${first.where}; refused. Pass --allow-sensitive if you really mean it`,

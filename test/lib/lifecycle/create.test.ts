@@ -19,7 +19,7 @@ import {
 import {agentGitDir} from '../../../src/lib/git/agent-git.js'
 import type {IncusProfile, InstanceSpec} from '../../../src/lib/incus/types.js'
 import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
-import {CONFIG_KEYS} from '../../../src/lib/lifecycle/containers.js'
+import {CONFIG_KEYS, guardContextOf} from '../../../src/lib/lifecycle/containers.js'
 import {
   type CreateDeps,
   type CreatePlan,
@@ -113,7 +113,13 @@ describe('new (create)', () => {
   const planDeps = (incus: PlanCreateDeps['incus']): PlanCreateDeps => ({
     registry,
     incus,
-    paths: {overridesDir: join(root, 'repos.d')},
+    paths: {
+      overridesDir: join(root, 'repos.d'),
+      configDir: join(root, 'config'),
+      stateDir: join(root, 'state'),
+      cacheDir: join(root, 'cache'),
+      launcherDir: join(root, 'data/bin'),
+    },
   })
 
   beforeEach(() => {
@@ -240,6 +246,7 @@ describe('new (create)', () => {
       repoEntry: (rel) => gitRepo[rel],
       hostGit: 'dir',
       missingMountSources: [],
+      guard: guardContextOf(registry, planDeps(planIncus()).paths),
       ...extra,
     })
 

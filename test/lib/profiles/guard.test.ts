@@ -2,7 +2,17 @@ import {expect} from 'chai'
 import type {ProfileSpec} from '../../../src/lib/incus/types.js'
 import {findExposures} from '../../../src/lib/profiles/guard.js'
 
-const ctx = {home: '/home/dev', reposRoot: '/home/dev/repos', uid: 1000}
+const ctx = {
+  home: '/home/dev',
+  reposRoot: '/home/dev/repos',
+  uid: 1000,
+  repoman: {
+    config: '/home/dev/.config/repoman',
+    state: '/home/dev/.local/state/repoman',
+    cache: '/home/dev/.cache/repoman',
+    data: '/home/dev/.local/share/repoman',
+  },
+}
 const disk = (source: string): ProfileSpec => ({
   name: 'p',
   description: '',
@@ -65,6 +75,37 @@ describe('credential guard', () => {
       expect(exposure?.why, source).to.match(why)
       expect(exposure?.path).to.equal(source)
     }
+  })
+
+  it("keeps repoman's own dirs out: logins, other projects' trees, and what repoman runs", () => {
+    const readOnly = (source: string, where = 'd'): ProfileSpec => ({
+      ...disk(source),
+      devices: {[where]: {type: 'disk', source, path: '/x', readonly: 'true'}},
+    })
+    const cases: Array<[ProfileSpec, RegExp]> = [
+      [readOnly('/home/dev/.config/repoman/credentials'), /agents' logins/],
+      [readOnly('/home/dev/.local/state/repoman/homes/other/claude'), /every project's agent homes/],
+      [readOnly('/home/dev/.local/state/repoman/agent-git/other'), /every project's/],
+      [readOnly('/home/dev/.local/state/repoman/gateway/sockets/0123456789abcdef'), /way out/],
+      [disk('/home/dev/.local/state'), /contains \/home\/dev\/\.local\/state\/repoman/],
+      [disk('/home/dev/.cache/repoman'), /read-write: repoman's caches, which it runs code from/],
+      [disk('/home/dev/.cache'), /read-write: repoman's caches/],
+      [disk('/home/dev/.local/share/repoman/bin'), /read-write: your launchers/],
+    ]
+    for (const [spec, why] of cases) {
+      const source = Object.values(spec.devices)[0]?.source
+      expect(findExposures(spec, ctx)[0]?.why, source).to.match(why)
+    }
+    // What a project's own container mounts by design, and the program links, read-only.
+    for (const spec of [
+      disk('/home/dev/.local/state/repoman/agent-git/p'),
+      disk('/home/dev/.local/state/repoman/clones/p'),
+      readOnly('/home/dev/.local/state/repoman/gateway/sockets/0123456789abcdef', 'repoman-gateway-socket'),
+      readOnly('/home/dev/.local/share/repoman/programs'),
+      readOnly('/home/dev/.cache/pip'),
+      disk('/home/dev/.cache/pip'),
+    ])
+      expect(findExposures(spec, ctx), Object.values(spec.devices)[0]?.source).to.deep.equal([])
   })
 
   it('sees the host end of proxy devices and privileged config', () => {
