@@ -75,6 +75,16 @@ export function agentHomeDir(stateDir: string, project: string, agent: string): 
   return join(projectHomesDir(stateDir, project), agent)
 }
 
+/** The agent's git dir of a project (git/agent-git.ts), beside repoman's record of what crossed. */
+export function agentGitDir(stateDir: string, name: string): string {
+  return join(stateDir, 'agent-git', name)
+}
+
+/** The trees in the state dir that a project's container mounts and writes: its homes, git dir and checkout. */
+export function projectTreeDirs(stateDir: string, project: string): string[] {
+  return [projectHomesDir(stateDir, project), agentGitDir(stateDir, project), cloneTreeDir(stateDir, project)]
+}
+
 /**
  * Clone mode: the container's own checkout of a project. It is in repoman's state dir, where
  * no host tool looks for a repository or its config (see docs/safety.md).

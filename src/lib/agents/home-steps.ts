@@ -209,7 +209,7 @@ export async function planRefresh(
  * then you inside unpack the seed into it. What either does lands in the container's own view.
  */
 async function reseedInside(
-  incus: Pick<IncusClient, 'capture' | 'execArgs'>,
+  incus: Pick<IncusClient, 'project' | 'capture' | 'execArgs'>,
   name: string,
   inside: string,
   owner: {uid: number; gid: number},
@@ -220,7 +220,7 @@ async function reseedInside(
     const seed = await seedInto(staging)
     const failed = (what: string, run: {stderr: string}) =>
       new IncusError(
-        `could not ${what} ${inside} inside "${name}": ${oneLine(run.stderr) || 'no reason given'}; stop it (\`incus stop --project repoman ${name}\`) and refresh again`,
+        `could not ${what} ${inside} inside "${name}": ${oneLine(run.stderr) || 'no reason given'}; stop it (\`incus stop --project ${incus.project} ${name}\`) and refresh again`,
       )
     const emptied = await incus.capture(incus.execArgs(name, ['find', inside, '-mindepth', '1', '-delete']))
     if (emptied.exitCode !== 0) throw failed('empty', emptied)
@@ -242,7 +242,7 @@ async function reseedInside(
 export function refreshSteps(
   plan: RefreshPlan,
   deps: {
-    incus: Pick<IncusClient, 'patchInstance' | 'capture' | 'execArgs'>
+    incus: Pick<IncusClient, 'project' | 'patchInstance' | 'capture' | 'execArgs'>
     host: {uid: number; gid: number}
     paths: Pick<RepomanPaths, 'configDir'>
   },

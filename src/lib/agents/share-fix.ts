@@ -63,7 +63,7 @@ export function decideShareFix(
 export function shareFixSteps(
   plan: ShareFixPlan & {install: ProfileInstallPlan},
   deps: {
-    incus: Pick<IncusClient, 'getInstance' | 'patchInstance' | 'capture' | 'execArgs'> & ProfileInstallDeps
+    incus: Pick<IncusClient, 'project' | 'getInstance' | 'patchInstance' | 'capture' | 'execArgs'> & ProfileInstallDeps
     registry: Registry
     paths: Pick<RepomanPaths, 'stateDir' | 'configDir'>
   },

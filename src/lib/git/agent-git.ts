@@ -16,6 +16,7 @@ import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {oneLine} from '../errors.js'
 import type {DeviceMap} from '../incus/types.js'
+import {agentGitDir} from '../paths.js'
 import {deleteTree} from '../trees.js'
 import {commitOf, GitError, hostGit} from './host-git.js'
 import {type ImportedObjects, importObjects} from './import.js'
@@ -28,10 +29,6 @@ export const HOST_OBJECTS_INSIDE = '/var/lib/repoman/host-objects'
 export const GIT_DEVICE = 'git'
 export const GIT_OBJECTS_DEVICE = 'git-objects'
 
-/** The agent's git dir of a project, and repoman's record of what crossed (not mounted anywhere). */
-export function agentGitDir(stateDir: string, name: string): string {
-  return join(stateDir, 'agent-git', name)
-}
 const recordFile = (stateDir: string, name: string) => join(stateDir, 'agent-git', `${name}.json`)
 const objectsFile = (stateDir: string, name: string) => join(stateDir, 'agent-git', `${name}.objects.json`)
 const quarantineParent = (stateDir: string) => join(stateDir, 'agent-git', '.import')

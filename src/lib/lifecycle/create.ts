@@ -26,7 +26,6 @@ import {ensureGateway, socketFor} from '../gateway/daemon.js'
 import {forwarderFiles, GATEWAY_KEY, SOCKET_PROXYD_PATHS} from '../gateway/inside.js'
 import {parseAllowTarget} from '../gateway/policy.js'
 import {
-  agentGitDir,
   checkoutClone,
   fillAgentGitDir,
   type HostGitKind,
@@ -40,7 +39,7 @@ import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusProfile, InstanceFile, InstanceSpec} from '../incus/types.js'
 import {baselineFile, recordBaseline} from '../integrity/snapshot.js'
 import {compareAscii, isValidProjectName, NAME_RULE} from '../names.js'
-import {cloneTreeDir, expandHome, isWithin, type RepomanPaths} from '../paths.js'
+import {agentGitDir, cloneTreeDir, expandHome, isWithin, type RepomanPaths} from '../paths.js'
 import type {GuardContext} from '../profiles/guard.js'
 import {findExposures} from '../profiles/guard.js'
 import {type ProjectOverride, readOverride} from '../registry/overrides.js'

@@ -7,17 +7,11 @@
 
 import {readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {
-  agentGitDevices,
-  agentGitDir,
-  GIT_DEVICE,
-  prepareAgentGit,
-  rebuildAgentGit,
-  removeAgentGit,
-} from '../git/agent-git.js'
+import {agentGitDevices, GIT_DEVICE, prepareAgentGit, rebuildAgentGit, removeAgentGit} from '../git/agent-git.js'
 import {GitError} from '../git/host-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {DeviceMap, IncusInstance} from '../incus/types.js'
+import {agentGitDir} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {repoPathOf} from '../registry/schema.js'
 import type {Step} from '../steps.js'

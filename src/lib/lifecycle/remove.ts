@@ -7,11 +7,11 @@ import {rmdir} from 'node:fs/promises'
 import {join} from 'node:path'
 import {NotManagedError, ProjectNotFoundError} from '../errors.js'
 import {gatewayPid} from '../gateway/daemon.js'
-import {agentGitDir, hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
+import {hasAgentGit, hostGitKind, importAgentGit, removeAgentGit} from '../git/agent-git.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusInstance} from '../incus/types.js'
 import {baselineFile} from '../integrity/snapshot.js'
-import {cloneTreeDir, isWithin, projectHomesDir, type RepomanPaths} from '../paths.js'
+import {cloneTreeDir, isWithin, projectHomesDir, projectTreeDirs, type RepomanPaths} from '../paths.js'
 import type {HostRecord, ProjectEntry, Registry} from '../registry/schema.js'
 import {backupRootOf, repoPathOf} from '../registry/schema.js'
 import type {RegistryStore} from '../registry/store.js'
@@ -113,7 +113,7 @@ export async function planRemoval(
 
 /** Pure: where a container mounts the project's own trees (homes, git dir, checkout), outermost only. */
 export function ownTreesInside(instance: Pick<IncusInstance, 'devices'>, stateDir: string, name: string): string[] {
-  const trees = [agentGitDir(stateDir, name), cloneTreeDir(stateDir, name), projectHomesDir(stateDir, name)]
+  const trees = projectTreeDirs(stateDir, name)
   const paths = Object.values(instance.devices)
     .filter((d) => d.type === 'disk' && d.source && d.path && trees.some((tree) => isWithin(d.source as string, tree)))
     .map((d) => d.path as string)

@@ -9,7 +9,7 @@ import {AGENT_HOMES, CLAUDE_USER_CONFIG} from '../agents/home.js'
 import {GATEWAY_DEVICE, GATEWAY_SOCKET_DEVICE} from '../gateway/inside.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {containmentState} from '../lifecycle/containment.js'
-import {cloneTreeDir, isWithin, projectHomesDir} from '../paths.js'
+import {isWithin, projectTreeDirs} from '../paths.js'
 
 export interface Exposure {
   /** Device (or config key) that exposes it. */
@@ -70,8 +70,7 @@ function repomanCodePaths(ctx: GuardContext): Array<{path: string; why: string}>
  * of that name is the one Incus uses).
  */
 function ownMount(where: string, path: string, name: string, state: string): boolean {
-  const own = [projectHomesDir(state, name), join(state, 'agent-git', name), cloneTreeDir(state, name)]
-  if (own.some((dir) => isWithin(path, dir))) return true
+  if (projectTreeDirs(state, name).some((dir) => isWithin(path, dir))) return true
   return (
     (where === GATEWAY_DEVICE || where === GATEWAY_SOCKET_DEVICE) && isWithin(path, join(state, 'gateway', 'sockets'))
   )

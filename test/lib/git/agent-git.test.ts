@@ -8,7 +8,6 @@ import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 import {expect} from 'chai'
 import {
-  agentGitDir,
   decideFollow,
   hostGitKind,
   importAgentGit,
@@ -16,6 +15,7 @@ import {
   refreshAgentGit,
   renderImport,
 } from '../../../src/lib/git/agent-git.js'
+import {agentGitDir} from '../../../src/lib/paths.js'
 
 const A = 'a'.repeat(40)
 const B = 'b'.repeat(40)

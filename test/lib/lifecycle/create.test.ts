@@ -16,7 +16,6 @@ import {
   SubidsMissingError,
   UsageError,
 } from '../../../src/lib/errors.js'
-import {agentGitDir} from '../../../src/lib/git/agent-git.js'
 import type {IncusProfile, InstanceSpec} from '../../../src/lib/incus/types.js'
 import {baselineFile} from '../../../src/lib/integrity/snapshot.js'
 import {CONFIG_KEYS, guardContextOf} from '../../../src/lib/lifecycle/containers.js'
@@ -33,6 +32,7 @@ import {
   renderCreate,
 } from '../../../src/lib/lifecycle/create.js'
 import {aclNameFor, bridgeNameFor} from '../../../src/lib/lifecycle/network.js'
+import {agentGitDir} from '../../../src/lib/paths.js'
 import {EMPTY_OVERRIDE} from '../../../src/lib/registry/overrides.js'
 import type {ProjectEntry, Registry} from '../../../src/lib/registry/schema.js'
 import {runSteps} from '../../../src/lib/steps.js'
