@@ -85,6 +85,16 @@ export function projectTreeDirs(stateDir: string, project: string): string[] {
   return [projectHomesDir(stateDir, project), agentGitDir(stateDir, project), cloneTreeDir(stateDir, project)]
 }
 
+/** The gateway's own dir in the state dir: its pid file, lock, logs and sockets. */
+export function gatewayDir(stateDir: string): string {
+  return join(stateDir, 'gateway')
+}
+
+/** Where each project's gateway socket has a directory of its own (which its container mounts). */
+export function gatewaySocketsDir(stateDir: string): string {
+  return join(gatewayDir(stateDir), 'sockets')
+}
+
 /**
  * Clone mode: the container's own checkout of a project. It is in repoman's state dir, where
  * no host tool looks for a repository or its config (see docs/safety.md).

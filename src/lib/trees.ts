@@ -9,7 +9,8 @@
  */
 import {chmod, lstat, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
-import {LeftoverError} from './errors.js'
+import {LeftoverError, oneLine} from './errors.js'
+import type {IncusClient} from './incus/client.js'
 
 /** Deletes what is in `dir`, keeping `dir` (it may be mounted); returns what could not go. */
 export async function emptyTree(dir: string): Promise<string[]> {
@@ -45,6 +46,20 @@ async function openUp(path: string): Promise<void> {
   if (!stat?.isDirectory() || stat.uid !== process.getuid?.()) return
   if ((stat.mode & 0o700) !== 0o700) await chmod(path, (stat.mode & 0o7777) | 0o700).catch(() => undefined)
   for (const name of await readdir(path).catch(() => [] as string[])) await openUp(join(path, name))
+}
+
+/**
+ * Empties `inside`, a tree mounted in the running container `name`, as root there: the host
+ * deleting what the agent writes at that moment could be led out of the tree by a link swapped
+ * in mid-way. Returns why it failed, if it did.
+ */
+export async function emptyInside(
+  incus: Pick<IncusClient, 'capture' | 'execArgs'>,
+  name: string,
+  inside: string,
+): Promise<string | undefined> {
+  const run = await incus.capture(incus.execArgs(name, ['find', inside, '-mindepth', '1', '-delete']))
+  return run.exitCode === 0 ? undefined : oneLine(run.stderr) || 'no reason given'
 }
 
 /** Deletes what an earlier project of this name left there; refuses, saying how, where root inside made part of it. */

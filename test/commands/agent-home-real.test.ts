@@ -183,19 +183,30 @@ describe('agent homes the container cannot turn against the host (real image, ho
     const problems: string[] = JSON.parse(status.stdout).projects[0].problems
     expect(problems.filter((p) => /agent|home|read-write/.test(p))).to.deep.equal([])
 
-    // While refresh writes the home, the agent keeps swapping in a link to a file of yours on the
-    // host; the home is written from inside, so a link there leads only to the container's own.
+    // While refresh writes the home, the agent, as you inside and as root there, keeps swapping in
+    // links to a file and a directory of yours on the host; the home is written from inside, so a
+    // link there leads only to the container's own.
     const victim = join(world.home, 'victim.txt')
+    const victimDir = join(world.home, 'victim-dir')
     writeFileSync(victim, 'mine\n')
-    chownSync(victim, user().uid, user().gid)
-    const swapper = await inside(
-      `nohup sh -c 'while :; do ln -sfn ${victim} "$CLAUDE_CONFIG_DIR/settings.json"; done' >/dev/null 2>&1 & echo $! > /tmp/swapper.pid`,
-    )
+    mkdirSync(victimDir)
+    spawnSync('chown', [`${user().uid}:${user().gid}`, victim, victimDir])
+    const swapLoop = (configDir: string) =>
+      `nohup sh -c 'while :; do ln -sfn ${victim} ${configDir}/settings.json; ln -sfn ${victimDir} ${configDir}/skills; done' >/dev/null 2>&1 & echo $!`
+    const configDir = (await inside('echo "$CLAUDE_CONFIG_DIR"')).stdout.trim()
+    const swapper = await inside(`${swapLoop(configDir)} > /tmp/swapper.pid`)
     expect(swapper.exitCode, swapper.stderr).to.equal(0)
+    world.incus(['exec', 'agent', '--', 'sh', '-c', `${swapLoop(configDir)} > /tmp/root-swapper.pid`])
     const raced = await world.cli(['agent', 'refresh', 'agent', '--agent', 'claude'])
-    expect(raced.exitCode, raced.stderr).to.equal(0)
+    // The agent can make the refresh fail (an entry it makes again while root inside empties the
+    // home), never make it write your files: it ends, or says why and what to do.
+    if (raced.exitCode !== 0)
+      expect(raced.stderr).to.match(/could not (empty|unpack the seed into) \S+ inside "agent": .*; stop it/)
+    // Both loops were still alive at the end: each was racing the whole refresh.
     expect((await inside('kill "$(cat /tmp/swapper.pid)"')).exitCode).to.equal(0)
+    world.incus(['exec', 'agent', '--', 'sh', '-c', 'kill "$(cat /tmp/root-swapper.pid)"'])
     expect(readFileSync(victim, 'utf8')).to.equal('mine\n')
+    expect(readdirSync(victimDir)).to.deep.equal([])
 
     // refresh puts the host's settings back and says what it replaced; remove takes the homes.
     const refresh = await world.cli(['agent', 'refresh', 'agent', '--agent', 'claude'])

@@ -17,7 +17,7 @@ import {agentHomeDir, projectHomesDir, type RepomanPaths} from '../paths.js'
 import {writableAgentState} from '../profiles/guard.js'
 import type {Registry} from '../registry/schema.js'
 import type {Step} from '../steps.js'
-import {clearLeftovers, emptyTree} from '../trees.js'
+import {clearLeftovers, emptyInside, emptyTree} from '../trees.js'
 import {loginHomeFile} from './credentials.js'
 import {
   type AgentHomeKind,
@@ -218,12 +218,12 @@ async function reseedInside(
   const staging = await mkdtemp(join(tmpdir(), 'repoman-seed-'))
   try {
     const seed = await seedInto(staging)
-    const failed = (what: string, run: {stderr: string}) =>
+    const failed = (what: string, why: string) =>
       new IncusError(
-        `could not ${what} ${inside} inside "${name}": ${oneLine(run.stderr) || 'no reason given'}; stop it (\`incus stop --project ${incus.project} ${name}\`) and refresh again`,
+        `could not ${what} ${inside} inside "${name}": ${why}; stop it (\`incus stop --project ${incus.project} ${name}\`) and refresh again`,
       )
-    const emptied = await incus.capture(incus.execArgs(name, ['find', inside, '-mindepth', '1', '-delete']))
-    if (emptied.exitCode !== 0) throw failed('empty', emptied)
+    const notEmptied = await emptyInside(incus, name, inside)
+    if (notEmptied !== undefined) throw failed('empty', notEmptied)
     const entries = readdirSync(staging)
     if (entries.length === 0) return seed
     const {$} = await import('zx/core')
@@ -231,7 +231,7 @@ async function reseedInside(
     const unpacked = await incus.capture(incus.execArgs(name, ['tar', '-x', '-p', '-C', inside, '-f', '-'], owner), {
       input: tarball,
     })
-    if (unpacked.exitCode !== 0) throw failed('unpack the seed into', unpacked)
+    if (unpacked.exitCode !== 0) throw failed('unpack the seed into', oneLine(unpacked.stderr) || 'no reason given')
     return seed
   } finally {
     await rm(staging, {recursive: true, force: true})

@@ -14,11 +14,11 @@ import {dirname, join} from 'node:path'
 import {readLogin} from '../agents/credentials.js'
 import {GatewayError, oneLine} from '../errors.js'
 import {resolvePolicy} from '../lifecycle/isolation.js'
-import {PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
+import {gatewayDir, gatewaySocketsDir, PACKAGE_ROOT, type RepomanPaths} from '../paths.js'
 import {readOverride} from '../registry/overrides.js'
 import {RegistryStore} from '../registry/store.js'
 import {GATEWAY_KEY, gatewayDevice, reachesGateway, SOCKET_NAME} from './inside.js'
-import {appendGatewayLog, gatewayDir} from './log.js'
+import {appendGatewayLog} from './log.js'
 import {type GatewayPolicy, parsePolicy} from './policy.js'
 import {restartGatewayUnit, startGatewayUnit} from './unit.js'
 
@@ -30,7 +30,7 @@ const START_TIMEOUT_MS = 8000
  */
 export function socketFor(stateDir: string, name: string): string {
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 16)
-  return join(gatewayDir(stateDir), 'sockets', hash, SOCKET_NAME)
+  return join(gatewaySocketsDir(stateDir), hash, SOCKET_NAME)
 }
 
 export const pidFileOf = (stateDir: string) => join(gatewayDir(stateDir), 'gateway.pid')
@@ -150,7 +150,7 @@ async function attachDevices(paths: Paths, names: string[]): Promise<void> {
  */
 export async function runGateway(paths: Paths, say: (line: string) => void): Promise<void> {
   const dir = gatewayDir(paths.stateDir)
-  mkdirSync(join(dir, 'sockets'), {recursive: true, mode: 0o700})
+  mkdirSync(gatewaySocketsDir(paths.stateDir), {recursive: true, mode: 0o700})
   chmodSync(dir, 0o700)
   const lockfile = await import('proper-lockfile')
   let release: () => Promise<void>

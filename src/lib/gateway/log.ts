@@ -4,13 +4,13 @@
  */
 import {appendFileSync, mkdirSync, readFileSync, renameSync, statSync} from 'node:fs'
 import {join} from 'node:path'
+import {gatewayDir} from '../paths.js'
 import type {GatewayEvent} from './server.js'
 
 const MAX_LOG_BYTES = 1024 * 1024
 
 export type GatewayLogEntry = GatewayEvent & {time: string}
 
-export const gatewayDir = (stateDir: string) => join(stateDir, 'gateway')
 export const gatewayLogFile = (stateDir: string, name: string) => join(gatewayDir(stateDir), 'logs', `${name}.jsonl`)
 
 export function appendGatewayLog(stateDir: string, name: string, event: GatewayEvent, now = new Date()): void {

@@ -5,7 +5,6 @@
  * its own, in the plan/steps shape.
  */
 
-import {readdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {agentGitDevices, GIT_DEVICE, prepareAgentGit, rebuildAgentGit, removeAgentGit} from '../git/agent-git.js'
 import {GitError} from '../git/host-git.js'
@@ -15,6 +14,7 @@ import {agentGitDir} from '../paths.js'
 import type {Registry} from '../registry/schema.js'
 import {repoPathOf} from '../registry/schema.js'
 import type {Step} from '../steps.js'
+import {emptyInside, emptyTree} from '../trees.js'
 import {CONFIG_KEYS} from './containers.js'
 
 /** `wrecked`: its own, broken by the agent (`agentGitWreck`); `status --fix` rebuilds it. */
@@ -95,15 +95,16 @@ export function gitFixSteps(
             title: `Rebuild the git dir of "${name}" from your repo, with the agent's branches`,
             async run() {
               const empty = async () => {
-                const dir = agentGitDir(stateDir, name)
-                // Running, it is emptied from inside (as root there), where nothing races the host's
-                // own deletion; stopped, nothing runs in it and the host empties it.
-                if (instance.status === 'Running') {
-                  const run = await incus.capture(
-                    incus.execArgs(name, ['find', join(repoPath, '.git'), '-mindepth', '1', '-delete']),
-                  )
-                  if (run.exitCode !== 0) throw new GitError(`could not empty the git dir inside: ${run.stderr.trim()}`)
-                } else for (const entry of readdirSync(dir)) rmSync(join(dir, entry), {recursive: true, force: true})
+                // Running, it is emptied from inside (as root there); stopped, nothing runs in it and the host empties it.
+                const failed =
+                  instance.status === 'Running'
+                    ? await emptyInside(incus, name, join(repoPath, '.git'))
+                    : await emptyTree(agentGitDir(stateDir, name)).then((left) =>
+                        left.length > 0
+                          ? `root inside made ${left.join(', ')}; start the container and try again`
+                          : undefined,
+                      )
+                if (failed !== undefined) throw new GitError(`could not empty the git dir of "${name}": ${failed}`)
               }
               await rebuildAgentGit(repoPath, stateDir, name, {...(clone ? {clone} : {}), empty})
               result.push(name)

@@ -4,12 +4,12 @@
  * rendered profile and a few host facts.
  */
 
-import {join, resolve} from 'node:path'
+import {resolve} from 'node:path'
 import {AGENT_HOMES, CLAUDE_USER_CONFIG} from '../agents/home.js'
 import {GATEWAY_DEVICE, GATEWAY_SOCKET_DEVICE} from '../gateway/inside.js'
 import type {ProfileSpec} from '../incus/types.js'
 import {containmentState} from '../lifecycle/containment.js'
-import {isWithin, projectTreeDirs} from '../paths.js'
+import {gatewaySocketsDir, isWithin, projectTreeDirs} from '../paths.js'
 
 export interface Exposure {
   /** Device (or config key) that exposes it. */
@@ -71,9 +71,7 @@ function repomanCodePaths(ctx: GuardContext): Array<{path: string; why: string}>
  */
 function ownMount(where: string, path: string, name: string, state: string): boolean {
   if (projectTreeDirs(state, name).some((dir) => isWithin(path, dir))) return true
-  return (
-    (where === GATEWAY_DEVICE || where === GATEWAY_SOCKET_DEVICE) && isWithin(path, join(state, 'gateway', 'sockets'))
-  )
+  return (where === GATEWAY_DEVICE || where === GATEWAY_SOCKET_DEVICE) && isWithin(path, gatewaySocketsDir(state))
 }
 
 /** Host paths a profile's devices reach: disk sources and the host end of proxy devices. */

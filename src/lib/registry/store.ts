@@ -124,14 +124,14 @@ export class RegistryStore {
    * the original kept beside it as `repoman.toml.bak-schema<N>`.
    */
   async read(): Promise<Registry> {
-    const version = await this.version()
+    const version = this.version()
     const known = version === undefined ? undefined : this.parsedBefore(version)
     if (known) return structuredClone(known)
-    const parsed = await this.parse(await this.readText())
+    const parsed = await this.parse(this.readText())
     if (version !== undefined && parsed.migratedFrom === undefined) this.remember(version, parsed.registry)
     if (parsed.migratedFrom === undefined) return parsed.registry
     return this.withLock(async () => {
-      const text = await this.readText()
+      const text = this.readText()
       const again = await this.parse(text)
       if (again.migratedFrom !== undefined) {
         const backup = `${this.file}.bak-schema${again.migratedFrom}`
@@ -148,7 +148,7 @@ export class RegistryStore {
    */
   async update<T>(change: (registry: Registry) => T | Promise<T>): Promise<T> {
     return this.withLock(async () => {
-      const {registry} = await this.parse(await this.readText())
+      const {registry} = await this.parse(this.readText())
       // Compare what the registry means, not its text: a no-op keeps the user's formatting.
       const before = await serializeRegistry(registry)
       const result = await change(registry)
@@ -165,7 +165,7 @@ export class RegistryStore {
   async replace(build: (current: Registry | undefined) => Registry): Promise<{registry: Registry; changed: boolean}> {
     await mkdir(dirname(this.file), {recursive: true})
     return this.withLock(async () => {
-      const current = this.exists() ? (await this.parse(await this.readText())).registry : undefined
+      const current = this.exists() ? (await this.parse(this.readText())).registry : undefined
       const registry = build(current)
       const next = await serializeRegistry(registry)
       const changed = current === undefined || next !== (await serializeRegistry(current))
@@ -179,7 +179,7 @@ export class RegistryStore {
    * ctime (a write renames a new file into place, and no tool can set ctime back), the host
    * user defaults were filled from, and this code's own version.
    */
-  private async version(): Promise<string | undefined> {
+  private version(): string | undefined {
     // Sync, as readText: a session's first async file call would start libuv's thread pool.
     let s: BigIntStats
     try {
@@ -228,7 +228,7 @@ export class RegistryStore {
     return parseRegistry(text, this.file, this.hostUser(), this.lanIp)
   }
 
-  private async readText(): Promise<string> {
+  private readText(): string {
     try {
       return readFileSync(this.file, 'utf8')
     } catch (error) {
@@ -246,7 +246,8 @@ export class RegistryStore {
     const {default: writeFileAtomic} = await import('write-file-atomic')
     await writeFileAtomic(this.file, text, {fsync: true})
     // A cache that cannot be filled is no failure of the write.
-    const [version, parsed] = await Promise.all([this.version(), this.parse(text).catch(() => undefined)])
+    const version = this.version()
+    const parsed = await this.parse(text).catch(() => undefined)
     if (version !== undefined && parsed?.migratedFrom === undefined && parsed) this.remember(version, parsed.registry)
   }
 
