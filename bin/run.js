@@ -11,9 +11,9 @@
 // This file is CommonJS (bin/package.json says so): Node starts a CommonJS entry about 20 ms
 // sooner than an ES module one, and `--version` or `--help` then load no ES module at all. The
 // fast path's bundle is CommonJS too, and loads the packages it needs through their CommonJS
-// builds (esbuild turns its import() into require): Node's ES module loader has nothing to load, and
-// listr2, say, loads in half the time (14 ms against 28 here), in one piece instead of
-// interleaved with the steps it draws.
+// builds (esbuild turns its import() into require): Node's ES module loader has nothing to
+// load, and listr2, say, loads in half the time (14 ms against 28 here), in one piece instead
+// of interleaved with the steps it draws.
 'use strict'
 const {
   existsSync,

@@ -143,6 +143,11 @@ export function oneLine(error: unknown): string {
   return text.replace(/\s*\n\s*/g, ' ').trim()
 }
 
+/** A failed command's stderr as the one-line reason an error message gives. */
+export function stderrReason(stderr: string): string {
+  return oneLine(stderr) || 'no reason given'
+}
+
 /** An error as `--json` reports it. */
 export interface ErrorResult {
   error: {

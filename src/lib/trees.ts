@@ -9,7 +9,7 @@
  */
 import {chmod, lstat, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
-import {LeftoverError, oneLine} from './errors.js'
+import {LeftoverError, stderrReason} from './errors.js'
 import type {IncusClient} from './incus/client.js'
 
 /** Deletes what is in `dir`, keeping `dir` (it may be mounted); returns what could not go. */
@@ -59,7 +59,7 @@ export async function emptyInside(
   inside: string,
 ): Promise<string | undefined> {
   const run = await incus.capture(incus.execArgs(name, ['find', inside, '-mindepth', '1', '-delete']))
-  return run.exitCode === 0 ? undefined : oneLine(run.stderr) || 'no reason given'
+  return run.exitCode === 0 ? undefined : stderrReason(run.stderr)
 }
 
 /** Deletes what an earlier project of this name left there; refuses, saying how, where root inside made part of it. */

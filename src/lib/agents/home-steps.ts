@@ -7,7 +7,7 @@ import {existsSync, lstatSync, readdirSync} from 'node:fs'
 import {lchown, mkdtemp, rm, rmdir} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {IncusError, oneLine, ProjectNotFoundError, UsageError} from '../errors.js'
+import {IncusError, ProjectNotFoundError, stderrReason, UsageError} from '../errors.js'
 import type {IncusClient} from '../incus/client.js'
 import type {IncusProfile, InstanceSpec} from '../incus/types.js'
 import {CONFIG_KEYS} from '../lifecycle/containers.js'
@@ -231,7 +231,7 @@ async function reseedInside(
     const unpacked = await incus.capture(incus.execArgs(name, ['tar', '-x', '-p', '-C', inside, '-f', '-'], owner), {
       input: tarball,
     })
-    if (unpacked.exitCode !== 0) throw failed('unpack the seed into', oneLine(unpacked.stderr) || 'no reason given')
+    if (unpacked.exitCode !== 0) throw failed('unpack the seed into', stderrReason(unpacked.stderr))
     return seed
   } finally {
     await rm(staging, {recursive: true, force: true})
